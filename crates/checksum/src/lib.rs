@@ -1,0 +1,1 @@
+//! Digests of files in one read pass and pungi's CHECKSUM file format

@@ -1,0 +1,1 @@
+//! Compose identity and layout: compose IDs, labels, STATUS, every path of a compose

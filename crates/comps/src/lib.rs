@@ -1,0 +1,1 @@
+//! comps.xml: parse, filter per arch and variant, write

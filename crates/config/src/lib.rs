@@ -1,0 +1,1 @@
+//! The compose configuration: YAML with pungi's option names, validated before anything runs

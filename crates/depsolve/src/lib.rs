@@ -1,0 +1,1 @@
+//! A provides index with RPM dependency semantics, pungi's gather closure and repoclosure

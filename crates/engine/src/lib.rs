@@ -1,0 +1,1 @@
+//! The Phase trait, the DAG executor, phase records for resume, command runners

@@ -1,0 +1,1 @@
+//! File-system primitives: atomic writes, package linking (hardlink, copy, reflink, symlink)

@@ -1,0 +1,1 @@
+//! yum/dnf repodata: primary, filelists, other, comps, modules, updateinfo and repomd.xml

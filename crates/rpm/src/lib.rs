@@ -1,0 +1,1 @@
+//! RPM package headers read once (never the payload), their checksums, and RPM version comparison

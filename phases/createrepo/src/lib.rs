@@ -1,0 +1,1 @@
+//! The createrepo phase

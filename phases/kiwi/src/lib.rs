@@ -1,0 +1,1 @@
+//! The kiwi phase
