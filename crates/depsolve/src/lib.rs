@@ -1,1 +1,38 @@
-//! A provides index with RPM dependency semantics, pungi's gather closure and repoclosure
+//! A provides index with RPM dependency semantics, pungi's gather closure and repoclosure.
+//!
+//! - [`PoolBuilder`] collects packages ([`PkgSpec`], convertible from `kiln_rpm::Package`) per
+//!   repository (a repository may be a lookaside) and [`PoolBuilder::build`] interns every
+//!   string and indexes provides by name and files by path. Only paths that some requirement
+//!   names are indexed, as libsolv's `addfileprovides` does.
+//! - [`Pool::whatprovides`] answers a dependency with RPM's range-overlap rule: a missing epoch
+//!   is 0 and a release is compared only when both sides carry one. Answers are cached per
+//!   interned dependency.
+//! - [`gather()`] is pungi's `gather_dnf` fixpoint (one best provider per requirement, pungi's
+//!   tie-breaks, greedy, fulltree, selfhosting, multilib, comps conditionals, debuginfo and
+//!   sources). Weak dependencies are never followed, as pungi does not.
+//! - [`repoclosure()`] checks that every requirement of a set of repositories has a provider.
+//!
+//! Invariant: a [`SolvId`] is the index of the package in the order it was added, so callers
+//! keep their own package records in a `Vec` and map results back by index.
+
+pub mod arch;
+pub mod evr;
+pub mod gather;
+pub mod glob;
+mod intern;
+pub mod multilib;
+pub mod pool;
+pub mod repoclosure;
+pub mod rich;
+
+pub use evr::{Evr, Op};
+pub use gather::{GatherOptions, GatherOutcome, GatherRequest, Greedy, Unresolved, flags, gather};
+pub use multilib::{Multilib, MultilibMethod};
+pub use pool::{
+    DepId, Kind, PkgSpec, Pool, PoolBuilder, PoolError, RepoId, Req, ReqId, SolvId, atom,
+};
+pub use repoclosure::{ClosureProblem, ClosureScope, format_dnf, repoclosure};
+pub use rich::{Atom, Rich};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,650 @@
+//! The provides index: every package of every repository, interned, with lookups from a
+//! dependency to the packages that satisfy it.
+
+use std::sync::OnceLock;
+
+use crate::arch::{is_debug_name, is_source_arch};
+use crate::evr::{Evr, Op, compare_dep_evr, compare_pkg_evr, ranges_overlap};
+use crate::intern::{FxHashMap, FxHashSet, Interner, Sym};
+use crate::rich::{Atom, Rich, is_rich, parse_rich};
+
+/// A package's index in the pool, equal to the order it was added in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SolvId(pub u32);
+
+impl SolvId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An interned simple dependency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DepId(pub(crate) u32);
+
+/// An interned requirement (simple or rich).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReqId(pub(crate) u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoId(pub u32);
+
+/// What a package is for gathering purposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Binary,
+    Debug,
+    Source,
+}
+
+/// One package as the index needs it; build it from a `kiln_rpm::Package` with
+/// [`PkgSpec::from_rpm`] or by hand in tests.
+#[derive(Debug, Clone, Default)]
+pub struct PkgSpec {
+    pub name: String,
+    pub epoch: u32,
+    pub version: String,
+    pub release: String,
+    pub arch: String,
+    /// File name of the source package (`foo-1.0-1.src.rpm`); None for source packages.
+    pub sourcerpm: Option<String>,
+    pub provides: Vec<Atom>,
+    pub requires: Vec<Atom>,
+    pub conflicts: Vec<Atom>,
+    pub obsoletes: Vec<Atom>,
+    /// Every file the package owns (only those some requirement names get indexed).
+    pub files: Vec<String>,
+}
+
+impl PkgSpec {
+    /// A package with its self-provide, no deps.
+    pub fn new(name: &str, evr: &str, arch: &str) -> Self {
+        let e = Evr::parse(evr);
+        PkgSpec {
+            name: name.to_owned(),
+            epoch: e.epoch.unwrap_or(0),
+            version: e.version,
+            release: e.release.unwrap_or_default(),
+            arch: arch.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    pub fn nevra(&self) -> String {
+        format!(
+            "{}-{}:{}-{}.{}",
+            self.name, self.epoch, self.version, self.release, self.arch
+        )
+    }
+}
+
+/// Parses `name`, `name >= evr` or a rich `(...)` written as text (tests, CLI, comps).
+pub fn atom(text: &str) -> Atom {
+    let mut parts = text.split_whitespace();
+    let name = parts.next().unwrap_or_default().to_owned();
+    match (parts.next().and_then(Op::parse), parts.next()) {
+        (Some(op), Some(evr)) if !is_rich(&name) => Atom {
+            name,
+            op,
+            evr: Some(Evr::parse(evr)),
+        },
+        _ => Atom {
+            name: if is_rich(text.trim()) {
+                text.trim().to_owned()
+            } else {
+                name
+            },
+            op: Op::Any,
+            evr: None,
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct IDep {
+    pub name: Sym,
+    pub op: Op,
+    pub epoch: Option<u32>,
+    pub version: Option<Sym>,
+    pub release: Option<Sym>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Req {
+    Simple(DepId),
+    Rich(Rich<DepId>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Solvable {
+    pub name: Sym,
+    pub epoch: u32,
+    pub version: Sym,
+    pub release: Sym,
+    pub arch: Sym,
+    pub repo: RepoId,
+    pub kind: Kind,
+    pub sourcerpm: Option<Sym>,
+    pub requires: Box<[ReqId]>,
+    pub obsoletes: Box<[DepId]>,
+    pub conflicts: Box<[DepId]>,
+    pub runtime_lib: bool,
+}
+
+/// A repository of the pool; lookaside repositories resolve dependencies but never ship.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    pub name: String,
+    pub lookaside: bool,
+}
+
+/// A bad dependency string in a package header.
+#[derive(Debug, thiserror::Error)]
+#[error("{package}: {source}")]
+pub struct PoolError {
+    pub package: String,
+    #[source]
+    pub source: crate::rich::RichError,
+}
+
+/// Collects packages, then [`PoolBuilder::build`] interns and indexes them.
+#[derive(Default)]
+pub struct PoolBuilder {
+    repos: Vec<Repo>,
+    pkgs: Vec<(PkgSpec, RepoId)>,
+}
+
+impl PoolBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add_repo(&mut self, name: &str, lookaside: bool) -> RepoId {
+        self.repos.push(Repo {
+            name: name.to_owned(),
+            lookaside,
+        });
+        RepoId(u32::try_from(self.repos.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    /// Adds a package; its [`SolvId`] is the number of packages added before it.
+    pub fn add(&mut self, repo: RepoId, spec: PkgSpec) -> SolvId {
+        self.pkgs.push((spec, repo));
+        SolvId(u32::try_from(self.pkgs.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pkgs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pkgs.is_empty()
+    }
+
+    /// Interns and indexes everything. Fails on a rich dependency that does not parse.
+    pub fn build(self) -> Result<Pool, PoolError> {
+        let mut pool = Pool {
+            strings: Interner::default(),
+            repos: self.repos,
+            solvables: Vec::with_capacity(self.pkgs.len()),
+            deps: Vec::new(),
+            dep_map: FxHashMap::default(),
+            reqs: Vec::new(),
+            req_map: FxHashMap::default(),
+            provides: FxHashMap::default(),
+            files: FxHashMap::default(),
+            by_name: FxHashMap::default(),
+            by_sourcerpm: FxHashMap::default(),
+            src_by_nvr: FxHashMap::default(),
+            whatprovides_cache: Vec::new(),
+            empty: Sym(0),
+        };
+        pool.empty = pool.strings.intern("");
+        // Only paths that some dependency names are indexed (libsolv's addfileprovides): the
+        // file lists are far larger than everything else put together.
+        let mut wanted_files: FxHashSet<String> = FxHashSet::default();
+        let mut parsed: Vec<Vec<Req>> = Vec::with_capacity(self.pkgs.len());
+        for (spec, _) in &self.pkgs {
+            let mut reqs = Vec::with_capacity(spec.requires.len());
+            for a in &spec.requires {
+                if a.name.starts_with("rpmlib(") {
+                    continue;
+                }
+                if is_rich(&a.name) {
+                    let rich = parse_rich(&a.name).map_err(|source| PoolError {
+                        package: spec.nevra(),
+                        source,
+                    })?;
+                    let mut atoms = Vec::new();
+                    rich.atoms(&mut atoms);
+                    for at in atoms {
+                        if at.name.starts_with('/') {
+                            wanted_files.insert(at.name.clone());
+                        }
+                    }
+                    let r = rich.map(&mut |a| pool.intern_dep(&a));
+                    reqs.push(Req::Rich(r));
+                } else {
+                    if a.name.starts_with('/') {
+                        wanted_files.insert(a.name.clone());
+                    }
+                    reqs.push(Req::Simple(pool.intern_dep(a)));
+                }
+            }
+            parsed.push(reqs);
+        }
+
+        for (idx, ((spec, repo), reqs)) in self.pkgs.into_iter().zip(parsed).enumerate() {
+            let id = SolvId(u32::try_from(idx).unwrap_or(u32::MAX));
+            let name = pool.strings.intern(&spec.name);
+            let version = pool.strings.intern(&spec.version);
+            let release = pool.strings.intern(&spec.release);
+            let arch = pool.strings.intern(&spec.arch);
+            let kind = if is_source_arch(&spec.arch) {
+                Kind::Source
+            } else if is_debug_name(&spec.name) {
+                Kind::Debug
+            } else {
+                Kind::Binary
+            };
+            let sourcerpm = spec
+                .sourcerpm
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| pool.strings.intern(s));
+            // The implicit `name = epoch:version-release` provide rpm always adds.
+            let self_dep = pool.intern_idep(IDep {
+                name,
+                op: Op::Eq,
+                epoch: Some(spec.epoch),
+                version: Some(version),
+                release: Some(release),
+            });
+            let mut provs = vec![self_dep];
+            for p in &spec.provides {
+                let d = pool.intern_dep(p);
+                if !provs.contains(&d) {
+                    provs.push(d);
+                }
+            }
+            for d in provs {
+                let pname = pool.deps[d.0 as usize].name;
+                pool.provides.entry(pname).or_default().push((id, d));
+            }
+            for f in &spec.files {
+                if wanted_files.contains(f.as_str()) {
+                    let fs = pool.strings.intern(f);
+                    let v = pool.files.entry(fs).or_default();
+                    if v.last() != Some(&id) {
+                        v.push(id);
+                    }
+                }
+            }
+            let requires: Box<[ReqId]> = reqs.into_iter().map(|r| pool.intern_req(r)).collect();
+            let obsoletes = spec.obsoletes.iter().map(|a| pool.intern_dep(a)).collect();
+            let conflicts = spec.conflicts.iter().map(|a| pool.intern_dep(a)).collect();
+            pool.by_name.entry(name).or_default().push(id);
+            match kind {
+                Kind::Source => pool
+                    .src_by_nvr
+                    .entry((name, version, release))
+                    .or_default()
+                    .push(id),
+                _ => {
+                    if let Some(s) = sourcerpm {
+                        pool.by_sourcerpm.entry(s).or_default().push(id);
+                    }
+                }
+            }
+            pool.solvables.push(Solvable {
+                name,
+                epoch: spec.epoch,
+                version,
+                release,
+                arch,
+                repo,
+                kind,
+                sourcerpm,
+                requires,
+                obsoletes,
+                conflicts,
+                runtime_lib: crate::multilib::has_runtime_library(
+                    spec.files.iter().map(String::as_str),
+                ),
+            });
+        }
+        pool.whatprovides_cache = (0..pool.deps.len()).map(|_| OnceLock::new()).collect();
+        Ok(pool)
+    }
+}
+
+/// The index. Immutable once built; lookups are cached per dependency and thread-safe.
+#[derive(Debug)]
+pub struct Pool {
+    pub(crate) strings: Interner,
+    pub(crate) repos: Vec<Repo>,
+    pub(crate) solvables: Vec<Solvable>,
+    pub(crate) deps: Vec<IDep>,
+    dep_map: FxHashMap<IDep, DepId>,
+    pub(crate) reqs: Vec<Req>,
+    req_map: FxHashMap<Req, ReqId>,
+    provides: FxHashMap<Sym, Vec<(SolvId, DepId)>>,
+    files: FxHashMap<Sym, Vec<SolvId>>,
+    pub(crate) by_name: FxHashMap<Sym, Vec<SolvId>>,
+    pub(crate) by_sourcerpm: FxHashMap<Sym, Vec<SolvId>>,
+    pub(crate) src_by_nvr: FxHashMap<(Sym, Sym, Sym), Vec<SolvId>>,
+    whatprovides_cache: Vec<OnceLock<Box<[SolvId]>>>,
+    empty: Sym,
+}
+
+impl Pool {
+    fn intern_idep(&mut self, d: IDep) -> DepId {
+        if let Some(&id) = self.dep_map.get(&d) {
+            return id;
+        }
+        let id = DepId(u32::try_from(self.deps.len()).unwrap_or(u32::MAX));
+        self.deps.push(d);
+        self.dep_map.insert(d, id);
+        id
+    }
+
+    fn intern_dep(&mut self, a: &Atom) -> DepId {
+        let name = self.strings.intern(&a.name);
+        let (op, epoch, version, release) = match (&a.evr, a.op) {
+            (Some(evr), op) if op != Op::Any && !evr.version.is_empty() => (
+                op,
+                evr.epoch,
+                Some(self.strings.intern(&evr.version)),
+                evr.release
+                    .as_deref()
+                    .filter(|r| !r.is_empty())
+                    .map(|r| self.strings.intern(r)),
+            ),
+            _ => (Op::Any, None, None, None),
+        };
+        self.intern_idep(IDep {
+            name,
+            op,
+            epoch,
+            version,
+            release,
+        })
+    }
+
+    fn intern_req(&mut self, r: Req) -> ReqId {
+        if let Some(&id) = self.req_map.get(&r) {
+            return id;
+        }
+        let id = ReqId(u32::try_from(self.reqs.len()).unwrap_or(u32::MAX));
+        self.reqs.push(r.clone());
+        self.req_map.insert(r, id);
+        id
+    }
+
+    pub fn len(&self) -> usize {
+        self.solvables.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.solvables.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = SolvId> + '_ {
+        (0..self.solvables.len()).map(|i| SolvId(i as u32))
+    }
+
+    pub(crate) fn s(&self, id: SolvId) -> &Solvable {
+        &self.solvables[id.index()]
+    }
+
+    pub fn str(&self, sym: Sym) -> &str {
+        self.strings.resolve(sym)
+    }
+
+    pub fn name(&self, id: SolvId) -> &str {
+        self.str(self.s(id).name)
+    }
+
+    pub fn arch(&self, id: SolvId) -> &str {
+        self.str(self.s(id).arch)
+    }
+
+    pub fn kind(&self, id: SolvId) -> Kind {
+        self.s(id).kind
+    }
+
+    pub fn repo(&self, id: SolvId) -> RepoId {
+        self.s(id).repo
+    }
+
+    pub fn repo_info(&self, repo: RepoId) -> &Repo {
+        &self.repos[repo.0 as usize]
+    }
+
+    pub fn is_lookaside(&self, id: SolvId) -> bool {
+        self.repos
+            .get(self.s(id).repo.0 as usize)
+            .is_some_and(|r| r.lookaside)
+    }
+
+    pub fn sourcerpm(&self, id: SolvId) -> Option<&str> {
+        self.s(id).sourcerpm.map(|s| self.str(s))
+    }
+
+    /// `name-version-release.arch`, as dnf prints packages.
+    pub fn nvra(&self, id: SolvId) -> String {
+        let s = self.s(id);
+        format!(
+            "{}-{}-{}.{}",
+            self.str(s.name),
+            self.str(s.version),
+            self.str(s.release),
+            self.str(s.arch)
+        )
+    }
+
+    /// `name-epoch:version-release.arch`, as productmd keys packages.
+    pub fn nevra(&self, id: SolvId) -> String {
+        let s = self.s(id);
+        format!(
+            "{}-{}:{}-{}.{}",
+            self.str(s.name),
+            s.epoch,
+            self.str(s.version),
+            self.str(s.release),
+            self.str(s.arch)
+        )
+    }
+
+    /// Full EVR ordering of two packages.
+    pub fn cmp_evr(&self, a: SolvId, b: SolvId) -> std::cmp::Ordering {
+        let (x, y) = (self.s(a), self.s(b));
+        compare_pkg_evr(
+            (x.epoch, self.str(x.version), self.str(x.release)),
+            (y.epoch, self.str(y.version), self.str(y.release)),
+        )
+    }
+
+    /// Same name, epoch, version and release.
+    pub fn same_nevr(&self, a: SolvId, b: SolvId) -> bool {
+        let (x, y) = (self.s(a), self.s(b));
+        x.name == y.name && x.epoch == y.epoch && x.version == y.version && x.release == y.release
+    }
+
+    /// Packages of a name, in pool order.
+    pub fn by_name(&self, name: &str) -> &[SolvId] {
+        self.strings
+            .get(name)
+            .and_then(|s| self.by_name.get(&s))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every distinct package name, with its packages.
+    pub fn names(&self) -> impl Iterator<Item = (&str, &[SolvId])> + '_ {
+        self.by_name
+            .iter()
+            .map(|(k, v)| (self.strings.resolve(*k), v.as_slice()))
+    }
+
+    /// Binary and debug packages built from the same source RPM file name.
+    pub fn built_from(&self, sourcerpm: &str) -> &[SolvId] {
+        self.strings
+            .get(sourcerpm)
+            .and_then(|s| self.by_sourcerpm.get(&s))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The source packages a binary package was built from (parsed from its sourcerpm).
+    pub fn source_of(&self, id: SolvId) -> &[SolvId] {
+        let Some(src) = self.sourcerpm(id) else {
+            return &[];
+        };
+        let Some((n, v, r)) = split_srpm(src) else {
+            return &[];
+        };
+        match (
+            self.strings.get(n),
+            self.strings.get(v),
+            self.strings.get(r),
+        ) {
+            (Some(n), Some(v), Some(r)) => {
+                self.src_by_nvr.get(&(n, v, r)).map_or(&[], Vec::as_slice)
+            }
+            _ => &[],
+        }
+    }
+
+    /// Ships a shared library in a library directory (python-multilib's runtime rule).
+    pub fn has_runtime_lib(&self, id: SolvId) -> bool {
+        self.s(id).runtime_lib
+    }
+
+    pub fn requires(&self, id: SolvId) -> &[ReqId] {
+        &self.s(id).requires
+    }
+
+    pub fn obsoletes(&self, id: SolvId) -> &[DepId] {
+        &self.s(id).obsoletes
+    }
+
+    pub fn conflicts(&self, id: SolvId) -> &[DepId] {
+        &self.s(id).conflicts
+    }
+
+    pub fn req(&self, r: ReqId) -> &Req {
+        &self.reqs[r.0 as usize]
+    }
+
+    /// All packages whose provides (or files, for a path) satisfy `dep`, sorted, cached.
+    pub fn whatprovides(&self, dep: DepId) -> &[SolvId] {
+        self.whatprovides_cache[dep.0 as usize].get_or_init(|| self.compute_whatprovides(dep))
+    }
+
+    fn compute_whatprovides(&self, dep: DepId) -> Box<[SolvId]> {
+        let d = self.deps[dep.0 as usize];
+        let mut out: Vec<SolvId> = Vec::new();
+        if let Some(list) = self.provides.get(&d.name) {
+            for &(id, p) in list {
+                if self.provide_matches(self.deps[p.0 as usize], d) {
+                    out.push(id);
+                }
+            }
+        }
+        if let Some(list) = self.files.get(&d.name) {
+            out.extend_from_slice(list);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.into_boxed_slice()
+    }
+
+    fn provide_matches(&self, p: IDep, r: IDep) -> bool {
+        if r.op == Op::Any || p.op == Op::Any {
+            return true;
+        }
+        let part = |d: IDep| {
+            (
+                d.epoch,
+                self.str(d.version.unwrap_or(self.empty)),
+                d.release.map(|r| self.str(r)),
+            )
+        };
+        let sense = compare_dep_evr(part(p), part(r));
+        ranges_overlap(p.op, r.op, sense)
+    }
+
+    /// Does package `id` itself provide `dep`?
+    pub fn provides_dep(&self, id: SolvId, dep: DepId) -> bool {
+        self.whatprovides(dep).binary_search(&id).is_ok()
+    }
+
+    /// The text of a dependency as rpm prints it: `name >= 1:2-3`.
+    pub fn dep_str(&self, dep: DepId) -> String {
+        let d = self.deps[dep.0 as usize];
+        let mut s = self.str(d.name).to_owned();
+        if d.op != Op::Any {
+            s.push(' ');
+            s.push_str(d.op.as_str());
+            s.push(' ');
+            if let Some(e) = d.epoch {
+                s.push_str(&format!("{e}:"));
+            }
+            s.push_str(self.str(d.version.unwrap_or(self.empty)));
+            if let Some(r) = d.release {
+                s.push('-');
+                s.push_str(self.str(r));
+            }
+        }
+        s
+    }
+
+    /// The text of a requirement as rpm prints it (rich ones re-assembled).
+    pub fn req_str(&self, r: ReqId) -> String {
+        match self.req(r) {
+            Req::Simple(d) => self.dep_str(*d),
+            Req::Rich(rich) => self.rich_str(rich),
+        }
+    }
+
+    fn rich_str(&self, r: &Rich<DepId>) -> String {
+        let inner = |x: &Rich<DepId>| match x {
+            Rich::Atom(d) => self.dep_str(*d),
+            other => self.rich_str(other),
+        };
+        let join = |v: &[Rich<DepId>], op: &str| {
+            v.iter()
+                .map(inner)
+                .collect::<Vec<_>>()
+                .join(&format!(" {op} "))
+        };
+        let body = match r {
+            Rich::Atom(d) => return self.dep_str(*d),
+            Rich::And(v) => join(v, "and"),
+            Rich::Or(v) => join(v, "or"),
+            Rich::With(v) => join(v, "with"),
+            Rich::Without(a, b) => format!("{} without {}", inner(a), inner(b)),
+            Rich::If(a, b, c) | Rich::Unless(a, b, c) => {
+                let kw = if matches!(r, Rich::If(..)) {
+                    "if"
+                } else {
+                    "unless"
+                };
+                let mut s = format!("{} {kw} {}", inner(a), inner(b));
+                if let Some(c) = c {
+                    s.push_str(&format!(" else {}", inner(c)));
+                }
+                s
+            }
+        };
+        format!("({body})")
+    }
+}
+
+/// Splits `name-version-release.src.rpm` into name, version, release.
+pub fn split_srpm(file: &str) -> Option<(&str, &str, &str)> {
+    let base = file.strip_suffix(".rpm").unwrap_or(file);
+    let (nvr, _arch) = base.rsplit_once('.')?;
+    let (nv, r) = nvr.rsplit_once('-')?;
+    let (n, v) = nv.rsplit_once('-')?;
+    Some((n, v, r))
+}
