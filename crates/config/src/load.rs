@@ -1,0 +1,433 @@
+//! Reading a config: YAML → typed [`Config`] → cross-option rules → paths resolved.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{ConfigError, Problem};
+use crate::options::{Config, RELEASE_TYPES};
+use crate::phases;
+
+/// Loads and validates the config at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+    load_str(&text, path, &base)
+}
+
+/// Validates config text; `file` names it in errors, relative paths are resolved against `base`.
+pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigError> {
+    let keys = KeyLines::scan(text);
+    let at = |key: &str, message: String| {
+        let (line, column) = keys.find(key);
+        Problem {
+            file: file.to_owned(),
+            line,
+            column,
+            message,
+        }
+    };
+
+    // Unknown keys first, all of them, each with a suggestion: serde stops at the first one.
+    let raw: serde_json::Value =
+        serde_saphyr::from_str(text).map_err(|e| yaml_problem(file, &e))?;
+    let Some(map) = raw.as_object() else {
+        return Err(ConfigError::Invalid(vec![Problem {
+            file: file.to_owned(),
+            line: 1,
+            column: 1,
+            message: "the config must be a mapping of option names to values".to_owned(),
+        }]));
+    };
+    let known = known_keys();
+    let unknown: Vec<Problem> = map
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .map(|k| {
+            let hint = suggest(k, &known)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            at(k, format!("unknown option `{k}`{hint}"))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ConfigError::Invalid(unknown));
+    }
+
+    let mut config: Config = serde_saphyr::from_str(text).map_err(|e| yaml_problem(file, &e))?;
+    let problems = check(&config, &at);
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems));
+    }
+    resolve_paths(&mut config, base);
+    Ok(config)
+}
+
+fn yaml_problem(file: &Path, err: &serde_saphyr::Error) -> ConfigError {
+    let (line, column) = err
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let message = err.without_snippet().to_string();
+    // The library prefixes its own "line:col" in some messages; keep ours only.
+    let message = message
+        .split_once(" at line ")
+        .map(|(m, _)| m.to_owned())
+        .unwrap_or(message);
+    ConfigError::Invalid(vec![Problem {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+    }])
+}
+
+fn known_keys() -> Vec<&'static str> {
+    // The schema's properties are the struct's fields, so the list can never drift from the type.
+    static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let schema = crate::json_schema();
+        schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .map(|p| {
+                p.keys()
+                    .map(|k| &*Box::leak(k.clone().into_boxed_str()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+    .clone()
+}
+
+fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// Lines of the top-level keys, so rules checked after parsing can still point into the file.
+struct KeyLines(BTreeMap<String, (u64, u64)>);
+
+impl KeyLines {
+    fn scan(text: &str) -> Self {
+        let mut map = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.starts_with([' ', '\t', '#', '-']) {
+                continue;
+            }
+            if let Some((key, _)) = line.split_once(':') {
+                let key = key.trim().trim_matches(['"', '\'']);
+                map.entry(key.to_owned()).or_insert((i as u64 + 1, 1));
+            }
+        }
+        KeyLines(map)
+    }
+
+    fn find(&self, key: &str) -> (u64, u64) {
+        self.0.get(key).copied().unwrap_or((1, 1))
+    }
+}
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> Option<String> {
+    (!allowed.contains(&value)).then(|| {
+        format!(
+            "`{key}` is {value:?}; expected one of: {}",
+            allowed.join(", ")
+        )
+    })
+}
+
+/// Rules no single type can express.
+fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
+    let mut p = Vec::new();
+    let mut push = |key: &str, msg: Option<String>| {
+        if let Some(m) = msg {
+            p.push(at(key, m));
+        }
+    };
+    match (&c.variants_file, c.variants.is_empty()) {
+        (None, true) => push(
+            "release_name",
+            Some("no variants: set `variants_file` (a pungi variants.xml) or `variants`".into()),
+        ),
+        (Some(_), false) => push(
+            "variants",
+            Some("set either `variants_file` or `variants`, not both".into()),
+        ),
+        _ => {}
+    }
+    for (key, value) in [
+        ("release_short", &c.release_short),
+        ("release_version", &c.release_version),
+    ] {
+        if value.is_empty() || value.contains(char::is_whitespace) || value.contains('/') {
+            push(
+                key,
+                Some(format!(
+                    "`{key}` {value:?} must be a non-empty word without spaces or '/'"
+                )),
+            );
+        }
+    }
+    push(
+        "release_type",
+        one_of("release_type", &c.release_type, RELEASE_TYPES),
+    );
+    if c.is_layered() {
+        push(
+            "base_product_type",
+            one_of("base_product_type", &c.base_product_type, RELEASE_TYPES),
+        );
+        if c.base_product_version.is_none() || c.base_product_name.is_none() {
+            push(
+                "base_product_short",
+                Some("a layered product needs base_product_name, base_product_short and base_product_version".into()),
+            );
+        }
+    }
+    for name in &c.skip_phases {
+        if phases::canonical(name).is_none() {
+            let hint = phases::suggest(name)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            push(
+                "skip_phases",
+                Some(format!("unknown phase `{name}` in skip_phases{hint}")),
+            );
+        }
+    }
+    push(
+        "pkgset_source",
+        one_of("pkgset_source", &c.pkgset_source, &["repos", "koji"]),
+    );
+    if c.pkgset_source == "koji" {
+        push(
+            "pkgset_source",
+            Some("pkgset_source koji is not available in this build of kiln: use repos".into()),
+        );
+    }
+    if c.pkgset_source == "repos" && c.pkgset_repos.is_empty() {
+        push(
+            "pkgset_source",
+            Some("pkgset_source repos needs `pkgset_repos: {arch: [path or URL]}`".into()),
+        );
+    }
+    for m in c.gather_methods() {
+        push(
+            "gather_method",
+            one_of("gather_method", m, &["deps", "nodeps", "hybrid"]),
+        );
+    }
+    push(
+        "greedy_method",
+        one_of("greedy_method", &c.greedy_method, &["none", "all", "build"]),
+    );
+    push(
+        "createrepo_checksum",
+        one_of(
+            "createrepo_checksum",
+            &c.createrepo_checksum,
+            &["sha256", "sha1", "sha224", "sha384", "sha512"],
+        ),
+    );
+    if let Some(ct) = &c.createrepo_compress_type {
+        push(
+            "createrepo_compress_type",
+            one_of("createrepo_compress_type", ct, &["gz", "zstd", "xz"]),
+        );
+    }
+    push(
+        "repoclosure_backend",
+        one_of(
+            "repoclosure_backend",
+            &c.repoclosure_backend,
+            &["native", "dnf"],
+        ),
+    );
+    for (_, by_arch) in &c.repoclosure_strictness.0 {
+        for v in by_arch.values() {
+            push(
+                "repoclosure_strictness",
+                one_of("repoclosure_strictness", v, &["off", "lenient", "fatal"]),
+            );
+        }
+    }
+    for (_, by_arch) in &c.multilib.0 {
+        for v in by_arch.values().flatten() {
+            push(
+                "multilib",
+                one_of(
+                    "multilib",
+                    v,
+                    &["devel", "runtime", "all", "kernel", "yaboot", "none"],
+                ),
+            );
+        }
+    }
+    for sum in &c.media_checksums {
+        push(
+            "media_checksums",
+            one_of("media_checksums", sum, &["md5", "sha1", "sha256", "sha512"]),
+        );
+    }
+    if c.media_checksums.is_empty() {
+        push(
+            "media_checksums",
+            Some("`media_checksums` must name at least one digest".into()),
+        );
+    }
+    if c.create_jigdo {
+        push(
+            "create_jigdo",
+            Some("jigdo files are not supported by kiln; set create_jigdo: false".into()),
+        );
+    }
+    push(
+        "runroot_method",
+        one_of("runroot_method", &c.runroot_method, &["local"]),
+    );
+    if let Some(m) = &c.buildinstall_method {
+        push(
+            "buildinstall_method",
+            one_of("buildinstall_method", m, &["lorax"]),
+        );
+    }
+    if c.iso_size.0 <= c.split_iso_reserve.0 {
+        push(
+            "iso_size",
+            Some(format!(
+                "`iso_size` ({}) must be larger than `split_iso_reserve` ({})",
+                c.iso_size.0, c.split_iso_reserve.0
+            )),
+        );
+    }
+    for (a, b) in &c.variant_as_lookaside {
+        if a == b {
+            push(
+                "variant_as_lookaside",
+                Some(format!("variant {a} cannot be its own lookaside")),
+            );
+        }
+    }
+    // Every variant regex must compile; pungi would only fail when the option is used.
+    let maps: [(&str, Vec<&str>); 10] = [
+        (
+            "failable_deliverables",
+            c.failable_deliverables.patterns().collect(),
+        ),
+        ("multilib", c.multilib.patterns().collect()),
+        ("filter_packages", c.filter_packages.patterns().collect()),
+        (
+            "additional_packages",
+            c.additional_packages.patterns().collect(),
+        ),
+        (
+            "gather_lookaside_repos",
+            c.gather_lookaside_repos.patterns().collect(),
+        ),
+        (
+            "repoclosure_strictness",
+            c.repoclosure_strictness.patterns().collect(),
+        ),
+        ("extra_files", c.extra_files.patterns().collect()),
+        ("createiso_skip", c.createiso_skip.patterns().collect()),
+        (
+            "createiso_max_size",
+            c.createiso_max_size.patterns().collect(),
+        ),
+        (
+            "extra_isos",
+            c.extra_isos.keys().map(String::as_str).collect(),
+        ),
+    ];
+    for (key, patterns) in maps {
+        for pat in patterns {
+            if let Err(e) = regex::Regex::new(&format!("^(?:{pat})$")) {
+                push(
+                    key,
+                    Some(format!("variant pattern {pat:?} is not a valid regex: {e}")),
+                );
+            }
+        }
+    }
+    p
+}
+
+fn resolve(base: &Path, p: &mut PathBuf) {
+    if p.is_relative() {
+        *p = base.join(&*p);
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    s.contains("://")
+}
+
+/// Relative paths in a config mean "next to the config file", whatever the working directory.
+fn resolve_paths(c: &mut Config, base: &Path) {
+    for p in [
+        &mut c.comps_file,
+        &mut c.variants_file,
+        &mut c.module_defaults_dir,
+        &mut c.symlink_isos_to,
+        &mut c.pkgset_cache_dir,
+        &mut c.createrepo_reuse_from,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        resolve(base, p);
+    }
+    for repos in c.pkgset_repos.values_mut() {
+        for r in repos.iter_mut().filter(|r| !is_url(r)) {
+            *r = base.join(&*r).to_string_lossy().into_owned();
+        }
+    }
+    for (_, by_arch) in c.gather_lookaside_repos.0.iter_mut() {
+        for r in by_arch.values_mut().flatten().filter(|r| !is_url(r)) {
+            *r = base.join(&*r).to_string_lossy().into_owned();
+        }
+    }
+    let file_scms = c
+        .extra_files
+        .0
+        .iter_mut()
+        .flat_map(|(_, m)| m.values_mut().flatten())
+        .chain(
+            c.extra_isos
+                .values_mut()
+                .flatten()
+                .flat_map(|b| b.extra_files.iter_mut()),
+        );
+    for ef in file_scms {
+        if ef.scm == "file" {
+            for p in [&mut ef.file, &mut ef.dir] {
+                match p {
+                    crate::OneOrMany::One(s) => *s = base.join(&*s).to_string_lossy().into_owned(),
+                    crate::OneOrMany::Many(v) => {
+                        for s in v.iter_mut() {
+                            *s = base.join(&*s).to_string_lossy().into_owned();
+                        }
+                    }
+                    crate::OneOrMany::None => {}
+                }
+            }
+        }
+    }
+    if let Some(scm) = &mut c.product_id
+        && scm.scm == "file"
+        && let crate::OneOrMany::One(s) = &mut scm.file
+    {
+        *s = base.join(&*s).to_string_lossy().into_owned();
+    }
+}
