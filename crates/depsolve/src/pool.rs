@@ -648,3 +648,44 @@ pub fn split_srpm(file: &str) -> Option<(&str, &str, &str)> {
     let (n, v) = nv.rsplit_once('-')?;
     Some((n, v, r))
 }
+
+fn dep_from_rpm(d: &kiln_rpm::Dependency) -> Atom {
+    let op = match d.flags {
+        None => Op::Any,
+        Some(kiln_rpm::Cmp::EQ) => Op::Eq,
+        Some(kiln_rpm::Cmp::LT) => Op::Lt,
+        Some(kiln_rpm::Cmp::LE) => Op::Le,
+        Some(kiln_rpm::Cmp::GT) => Op::Gt,
+        Some(kiln_rpm::Cmp::GE) => Op::Ge,
+    };
+    let evr = (op != Op::Any).then(|| Evr {
+        epoch: d.epoch.as_deref().and_then(|e| e.parse().ok()),
+        version: d.version.clone().unwrap_or_default(),
+        release: d.release.clone().filter(|r| !r.is_empty()),
+    });
+    Atom {
+        name: d.name.clone(),
+        op,
+        evr,
+    }
+}
+
+impl PkgSpec {
+    /// The index's view of a package header. Weak dependencies are left out on purpose: pungi
+    /// never follows them.
+    pub fn from_rpm(p: &kiln_rpm::Package) -> Self {
+        PkgSpec {
+            name: p.name.clone(),
+            epoch: p.epoch,
+            version: p.version.clone(),
+            release: p.release.clone(),
+            arch: p.arch.clone(),
+            sourcerpm: p.sourcerpm.clone(),
+            provides: p.provides.iter().map(dep_from_rpm).collect(),
+            requires: p.requires.iter().map(dep_from_rpm).collect(),
+            conflicts: p.conflicts.iter().map(dep_from_rpm).collect(),
+            obsoletes: p.obsoletes.iter().map(dep_from_rpm).collect(),
+            files: p.files.iter().map(|f| f.path.clone()).collect(),
+        }
+    }
+}

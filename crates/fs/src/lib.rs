@@ -4,6 +4,8 @@
 //! to a temporary file in the destination directory and renamed into place, so a killed run or a
 //! full disk never leaves a half-written file under its final name.
 
+pub mod link;
+
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
