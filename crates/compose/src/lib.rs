@@ -1,1 +1,26 @@
-//! Compose identity and layout: compose IDs, labels, STATUS, every path of a compose
+//! Compose identity and layout, as pungi and productmd define them.
+//!
+//! Everything downstream tools rely on lives here: the compose ID grammar, labels, the STATUS
+//! words, and every path of `<target>/<compose id>/{compose,work,logs}`. Phases never build a
+//! compose path by hand; they ask [`Paths`].
+
+mod id;
+mod paths;
+mod status;
+
+pub use id::{ComposeInfo, ComposeType, IdError, Release, compose_date, verify_label};
+pub use paths::Paths;
+pub use status::{ComposeLock, ComposeStatus, StatusError, read_status, write_status};
+
+use kiln_variants::Variants;
+
+/// A compose being made: who it is, where it lives, what it ships.
+#[derive(Debug, Clone)]
+pub struct Compose {
+    pub info: ComposeInfo,
+    pub paths: Paths,
+    pub variants: Variants,
+    /// Epoch seconds every timestamp in the output uses: `SOURCE_DATE_EPOCH` when set, else
+    /// midnight UTC of the compose date. Never the wall clock, so output is reproducible.
+    pub timestamp: i64,
+}
