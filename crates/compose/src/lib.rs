@@ -8,7 +8,7 @@ mod id;
 mod paths;
 mod status;
 
-pub use id::{ComposeInfo, ComposeType, IdError, Release, compose_date, verify_label};
+pub use id::{BaseProduct, ComposeInfo, ComposeType, IdError, Release, compose_date, verify_label};
 pub use paths::Paths;
 pub use status::{ComposeLock, ComposeStatus, StatusError, read_status, write_status};
 
