@@ -10,6 +10,7 @@ pub mod extra_files;
 pub mod images;
 pub mod ini;
 pub mod json;
+pub mod rpms;
 pub mod treeinfo;
 
 pub use common::{ComposeRef, Header, ProductmdError};
