@@ -1,0 +1,141 @@
+//! From a selection to files: the result JSON, the links in the trees, rpms.json.
+
+use std::path::{Path, PathBuf};
+
+use kiln_compose::Paths;
+use kiln_depsolve::flags;
+use kiln_fs::link::{LinkKind, link};
+use kiln_productmd::rpms::{RpmCategory, RpmEntry, Rpms, srpm_nevra};
+use kiln_variants::Variant;
+
+use crate::GatherError;
+use crate::result::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
+use crate::solve::{Method, Pick, PkgRecord, Selection};
+
+fn rel(topdir: &Path, p: &Path) -> PathBuf {
+    p.strip_prefix(topdir).unwrap_or(p).to_owned()
+}
+
+fn tree(
+    topdir: &Path,
+    dir: PathBuf,
+    repo: PathBuf,
+    picks: &[Pick],
+    pkgset: &[PkgRecord],
+    hashed: bool,
+) -> Tree {
+    let mut packages: Vec<GatheredPackage> = picks
+        .iter()
+        .map(|p| {
+            let r = &pkgset[p.index];
+            let file = r.package.file_name();
+            let dir = Paths::packages_dir(Path::new(""), &r.package.name, hashed);
+            let path = dir.join(file).to_string_lossy().replace('\\', "/");
+            GatheredPackage {
+                path,
+                source: r.path.clone(),
+                flags: flags::names(p.flags)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                package: r.package.clone(),
+            }
+        })
+        .collect();
+    packages.sort_by(|a, b| a.path.cmp(&b.path));
+    packages.dedup_by(|a, b| a.path == b.path);
+    Tree {
+        tree: rel(topdir, &dir),
+        repo: rel(topdir, &repo),
+        packages,
+    }
+}
+
+/// The result record of one variant and arch.
+pub fn build_result(
+    paths: &Paths,
+    variant: &Variant,
+    arch: &str,
+    method: Method,
+    sel: &Selection,
+    pkgset: &[PkgRecord],
+    hashed: bool,
+) -> GatherResult {
+    let top = paths.topdir();
+    let os = paths.os_tree(variant, arch);
+    let debug = paths.debug_tree(variant, arch);
+    let source = paths.source_tree(variant);
+    GatherResult {
+        variant: variant.uid.clone(),
+        arch: arch.to_owned(),
+        method: method.as_str().to_owned(),
+        os: tree(
+            top,
+            os,
+            paths.os_repo(variant, arch),
+            &sel.binary,
+            pkgset,
+            hashed,
+        ),
+        debug: tree(top, debug.clone(), debug, &sel.debug, pkgset, hashed),
+        source: tree(top, source.clone(), source, &sel.source, pkgset, hashed),
+        lookaside: sel.lookaside.clone(),
+        unresolved: sel
+            .unresolved
+            .iter()
+            .map(|u| UnresolvedDep {
+                package: u.package.clone(),
+                requirement: u.requirement.clone(),
+            })
+            .collect(),
+        missing: sel.missing.clone(),
+    }
+}
+
+/// Links every package of a result into its tree; returns the paths made.
+pub fn link_result(
+    topdir: &Path,
+    result: &GatherResult,
+    kind: LinkKind,
+) -> Result<Vec<PathBuf>, GatherError> {
+    let mut made = Vec::new();
+    for (_, t) in result.trees() {
+        for p in &t.packages {
+            let dst = topdir.join(&t.tree).join(&p.path);
+            link(&p.source, &dst, kind).map_err(GatherError::Link)?;
+            made.push(dst);
+        }
+    }
+    Ok(made)
+}
+
+/// Adds a result's packages to rpms.json; paths are relative to `compose/`.
+pub fn add_to_rpms(rpms: &mut Rpms, result: &GatherResult) {
+    for (cat, t) in result.trees() {
+        let category = match cat {
+            "binary" => RpmCategory::Binary,
+            "debug" => RpmCategory::Debug,
+            _ => RpmCategory::Source,
+        };
+        let tree = t.tree.strip_prefix("compose").unwrap_or(&t.tree);
+        for p in &t.packages {
+            let pkg = &p.package;
+            let srpm = match (&pkg.sourcerpm, category) {
+                (_, RpmCategory::Source) | (None, _) => pkg.nevra(),
+                (Some(s), _) => srpm_nevra(s, pkg.epoch).unwrap_or_else(|| pkg.nevra()),
+            };
+            let path = tree.join(&p.path).to_string_lossy().replace('\\', "/");
+            rpms.add(
+                &result.variant,
+                &result.arch,
+                &srpm,
+                &pkg.nevra(),
+                RpmEntry {
+                    category,
+                    path,
+                    sigkey: pkg.sigkey.clone(),
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The gather phase's output under `work/<arch>/gather/<V>.<arch>.json`: what each tree of a
+//! variant holds, with every package's full header so later phases never re-read RPM files.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::GatherError;
+
+/// One package placed in a tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatheredPackage {
+    /// Path inside the tree, `/`-separated: `Packages/m/mini-bash-5.1-1.mini36.x86_64.rpm`.
+    pub path: String,
+    /// The package set file it was linked from.
+    pub source: PathBuf,
+    /// pungi's flags: why it is in (`input`, `fulltree`, `multilib`, `self_hosting`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// The header (with the file checksum, size and mtime) as the package set read it.
+    pub package: kiln_rpm::Package,
+}
+
+/// One tree (os, debug or source) of a variant and arch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    /// Directory the package paths are relative to, relative to the compose top directory:
+    /// `compose/BaseOS/x86_64/os`. An addon shares its parent's tree.
+    pub tree: PathBuf,
+    /// Where this tree's repodata goes (relative to the top directory): the tree itself, or
+    /// `.../os/addons/<id>` for an addon, whose packages still live under the parent's tree.
+    pub repo: PathBuf,
+    /// Sorted by path.
+    pub packages: Vec<GatheredPackage>,
+}
+
+/// A requirement that nothing satisfied.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnresolvedDep {
+    /// `name-version-release.arch` of the package that requires it.
+    pub package: String,
+    pub requirement: String,
+}
+
+/// The gather result of one variant and arch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GatherResult {
+    pub variant: String,
+    pub arch: String,
+    /// `deps` or `nodeps`.
+    pub method: String,
+    pub os: Tree,
+    pub debug: Tree,
+    /// This arch's share of `compose/<V>/source/tree`; the source tree of a variant is the
+    /// union of the `source` lists of all its arches.
+    pub source: Tree,
+    /// Lookaside packages the solve used (N-E:V-R.A), not shipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookaside: Vec<String>,
+    pub unresolved: Vec<UnresolvedDep>,
+    /// Input patterns that matched no package.
+    pub missing: Vec<String>,
+}
+
+impl GatherResult {
+    /// `work/<arch>/gather/<V>.<arch>.json` under the compose top directory.
+    pub fn path(topdir: &Path, variant_uid: &str, arch: &str) -> PathBuf {
+        topdir
+            .join("work")
+            .join(arch)
+            .join("gather")
+            .join(format!("{variant_uid}.{arch}.json"))
+    }
+
+    /// Reads a result written by the gather phase.
+    pub fn load(path: &Path) -> Result<GatherResult, GatherError> {
+        let text = std::fs::read(path).map_err(|source| GatherError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_slice(&text).map_err(|source| GatherError::Json {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Deterministic JSON bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// Every tree with its kind.
+    pub fn trees(&self) -> [(&'static str, &Tree); 3] {
+        [
+            ("binary", &self.os),
+            ("debug", &self.debug),
+            ("source", &self.source),
+        ]
+    }
+}

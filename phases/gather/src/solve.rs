@@ -1,0 +1,239 @@
+//! Choosing the packages of every variant of one arch, in pungi's order: variants, then addons
+//! and layered products, then optionals; a variant named as another's lookaside
+//! (`variant_as_lookaside`) before it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use kiln_depsolve::{GatherOptions, GatherRequest, PkgSpec, PoolBuilder, RepoId, SolvId};
+use kiln_variants::VariantKind;
+
+use crate::GatherError;
+
+/// A package of the package set: its header and the file it is read from.
+#[derive(Debug, Clone)]
+pub struct PkgRecord {
+    pub package: kiln_rpm::Package,
+    pub path: PathBuf,
+}
+
+/// `gather_method` for a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Close over dependencies (pungi's `deps`).
+    Deps,
+    /// Take the inputs as they are, with their sources and debuginfo (pungi's `nodeps`).
+    Nodeps,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Deps => "deps",
+            Method::Nodeps => "nodeps",
+        }
+    }
+}
+
+/// What to gather for one variant on one arch.
+#[derive(Debug, Clone)]
+pub struct VariantPlan {
+    pub uid: String,
+    pub kind: VariantKind,
+    pub parent: Option<String>,
+    pub method: Method,
+    /// comps group packages (mandatory, default and optional) and `additional_packages`.
+    pub includes: Vec<String>,
+    /// comps conditional packages: (when this is in, add that).
+    pub conditional: Vec<(String, String)>,
+    /// `filter_packages`.
+    pub excludes: Vec<String>,
+    pub options: GatherOptions,
+    /// `variant_as_lookaside`: variants whose packages this one never repeats.
+    pub lookaside_variants: Vec<String>,
+    /// Packages of `gather_lookaside_repos`.
+    pub lookaside_packages: Vec<PkgRecord>,
+}
+
+/// A chosen package: index into the package set, and pungi's flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    pub index: usize,
+    pub flags: u16,
+}
+
+/// The choice for one variant.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub binary: Vec<Pick>,
+    pub debug: Vec<Pick>,
+    pub source: Vec<Pick>,
+    pub lookaside: Vec<String>,
+    pub unresolved: Vec<kiln_depsolve::Unresolved>,
+    pub missing: Vec<String>,
+}
+
+impl Selection {
+    fn all(&self) -> impl Iterator<Item = &Pick> {
+        self.binary.iter().chain(&self.debug).chain(&self.source)
+    }
+}
+
+fn rank(kind: VariantKind) -> u8 {
+    match kind {
+        VariantKind::Variant => 0,
+        VariantKind::Addon | VariantKind::LayeredProduct => 1,
+        VariantKind::Optional => 2,
+    }
+}
+
+/// The order variants are gathered in; fails on a `variant_as_lookaside` cycle.
+pub fn order(plans: &[VariantPlan]) -> Result<Vec<usize>, GatherError> {
+    let mut idx: Vec<usize> = (0..plans.len()).collect();
+    idx.sort_by_key(|&i| rank(plans[i].kind));
+    let known: BTreeSet<&str> = plans.iter().map(|p| p.uid.as_str()).collect();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut out = Vec::new();
+    while out.len() < plans.len() {
+        let next = idx.iter().copied().find(|&i| {
+            let p = &plans[i];
+            !done.contains(p.uid.as_str())
+                && p.lookaside_variants
+                    .iter()
+                    .chain(p.parent.as_ref())
+                    .all(|l| !known.contains(l.as_str()) || done.contains(l.as_str()))
+        });
+        match next {
+            Some(i) => {
+                done.insert(plans[i].uid.as_str());
+                out.push(i);
+            }
+            None => {
+                let left: Vec<&str> = plans
+                    .iter()
+                    .map(|p| p.uid.as_str())
+                    .filter(|u| !done.contains(u))
+                    .collect();
+                return Err(GatherError::Config(format!(
+                    "variant_as_lookaside forms a cycle between {}",
+                    left.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Gathers every variant of one arch over the package set.
+pub fn solve_arch(
+    pkgset: &[PkgRecord],
+    plans: &[VariantPlan],
+) -> Result<BTreeMap<String, Selection>, GatherError> {
+    let specs: Vec<PkgSpec> = pkgset
+        .iter()
+        .map(|r| PkgSpec::from_rpm(&r.package))
+        .collect();
+    let by_uid: BTreeMap<&str, &VariantPlan> = plans.iter().map(|p| (p.uid.as_str(), p)).collect();
+    let mut results: BTreeMap<String, Selection> = BTreeMap::new();
+    for i in order(plans)? {
+        let plan = &plans[i];
+        // Variants whose packages this one must not repeat.
+        let mut look_uids: Vec<&str> = plan.lookaside_variants.iter().map(String::as_str).collect();
+        let mut includes = plan.includes.clone();
+        let mut conditional = plan.conditional.clone();
+        let mut opts = plan.options.clone();
+        if let Some(parent) = plan.parent.as_deref() {
+            look_uids.push(parent);
+            if let Some(pp) = by_uid.get(parent) {
+                includes.extend(pp.includes.iter().cloned());
+                conditional.extend(pp.conditional.iter().cloned());
+            }
+            match plan.kind {
+                VariantKind::Optional => {
+                    // Optional repeats neither its parent nor the parent's addons.
+                    for sib in plans.iter().filter(|p| {
+                        p.parent.as_deref() == Some(parent) && p.kind == VariantKind::Addon
+                    }) {
+                        look_uids.push(&sib.uid);
+                        includes.extend(sib.includes.iter().cloned());
+                    }
+                    if plan.method == Method::Deps {
+                        opts.fulltree = true;
+                        opts.selfhosting = true;
+                    }
+                }
+                VariantKind::Addon | VariantKind::LayeredProduct => {
+                    if plan.method == Method::Deps {
+                        opts.fulltree = true;
+                    }
+                    if let Some(sel) = results.get(parent) {
+                        for p in &sel.source {
+                            opts.fulltree_excludes
+                                .push(pkgset[p.index].package.name.clone());
+                        }
+                    }
+                }
+                VariantKind::Variant => {}
+            }
+        }
+        if plan.method == Method::Nodeps {
+            opts.resolve_deps = false;
+            opts.fulltree = false;
+            opts.selfhosting = false;
+            opts.multilib.methods.clear();
+        } else {
+            opts.resolve_deps = true;
+        }
+
+        let mut b = PoolBuilder::new();
+        let main = b.add_repo("pkgset", false);
+        for s in &specs {
+            b.add(main, s.clone());
+        }
+        let mut parent_nevras: BTreeSet<String> = BTreeSet::new();
+        for uid in &look_uids {
+            let Some(sel) = results.get(*uid) else {
+                continue;
+            };
+            let repo: RepoId = b.add_repo(&format!("lookaside-{uid}"), true);
+            for p in sel.all() {
+                b.add(repo, specs[p.index].clone());
+                parent_nevras.insert(pkgset[p.index].package.nevra());
+            }
+        }
+        if !plan.lookaside_packages.is_empty() {
+            let repo = b.add_repo("gather_lookaside_repos", true);
+            for r in &plan.lookaside_packages {
+                b.add(repo, PkgSpec::from_rpm(&r.package));
+            }
+        }
+        let pool = b.build().map_err(|e| GatherError::Package(e.to_string()))?;
+        let request = GatherRequest {
+            includes,
+            excludes: plan.excludes.clone(),
+            conditional,
+        };
+        let out = kiln_depsolve::gather(&pool, &opts, &request);
+        let n = pkgset.len();
+        let pick = |ids: &[SolvId]| -> Vec<Pick> {
+            ids.iter()
+                .filter(|id| id.index() < n)
+                .filter(|id| !parent_nevras.contains(&pkgset[id.index()].package.nevra()))
+                .map(|&id| Pick {
+                    index: id.index(),
+                    flags: out.flags.get(&id).copied().unwrap_or(0),
+                })
+                .collect()
+        };
+        let sel = Selection {
+            binary: pick(&out.binary),
+            debug: pick(&out.debug),
+            source: pick(&out.source),
+            lookaside: out.lookaside.iter().map(|&id| pool.nevra(id)).collect(),
+            unresolved: out.unresolved.clone(),
+            missing: out.missing.clone(),
+        };
+        results.insert(plan.uid.clone(), sel);
+    }
+    Ok(results)
+}
