@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The mini distro gathered as pungi-run configured it must ship exactly what pungi shipped
 //! (shared/reference/pungi-compose/compose/metadata/rpms.json).
 
