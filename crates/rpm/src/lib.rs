@@ -8,6 +8,7 @@ mod error;
 pub mod evr;
 mod hash;
 mod package;
+mod raw;
 mod read;
 pub mod sigkey;
 

@@ -11,6 +11,7 @@ use rpm::{IndexSignatureTag, IndexTag, PackageMetadata};
 use crate::error::RpmError;
 use crate::hash::{Hasher, TeeReader};
 use crate::package::{Changelog, ChecksumKind, Cmp, Dependency, FileEntry, FileKind, Package};
+use crate::raw::RawHeader;
 use crate::sigkey;
 
 const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
@@ -72,11 +73,20 @@ pub fn read_package_from(
     let checksum = tee.hasher.finish();
     // The rpm crate is not a validator (rpm-rs#278); its getters index into
     // the store, so a panic there is turned into an error naming the file.
-    let pkg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extract(&md, path)))
-        .map_err(|_| RpmError::Header {
-            path: path.to_owned(),
-            problem: "header data is inconsistent".into(),
-        })??;
+    let main_header = headers
+        .get(md.get_package_segment_offsets().header as usize..)
+        .unwrap_or(&[]);
+    let pkg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut p = extract(&md, path)?;
+        if let Some(raw) = RawHeader::new(main_header) {
+            fix_latin1(&mut p, &raw);
+        }
+        Ok::<_, RpmError>(p)
+    }))
+    .map_err(|_| RpmError::Header {
+        path: path.to_owned(),
+        problem: "header data is inconsistent".into(),
+    })??;
     Ok(Package {
         size_package: size,
         file_time: mtime,
@@ -330,7 +340,9 @@ fn extract(md: &PackageMetadata, path: &Path) -> Result<Package, RpmError> {
 }
 
 /// Scriptlet-time dependencies, which createrepo marks `pre="1"`.
-const PRE_BITS: u32 = (1 << 6) | (1 << 9) | (1 << 10) | (1 << 7) | (1 << 5);
+/// PREREQ, SCRIPT_PRE and SCRIPT_POST, as createrepo_c 0.17 (the oracle here)
+/// decides; createrepo_c 1.x adds PRETRANS and POSTTRANS.
+const PRE_BITS: u32 = (1 << 6) | (1 << 9) | (1 << 10);
 
 fn deps(
     md: &PackageMetadata,
@@ -338,6 +350,7 @@ fn deps(
     path: &Path,
 ) -> Result<Vec<Dependency>, RpmError> {
     let h = &md.header;
+    let names_tag_is_requires = names == IndexTag::RPMTAG_REQUIRENAME;
     let names = match h.get_entry_data_as_string_array(names) {
         Ok(n) => n,
         Err(rpm::Error::TagNotFound(_)) => return Ok(Vec::new()),
@@ -363,7 +376,8 @@ fn deps(
                 Some(c) if !v.is_empty() => Dependency::versioned(*name, c, v),
                 _ => Dependency::unversioned(*name),
             };
-            d.pre = f & PRE_BITS != 0;
+            // createrepo only marks requires as pre.
+            d.pre = names_tag_is_requires && f & PRE_BITS != 0;
             d
         })
         .collect())
@@ -463,4 +477,43 @@ fn sigkey(md: &PackageMetadata) -> Option<String> {
     // v6 packages carry base64 OpenPGP signatures in the signature header.
     let sigs = md.raw_signatures().ok()?;
     sigs.iter().find_map(|s| sigkey::from_packet(s))
+}
+
+/// Replace U+FFFD (the `rpm` crate's lossy decoding of non-UTF-8 headers) by
+/// the Latin-1 reading of the original bytes, as createrepo_c does.
+fn fix_latin1(p: &mut Package, raw: &RawHeader) {
+    const R: char = '\u{fffd}';
+    let fix = |s: &mut String, tag: IndexTag, i: usize| {
+        if s.contains(R)
+            && let Some(v) = raw.string(tag as u32, i)
+        {
+            *s = v;
+        }
+    };
+    use IndexTag as T;
+    fix(&mut p.summary, T::RPMTAG_SUMMARY, 0);
+    fix(&mut p.description, T::RPMTAG_DESCRIPTION, 0);
+    fix(&mut p.packager, T::RPMTAG_PACKAGER, 0);
+    fix(&mut p.vendor, T::RPMTAG_VENDOR, 0);
+    fix(&mut p.license, T::RPMTAG_LICENSE, 0);
+    fix(&mut p.group, T::RPMTAG_GROUP, 0);
+    fix(&mut p.url, T::RPMTAG_URL, 0);
+    for (list, tag) in [
+        (&mut p.provides, T::RPMTAG_PROVIDENAME),
+        (&mut p.requires, T::RPMTAG_REQUIRENAME),
+        (&mut p.conflicts, T::RPMTAG_CONFLICTNAME),
+        (&mut p.obsoletes, T::RPMTAG_OBSOLETENAME),
+        (&mut p.recommends, T::RPMTAG_RECOMMENDNAME),
+        (&mut p.suggests, T::RPMTAG_SUGGESTNAME),
+        (&mut p.supplements, T::RPMTAG_SUPPLEMENTNAME),
+        (&mut p.enhances, T::RPMTAG_ENHANCENAME),
+    ] {
+        for (i, d) in list.iter_mut().enumerate() {
+            fix(&mut d.name, tag, i);
+        }
+    }
+    for (i, c) in p.changelogs.iter_mut().enumerate() {
+        fix(&mut c.author, T::RPMTAG_CHANGELOGNAME, i);
+        fix(&mut c.text, T::RPMTAG_CHANGELOGTEXT, i);
+    }
 }
