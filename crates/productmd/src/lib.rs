@@ -6,6 +6,7 @@
 //! compose's deterministic timestamp), never read from the clock.
 
 pub mod common;
+pub mod composeinfo;
 pub mod extra_files;
 pub mod images;
 pub mod ini;
@@ -15,7 +16,7 @@ pub mod treeinfo;
 
 pub use common::{ComposeRef, Header, ProductmdError};
 pub use extra_files::{ExtraFile, ExtraFiles};
-pub use images::{Image, Images};
+pub use images::{Image, ImageRecord, Images};
 pub use treeinfo::{Product, TreeInfo, TreeVariant};
 
 use std::io::Write;

@@ -1,0 +1,169 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use kiln_compose::Compose;
+use kiln_config::Config;
+
+use crate::cancel::CancelToken;
+use crate::deliverables::{DeliverableEntry, Deliverables};
+use crate::phase::PhaseError;
+use crate::runner::{CommandOutput, CommandSpec, RunError, Runner, tail};
+use crate::{Notifier, Observer};
+
+/// A progress bar for per-item work; a no-op when nobody watches.
+pub type Progress = indicatif::ProgressBar;
+
+/// What a running phase can see and do.
+pub struct PhaseContext<'a> {
+    pub config: &'a Config,
+    pub compose: &'a Compose,
+    pub cancel: &'a CancelToken,
+    pub(crate) phase: &'static str,
+    pub(crate) runner: &'a dyn Runner,
+    pub(crate) observer: &'a dyn Observer,
+    pub(crate) notifier: &'a Notifier,
+    pub(crate) deliverables: &'a Deliverables,
+    pub(crate) outputs: Mutex<Vec<PathBuf>>,
+    pub(crate) failed: Mutex<Vec<DeliverableEntry>>,
+}
+
+impl<'a> PhaseContext<'a> {
+    pub fn phase(&self) -> &'static str {
+        self.phase
+    }
+
+    /// `Err(Cancelled)` once the compose is being stopped; call it between units of work.
+    pub fn check_cancelled(&self) -> Result<(), PhaseError> {
+        if self.cancel.is_cancelled() {
+            Err(PhaseError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes a file atomically and records it as this phase's output.
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), PhaseError> {
+        kiln_fs::write_atomic(path, bytes)?;
+        self.produced(path);
+        Ok(())
+    }
+
+    /// Records a file (or every file under a folder) this phase made some other way.
+    pub fn produced(&self, path: &Path) {
+        if let Ok(mut o) = self.outputs.lock() {
+            o.push(path.to_owned());
+        }
+    }
+
+    /// `logs/<arch>/<name>.<arch>.log` for a command's output.
+    pub fn log_file(&self, arch: &str, name: &str) -> PathBuf {
+        self.compose.paths.log_file(arch, name)
+    }
+
+    /// Runs an external command through the compose's runner; a non-zero exit is an error that
+    /// names the command, the log and the last lines it printed.
+    pub fn run(&self, cmd: &Command, log: &Path) -> Result<CommandOutput, PhaseError> {
+        let spec = CommandSpec::from_command(cmd);
+        let out = self.run_status(cmd, log)?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(RunError::Failed {
+                command: spec.display(),
+                status: match out.code {
+                    Some(c) => format!("exit code {c}"),
+                    None => "a signal".to_owned(),
+                },
+                log: log.to_owned(),
+                tail: tail(if out.stderr.is_empty() {
+                    &out.stdout
+                } else {
+                    &out.stderr
+                }),
+            }
+            .into())
+        }
+    }
+
+    /// Like [`run`](Self::run) but hands back any exit code, for tools whose codes carry meaning.
+    pub fn run_status(&self, cmd: &Command, log: &Path) -> Result<CommandOutput, PhaseError> {
+        self.check_cancelled()?;
+        let spec = CommandSpec::from_command(cmd);
+        self.run_spec(&spec, log)
+    }
+
+    pub fn run_spec(&self, spec: &CommandSpec, log: &Path) -> Result<CommandOutput, PhaseError> {
+        let shown = spec.display();
+        tracing::info!("running {shown}");
+        self.observer.command(self.phase, &shown);
+        self.runner
+            .run(spec, log, self.cancel)
+            .map_err(|e| match e {
+                RunError::Cancelled { .. } => PhaseError::Cancelled,
+                e => e.into(),
+            })
+    }
+
+    /// pungi's `failable`: runs `work` for one deliverable; when it fails and
+    /// `failable_deliverables` allows it for this variant/arch, the failure is logged and recorded
+    /// (the compose ends FINISHED_INCOMPLETE) and `Ok(None)` comes back.
+    pub fn failable<T>(
+        &self,
+        deliverable: &str,
+        variant: &str,
+        arch: &str,
+        work: impl FnOnce() -> Result<T, PhaseError>,
+    ) -> Result<Option<T>, PhaseError> {
+        self.failable_with(deliverable, variant, arch, None, |_| work())
+    }
+
+    /// [`failable`](Self::failable) with a subvariant and an explicit can-fail decision on top of
+    /// the config's (per-phase `failable_arches` lists pass it here).
+    pub fn failable_with<T>(
+        &self,
+        deliverable: &str,
+        variant: &str,
+        arch: &str,
+        subvariant: Option<&str>,
+        work: impl FnOnce(bool) -> Result<T, PhaseError>,
+    ) -> Result<Option<T>, PhaseError> {
+        let can_fail = self.config.can_fail(variant, arch, deliverable);
+        let entry = DeliverableEntry {
+            kind: deliverable.to_owned(),
+            variant: variant.to_owned(),
+            arch: arch.to_owned(),
+            subvariant: subvariant.map(ToOwned::to_owned),
+        };
+        self.deliverables.attempt(&entry, can_fail);
+        match work(can_fail) {
+            Ok(v) => Ok(Some(v)),
+            Err(PhaseError::Cancelled) => Err(PhaseError::Cancelled),
+            Err(e) if can_fail => {
+                tracing::warn!(
+                    "[FAIL] {deliverable} ({variant}.{arch}) failed, but going on anyway: {e}"
+                );
+                self.observer.error(
+                    self.phase,
+                    &format!("{deliverable} for {variant}.{arch} failed (failable): {e}"),
+                );
+                if let Ok(mut f) = self.failed.lock() {
+                    f.push(entry.clone());
+                }
+                self.deliverables.fail(entry);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A progress bar for long per-item work (hidden when stderr is not a terminal).
+    pub fn progress(&self, len: u64, message: &str) -> Progress {
+        self.observer.progress(self.phase, len, message)
+    }
+
+    /// Sends a notification message (e.g. createiso-imagedone) to `notification_script`.
+    pub fn notify(&self, message: &str, payload: serde_json::Value) {
+        self.notifier.send(self.runner, message, payload);
+    }
+}

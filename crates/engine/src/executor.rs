@@ -1,0 +1,648 @@
+//! Runs a [`Plan`]: each phase starts the moment what it needs is done.
+//!
+//! The scheduler loop lives on the calling thread. CPU-bound phases are spawned onto rayon's pool
+//! (where their own parallel loops also run); phases that wait on external tools get threads of
+//! their own so they never hold a rayon worker while a child process runs. A failure cancels only
+//! what depends on it: independent phases finish, then the compose is DOOMED.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use kiln_compose::{Compose, ComposeStatus, write_status};
+use kiln_config::Config;
+use serde_json::{Value, json};
+
+use crate::Observer;
+use crate::cancel::CancelToken;
+use crate::context::PhaseContext;
+use crate::deliverables::Deliverables;
+use crate::notify::{Notifier, base_payload};
+use crate::phase::{Phase, PhaseError, Work};
+use crate::plan::{Action, Plan, PlanError, Selection};
+use crate::record::{PhaseRecord, RECORD_VERSION, RecordStatus, describe};
+use crate::runner::Runner;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub selection: Selection,
+    /// Keep phases whose records are still valid (`kiln compose --resume`).
+    pub resume: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Finished,
+    FinishedIncomplete,
+    Doomed,
+    Terminated,
+}
+
+impl Outcome {
+    pub fn status(self) -> ComposeStatus {
+        match self {
+            Outcome::Finished => ComposeStatus::Finished,
+            Outcome::FinishedIncomplete => ComposeStatus::FinishedIncomplete,
+            Outcome::Doomed => ComposeStatus::Doomed,
+            Outcome::Terminated => ComposeStatus::Terminated,
+        }
+    }
+}
+
+/// How one phase ended in this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhaseResult {
+    Ran,
+    /// Resume: its record was valid, nothing was run.
+    Kept,
+    Skipped(String),
+    Disabled,
+    Failed(String),
+    /// Not started because a phase it depends on failed or the compose was stopped.
+    NotRun(String),
+}
+
+impl PhaseResult {
+    /// Whether phases after it may start.
+    fn lets_dependents_run(&self) -> bool {
+        matches!(
+            self,
+            PhaseResult::Ran | PhaseResult::Kept | PhaseResult::Skipped(_) | PhaseResult::Disabled
+        )
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            PhaseResult::Ran => "done",
+            PhaseResult::Kept => "kept",
+            PhaseResult::Skipped(_) => "skipped",
+            PhaseResult::Disabled => "not configured",
+            PhaseResult::Failed(_) => "FAILED",
+            PhaseResult::NotRun(_) => "not run",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub outcome: Outcome,
+    /// In the order phases ended.
+    pub results: Vec<(String, PhaseResult)>,
+}
+
+impl RunReport {
+    pub fn result(&self, phase: &str) -> Option<&PhaseResult> {
+        self.results
+            .iter()
+            .find(|(p, _)| p == phase)
+            .map(|(_, r)| r)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Status(#[from] kiln_compose::StatusError),
+    #[error(transparent)]
+    Fs(#[from] kiln_fs::FsError),
+}
+
+/// Config options every phase reads implicitly: the compose's identity and its variants.
+const COMMON_KEYS: &[&str] = &[
+    "release_name",
+    "release_short",
+    "release_version",
+    "release_type",
+    "release_internal",
+    "base_product_name",
+    "base_product_short",
+    "base_product_version",
+    "base_product_type",
+    "tree_arches",
+    "tree_variants",
+];
+
+pub struct Executor<'a> {
+    pub phases: Vec<Box<dyn Phase>>,
+    pub config: &'a Config,
+    pub compose: &'a Compose,
+    pub runner: &'a dyn Runner,
+    pub observer: &'a dyn Observer,
+    pub cancel: CancelToken,
+}
+
+struct Finished {
+    name: &'static str,
+    result: PhaseResult,
+    record: Option<PhaseRecord>,
+    seconds: f64,
+}
+
+impl<'a> Executor<'a> {
+    fn old_record(&self, phase: &str) -> Option<PhaseRecord> {
+        PhaseRecord::load(&self.compose.paths.phase_record(phase))
+    }
+
+    pub fn plan(&self, opts: &Options) -> Result<Plan, PlanError> {
+        let topdir = self.compose.paths.topdir();
+        let records = |p: &str| {
+            if opts.resume {
+                self.old_record(p)
+            } else {
+                None
+            }
+        };
+        Plan::build(
+            &self.phases,
+            self.config,
+            &opts.selection,
+            &records,
+            &|r: &PhaseRecord| r.verify(topdir),
+        )
+    }
+
+    /// Runs the compose to its end and writes STATUS, deliverables.json, composeinfo.json and the
+    /// `latest-*` link (FINISHED only).
+    pub fn run(&self, opts: &Options) -> Result<RunReport, ExecError> {
+        let plan = self.plan(opts)?;
+        let paths = &self.compose.paths;
+        if kiln_compose::read_status(paths.topdir())? == Some(ComposeStatus::Finished) {
+            return Err(
+                kiln_compose::StatusError::AlreadyFinished(paths.topdir().to_owned()).into(),
+            );
+        }
+        let notifier = Notifier::new(
+            self.config.notification_script.to_vec(),
+            base_payload(self.compose),
+            paths.log_dir("global").join("notifications"),
+        );
+        let deliverables = Deliverables::default();
+        let set_status = |status: ComposeStatus| -> Result<(), ExecError> {
+            deliverables.save(&paths.log_dir("global").join("deliverables.json"))?;
+            write_status(paths.topdir(), status)?;
+            notifier.send(
+                self.runner,
+                "status-change",
+                json!({"status": status.as_str()}),
+            );
+            Ok(())
+        };
+        set_status(ComposeStatus::Started)?;
+
+        let by_name: HashMap<&str, &dyn Phase> =
+            self.phases.iter().map(|p| (p.name(), p.as_ref())).collect();
+        let mut results: BTreeMap<&'static str, PhaseResult> = BTreeMap::new();
+        let mut order: Vec<(String, PhaseResult)> = Vec::new();
+        let records: Mutex<BTreeMap<&'static str, PhaseRecord>> = Mutex::new(BTreeMap::new());
+        let tool_versions: Mutex<HashMap<&'static str, String>> = Mutex::new(HashMap::new());
+        let (tx, rx) = mpsc::channel::<Finished>();
+        let mut in_flight: std::collections::HashSet<&'static str> = Default::default();
+
+        std::thread::scope(|threads| {
+            rayon::in_place_scope(|pool| {
+                loop {
+                    // Start everything that can start.
+                    for planned in &plan.phases {
+                        let name = planned.name;
+                        if results.contains_key(name) || in_flight.contains(name) {
+                            continue;
+                        }
+                        let deps: Vec<&str> = planned
+                            .needs
+                            .iter()
+                            .chain(&planned.after)
+                            .copied()
+                            .collect();
+                        if let Some(bad) = deps
+                            .iter()
+                            .find(|d| results.get(*d).is_some_and(|r| !r.lets_dependents_run()))
+                        {
+                            let why = format!("{bad} did not finish");
+                            self.observer.phase_not_run(name, &why);
+                            results.insert(name, PhaseResult::NotRun(why.clone()));
+                            order.push((name.into(), PhaseResult::NotRun(why)));
+                            continue;
+                        }
+                        if !deps
+                            .iter()
+                            .all(|d| results.contains_key(d) || !by_name.contains_key(d))
+                        {
+                            continue;
+                        }
+                        if self.cancel.is_cancelled() {
+                            let why = "the compose was stopped".to_owned();
+                            results.insert(name, PhaseResult::NotRun(why.clone()));
+                            order.push((name.into(), PhaseResult::NotRun(why)));
+                            continue;
+                        }
+                        let not_run = match &planned.action {
+                            Action::Skip(why) => Some(PhaseResult::Skipped(why.clone())),
+                            Action::Disabled => Some(PhaseResult::Disabled),
+                            Action::Run | Action::Keep => None,
+                        };
+                        if let Some(result) = not_run {
+                            self.note_not_run(name, &result, opts.resume, &records);
+                            self.observer.phase_not_run(name, &describe_result(&result));
+                            results.insert(name, result.clone());
+                            order.push((name.into(), result));
+                            continue;
+                        }
+                        in_flight.insert(name);
+                        let phase = by_name[name];
+                        let tx = tx.clone();
+                        let job = {
+                            let records = &records;
+                            let tool_versions = &tool_versions;
+                            let notifier = &notifier;
+                            let deliverables = &deliverables;
+                            let resume = opts.resume;
+                            move || {
+                                let done = self.run_phase(
+                                    phase,
+                                    resume,
+                                    records,
+                                    tool_versions,
+                                    notifier,
+                                    deliverables,
+                                );
+                                let _ = tx.send(done);
+                            }
+                        };
+                        match phase.work() {
+                            Work::Cpu => pool.spawn(move |_| job()),
+                            Work::External => {
+                                threads.spawn(job);
+                            }
+                        }
+                    }
+                    if in_flight.is_empty() {
+                        break;
+                    }
+                    match rx.recv_timeout(Duration::from_millis(100)) {
+                        Ok(done) => {
+                            in_flight.remove(done.name);
+                            if let (Some(rec), Ok(mut r)) = (done.record, records.lock()) {
+                                r.insert(done.name, rec);
+                            }
+                            self.observer.phase_finished(
+                                done.name,
+                                &describe_result(&done.result),
+                                done.seconds,
+                            );
+                            results.insert(done.name, done.result.clone());
+                            order.push((done.name.into(), done.result));
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            });
+        });
+
+        let failed = order
+            .iter()
+            .any(|(_, r)| matches!(r, PhaseResult::Failed(_)));
+        let outcome = if self.cancel.is_cancelled() {
+            Outcome::Terminated
+        } else if failed {
+            Outcome::Doomed
+        } else if deliverables.any_failed() {
+            Outcome::FinishedIncomplete
+        } else {
+            Outcome::Finished
+        };
+        if matches!(outcome, Outcome::Finished | Outcome::FinishedIncomplete) {
+            self.write_composeinfo()?;
+        }
+        set_status(outcome.status())?;
+        if outcome == Outcome::Finished {
+            self.switch_latest_link()?;
+        }
+        Ok(RunReport {
+            outcome,
+            results: order,
+        })
+    }
+
+    /// Records a skipped or unconfigured phase. On resume a skipped phase keeps a valid done
+    /// record: that is how `--resume --skip-phase X` supplies X's output to what needs it.
+    fn note_not_run(
+        &self,
+        name: &'static str,
+        result: &PhaseResult,
+        resume: bool,
+        records: &Mutex<BTreeMap<&'static str, PhaseRecord>>,
+    ) {
+        let topdir = self.compose.paths.topdir();
+        let kept = resume
+            .then(|| self.old_record(name))
+            .flatten()
+            .filter(|r| r.status == RecordStatus::Done && r.verify(topdir).is_ok());
+        let record = kept.unwrap_or_else(|| PhaseRecord {
+            version: RECORD_VERSION,
+            phase: name.into(),
+            status: RecordStatus::Skipped,
+            fingerprint: String::new(),
+            tools: BTreeMap::new(),
+            outputs: Vec::new(),
+            failed_deliverables: Vec::new(),
+            error: Some(describe_result(result)),
+        });
+        if record.status == RecordStatus::Skipped {
+            let _ = record.save(&self.compose.paths.phase_record(name));
+        }
+        if let Ok(mut r) = records.lock() {
+            r.insert(name, record);
+        }
+    }
+
+    fn fingerprint(
+        &self,
+        phase: &dyn Phase,
+        records: &Mutex<BTreeMap<&'static str, PhaseRecord>>,
+        tool_versions: &Mutex<HashMap<&'static str, String>>,
+    ) -> (String, BTreeMap<String, String>) {
+        let config = serde_json::to_value(self.config).unwrap_or(Value::Null);
+        let mut cfg = serde_json::Map::new();
+        for key in COMMON_KEYS.iter().chain(phase.config_keys()) {
+            let v = config.get(*key).cloned().unwrap_or(Value::Null);
+            cfg.insert((*key).to_owned(), with_file_digests(v));
+        }
+        let mut needs = BTreeMap::new();
+        if let Ok(r) = records.lock() {
+            for dep in phase.needs().iter().chain(phase.after()) {
+                let digest = r
+                    .get(dep)
+                    .map(|rec| rec.outputs_digest())
+                    .unwrap_or_else(|| "absent".into());
+                needs.insert((*dep).to_owned(), digest);
+            }
+        }
+        let mut tools = BTreeMap::new();
+        for tool in phase.tools(self.config) {
+            let version = {
+                let mut cache = tool_versions.lock().unwrap_or_else(|e| e.into_inner());
+                cache
+                    .entry(tool)
+                    .or_insert_with(|| tool_version(tool))
+                    .clone()
+            };
+            tools.insert(tool.to_owned(), version);
+        }
+        let doc = json!({
+            "record_version": RECORD_VERSION,
+            "kiln": env!("CARGO_PKG_VERSION"),
+            "phase": phase.name(),
+            "compose_id": self.compose.info.id,
+            "timestamp": self.compose.timestamp,
+            "variants": self.compose.variants,
+            "config": cfg,
+            "needs": needs,
+            "tools": tools,
+        });
+        let digest = blake3::hash(&serde_json::to_vec(&doc).unwrap_or_default())
+            .to_hex()
+            .to_string();
+        (digest, tools)
+    }
+
+    fn run_phase(
+        &self,
+        phase: &dyn Phase,
+        resume: bool,
+        records: &Mutex<BTreeMap<&'static str, PhaseRecord>>,
+        tool_versions: &Mutex<HashMap<&'static str, String>>,
+        notifier: &Notifier,
+        deliverables: &Deliverables,
+    ) -> Finished {
+        let name = phase.name();
+        let start = Instant::now();
+        let paths = &self.compose.paths;
+        let topdir = paths.topdir();
+        let (fingerprint, tools) = self.fingerprint(phase, records, tool_versions);
+        let old = self.old_record(name);
+
+        if let Some(rec) = old.as_ref().filter(|r| {
+            resume
+                && r.status == RecordStatus::Done
+                && r.fingerprint == fingerprint
+                && r.verify(topdir).is_ok()
+        }) {
+            for d in &rec.failed_deliverables {
+                deliverables.attempt(d, true);
+                deliverables.fail(d.clone());
+            }
+            return Finished {
+                name,
+                result: PhaseResult::Kept,
+                record: Some(rec.clone()),
+                seconds: start.elapsed().as_secs_f64(),
+            };
+        }
+        // Whatever an earlier attempt left behind goes first: a re-run must not inherit it.
+        if let Some(rec) = &old {
+            rec.remove_outputs(topdir);
+        }
+
+        self.observer.phase_started(name);
+        notifier.send(self.runner, "phase-start", json!({"phase_name": name}));
+        let span = tracing::info_span!(
+            "phase",
+            phase = name,
+            phase_log = %paths.log_file("global", name).display(),
+            main_log = %paths.log_file("global", "kiln").display(),
+        );
+        let _enter = span.enter();
+        tracing::info!("[BEGIN] {name}");
+
+        let ctx = PhaseContext {
+            config: self.config,
+            compose: self.compose,
+            cancel: &self.cancel,
+            phase: name,
+            runner: self.runner,
+            observer: self.observer,
+            notifier,
+            deliverables,
+            outputs: Mutex::new(Vec::new()),
+            failed: Mutex::new(Vec::new()),
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| phase.run(&ctx)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(PhaseError::msg(format!("phase {name} panicked: {what}")))
+            });
+        let produced = ctx.outputs.lock().map(|o| o.clone()).unwrap_or_default();
+        let failed_deliverables = ctx.failed.lock().map(|f| f.clone()).unwrap_or_default();
+        let outputs = describe(topdir, &produced);
+
+        let (status, result, error) = match (&outcome, &outputs) {
+            (Ok(()), Ok(_)) => (RecordStatus::Done, PhaseResult::Ran, None),
+            (Ok(()), Err(e)) => {
+                let msg = format!("cannot record the outputs of {name}: {e}");
+                (
+                    RecordStatus::Failed,
+                    PhaseResult::Failed(msg.clone()),
+                    Some(msg),
+                )
+            }
+            (Err(PhaseError::Cancelled), _) => (
+                RecordStatus::Failed,
+                PhaseResult::NotRun("the compose was stopped".into()),
+                Some("cancelled".into()),
+            ),
+            (Err(e), _) => {
+                let msg = e.to_string();
+                (
+                    RecordStatus::Failed,
+                    PhaseResult::Failed(msg.clone()),
+                    Some(msg),
+                )
+            }
+        };
+        if let Some(e) = &error {
+            tracing::error!("[FAIL] {name}: {e}");
+            self.observer.error(name, e);
+        } else {
+            tracing::info!("[DONE ] {name}");
+        }
+        let record = PhaseRecord {
+            version: RECORD_VERSION,
+            phase: name.into(),
+            status,
+            fingerprint,
+            tools,
+            outputs: outputs.unwrap_or_default(),
+            failed_deliverables,
+            error,
+        };
+        if let Err(e) = record.save(&paths.phase_record(name)) {
+            tracing::error!("cannot save the record of {name}: {e}");
+        }
+        notifier.send(self.runner, "phase-stop", json!({"phase_name": name}));
+        Finished {
+            name,
+            result,
+            record: Some(record),
+            seconds: start.elapsed().as_secs_f64(),
+        }
+    }
+
+    fn write_composeinfo(&self) -> Result<(), ExecError> {
+        let text = crate::composeinfo::render(self.compose);
+        kiln_fs::write_atomic(
+            &self.compose.paths.metadata_dir().join("composeinfo.json"),
+            text.as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    fn switch_latest_link(&self) -> Result<(), ExecError> {
+        let topdir = self.compose.paths.topdir();
+        let (Some(parent), Some(name)) = (topdir.parent(), topdir.file_name()) else {
+            return Ok(());
+        };
+        let link = parent.join(self.compose.info.latest_link_name());
+        kiln_fs::symlink_atomic(Path::new(name), &link)?;
+        Ok(())
+    }
+}
+
+fn describe_result(r: &PhaseResult) -> String {
+    match r {
+        PhaseResult::Skipped(why) => format!("skipped ({why})"),
+        PhaseResult::Failed(e) => format!("FAILED: {e}"),
+        PhaseResult::NotRun(why) => format!("not run: {why}"),
+        other => other.word().to_owned(),
+    }
+}
+
+/// `tool --version`, first line; the version enters the fingerprint of phases that run the tool.
+fn tool_version(tool: &str) -> String {
+    match std::process::Command::new(tool).arg("--version").output() {
+        Ok(out) => {
+            let text = if out.stdout.is_empty() {
+                out.stderr
+            } else {
+                out.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        }
+        Err(_) => "missing".into(),
+    }
+}
+
+/// Replaces config strings that name existing files or folders with a digest of their content, so
+/// that editing comps.xml or adding a package to a repo makes the phases that read them stale.
+fn with_file_digests(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.starts_with('/') && Path::new(&s).exists() => {
+            json!({"path": s, "content": content_digest(Path::new(&s))})
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(with_file_digests).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, with_file_digests(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Files: their bytes. Folders (package repos can hold thousands of RPMs): every entry's relative
+/// path, size and mtime, which changes whenever a file is added, removed or rewritten.
+fn content_digest(path: &Path) -> String {
+    let mut h = blake3::Hasher::new();
+    if path.is_file() {
+        if let Ok(f) = std::fs::File::open(path) {
+            let _ = h.update_reader(f);
+        }
+    } else {
+        let mut entries = Vec::new();
+        walk(path, path, &mut entries);
+        entries.sort();
+        for e in entries {
+            h.update(e.as_bytes());
+            h.update(b"\n");
+        }
+    }
+    h.finalize().to_hex().to_string()
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(meta) = e.metadata() else { continue };
+        if meta.is_dir() {
+            walk(root, &p, out);
+        } else {
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
+            out.push(format!(
+                "{rel}\t{}\t{}",
+                meta.len(),
+                crate::record::mtime_ns(&meta)
+            ));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Per-phase log files from `tracing`.
+//!
+//! The executor runs each phase inside a span that carries the path of its log
+//! (`logs/global/<phase>.global.log`) and of the compose's main log. [`PhaseLogLayer`] writes every
+//! event under such a span to both files. Because the paths travel with the span, several composes
+//! in one process (as in tests) never mix their logs.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// Where a span's events go.
+#[derive(Debug, Clone)]
+pub struct LogSink {
+    pub phase: String,
+    pub phase_log: PathBuf,
+    pub main_log: PathBuf,
+}
+
+#[derive(Default)]
+pub struct PhaseLogLayer {
+    files: Mutex<HashMap<PathBuf, File>>,
+}
+
+impl PhaseLogLayer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn append(&self, path: &Path, line: &str) {
+        let Ok(mut files) = self.files.lock() else {
+            return;
+        };
+        if !files.contains_key(path) {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(f) => {
+                    files.insert(path.to_owned(), f);
+                }
+                Err(_) => return,
+            }
+        }
+        if let Some(f) = files.get_mut(path) {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+#[derive(Default)]
+struct SinkFields {
+    phase: Option<String>,
+    phase_log: Option<String>,
+    main_log: Option<String>,
+}
+
+impl Visit for SinkFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "phase" => self.phase = Some(value.to_owned()),
+            "phase_log" => self.phase_log = Some(value.to_owned()),
+            "main_log" => self.main_log = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
+}
+
+#[derive(Default)]
+struct Message(String);
+
+impl Visit for Message {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0 = value.to_owned();
+        } else {
+            self.0.push_str(&format!(" {}={value}", field.name()));
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        } else {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for PhaseLogLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut f = SinkFields::default();
+        attrs.record(&mut f);
+        if let (Some(phase), Some(pl), Some(ml), Some(span)) =
+            (f.phase, f.phase_log, f.main_log, ctx.span(id))
+        {
+            span.extensions_mut().insert(LogSink {
+                phase,
+                phase_log: pl.into(),
+                main_log: ml.into(),
+            });
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        let sink = scope
+            .into_iter()
+            .find_map(|span| span.extensions().get::<LogSink>().cloned());
+        let Some(sink) = sink else { return };
+        let mut msg = Message::default();
+        event.record(&mut msg);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let level = event.metadata().level();
+        let line = format!("{now} [{:<12}] [{level:<5}] {}\n", sink.phase, msg.0);
+        self.append(&sink.phase_log, &line);
+        self.append(&sink.main_log, &line);
+    }
+}

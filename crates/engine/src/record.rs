@@ -1,0 +1,170 @@
+//! Phase records: what makes resume exact.
+//!
+//! After each phase the engine writes `work/global/phases/<phase>.json` with the fingerprint of the
+//! phase's inputs and every file it produced with its digest. On `--resume` a phase whose record is
+//! done, whose fingerprint is unchanged and whose files are all still there with the same digests
+//! is kept; anything else re-runs, after the files of its previous attempt are removed so nothing
+//! stale survives.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::deliverables::DeliverableEntry;
+
+/// Bumped whenever the record format or the fingerprint recipe changes: an old record is then stale.
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordStatus {
+    Done,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFile {
+    /// Relative to the compose's top directory.
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub blake3: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub version: u32,
+    pub phase: String,
+    pub status: RecordStatus,
+    pub fingerprint: String,
+    pub tools: BTreeMap<String, String>,
+    pub outputs: Vec<OutputFile>,
+    /// Deliverables that failed but were failable, so a kept phase still counts in
+    /// `deliverables.json` and still makes the compose FINISHED_INCOMPLETE.
+    #[serde(default)]
+    pub failed_deliverables: Vec<DeliverableEntry>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl PhaseRecord {
+    pub fn load(path: &Path) -> Option<PhaseRecord> {
+        let bytes = std::fs::read(path).ok()?;
+        let rec: PhaseRecord = serde_json::from_slice(&bytes).ok()?;
+        (rec.version == RECORD_VERSION).then_some(rec)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), kiln_fs::FsError> {
+        let mut json = serde_json::to_vec_pretty(self).unwrap_or_default();
+        json.push(b'\n');
+        kiln_fs::write_atomic(path, &json)
+    }
+
+    /// A digest of what this phase produced, which goes into the fingerprints of the phases that
+    /// need it: when a re-run produces the same bytes, those phases stay valid.
+    pub fn outputs_digest(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for o in &self.outputs {
+            h.update(o.path.to_string_lossy().as_bytes());
+            h.update(&[0]);
+            h.update(o.blake3.as_bytes());
+            h.update(&[0]);
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    /// Why the recorded outputs can no longer be trusted, if they cannot.
+    pub fn verify(&self, topdir: &Path) -> Result<(), String> {
+        self.outputs.par_iter().try_for_each(|o| {
+            let path = topdir.join(&o.path);
+            let meta =
+                std::fs::metadata(&path).map_err(|_| format!("{} is missing", o.path.display()))?;
+            if meta.len() != o.size {
+                return Err(format!("{} changed size", o.path.display()));
+            }
+            if mtime_ns(&meta) == o.mtime_ns {
+                return Ok(());
+            }
+            match hash_file(&path) {
+                Ok(d) if d == o.blake3 => Ok(()),
+                _ => Err(format!("{} changed", o.path.display())),
+            }
+        })
+    }
+
+    /// Removes the files a previous attempt produced (ignoring ones already gone).
+    pub fn remove_outputs(&self, topdir: &Path) {
+        for o in &self.outputs {
+            let _ = std::fs::remove_file(topdir.join(&o.path));
+        }
+    }
+}
+
+pub(crate) fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+pub(crate) fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// Records every regular file under `path` (or `path` itself), relative to `topdir`.
+pub(crate) fn describe(topdir: &Path, paths: &[PathBuf]) -> std::io::Result<Vec<OutputFile>> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect(p, &mut files)?;
+    }
+    files.sort();
+    files.dedup();
+    let mut out: Vec<OutputFile> = files
+        .par_iter()
+        .map(|f| {
+            let meta = std::fs::symlink_metadata(f)?;
+            let blake3 = if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(f)?;
+                blake3::hash(target.to_string_lossy().as_bytes())
+                    .to_hex()
+                    .to_string()
+            } else {
+                hash_file(f)?
+            };
+            Ok(OutputFile {
+                path: f.strip_prefix(topdir).unwrap_or(f).to_owned(),
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
+                blake3,
+            })
+        })
+        .collect::<std::io::Result<_>>()?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for e in entries {
+            collect(&e, out)?;
+        }
+    } else {
+        out.push(path.to_owned());
+    }
+    Ok(())
+}

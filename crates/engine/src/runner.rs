@@ -1,0 +1,378 @@
+//! Running external tools. [`Runner`] is the seam where pungi has runroot: the local runner comes
+//! first, and a podman, mock, Koji runroot or Kubernetes Job runner fits the same trait without
+//! any phase changing, because phases hand over a [`CommandSpec`] and never spawn processes.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::cancel::CancelToken;
+
+/// A command as data: what a runner needs to run it anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(OsString, OsString)>,
+    pub stdin: Option<Vec<u8>>,
+}
+
+impl CommandSpec {
+    pub fn new(program: impl Into<OsString>) -> Self {
+        CommandSpec {
+            program: program.into(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            stdin: None,
+        }
+    }
+
+    pub fn arg(mut self, a: impl Into<OsString>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Takes program, arguments, folder and environment of a `std::process::Command`.
+    pub fn from_command(cmd: &Command) -> Self {
+        CommandSpec {
+            program: cmd.get_program().to_owned(),
+            args: cmd.get_args().map(ToOwned::to_owned).collect(),
+            cwd: cmd.get_current_dir().map(ToOwned::to_owned),
+            env: cmd
+                .get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned())))
+                .collect(),
+            stdin: None,
+        }
+    }
+
+    /// The command line as a shell would read it, for logs and `--verbose`.
+    pub fn display(&self) -> String {
+        std::iter::once(&self.program)
+            .chain(&self.args)
+            .map(|a| shell_quote(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn program_name(&self) -> String {
+        Path::new(&self.program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.program.to_string_lossy().into_owned())
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// Exit code; None when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl CommandOutput {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("`{tool}` is not installed or not on PATH; {hint}")]
+    MissingTool { tool: String, hint: String },
+    #[error("cannot start `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed with {status}; its output is in {log}{tail}")]
+    Failed {
+        command: String,
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("`{command}` was stopped because the compose was cancelled")]
+    Cancelled { command: String },
+    #[error("cannot write command log {path}: {source}")]
+    Log {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How to get a tool, for the error a release engineer sees when it is missing.
+pub fn install_hint(tool: &str) -> String {
+    let (deb, rpm) = match tool {
+        "xorriso" | "xorrisofs" => ("xorriso", "xorriso"),
+        "implantisomd5" | "checkisomd5" => ("isomd5sum", "isomd5sum"),
+        "isohybrid" => ("syslinux-utils", "syslinux"),
+        "createrepo_c" | "modifyrepo_c" => ("createrepo-c", "createrepo_c"),
+        "dnf" => ("dnf dnf-plugins-core", "dnf dnf-plugins-core"),
+        "git" => ("git", "git"),
+        "lorax" => ("(not packaged in Debian)", "lorax"),
+        "ostree" => ("ostree", "ostree"),
+        "podman" => ("podman", "podman"),
+        other => (other, other),
+    };
+    format!(
+        "install it with `apt-get install {deb}` (Debian/Ubuntu) or `dnf install {rpm}` (Fedora/RHEL)"
+    )
+}
+
+/// Runs commands somewhere. Output goes to `log` as well as back to the caller.
+pub trait Runner: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn run(
+        &self,
+        cmd: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+    ) -> Result<CommandOutput, RunError>;
+}
+
+/// Runs commands on this machine, in their own process group so a cancel stops their children too.
+#[derive(Debug, Default)]
+pub struct LocalRunner;
+
+impl Runner for LocalRunner {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn run(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+    ) -> Result<CommandOutput, RunError> {
+        let shown = spec.display();
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| RunError::Log {
+                path: log.to_owned(),
+                source,
+            })?;
+        }
+        let log_err = |source| RunError::Log {
+            path: log.to_owned(),
+            source,
+        };
+        let mut logf = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(log_err)?;
+        writeln!(logf, "$ {shown}").map_err(log_err)?;
+        let logf = Arc::new(Mutex::new(logf));
+
+        let mut cmd = Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .stdin(if spec.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = &spec.cwd {
+            cmd.current_dir(dir);
+        }
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd.spawn().map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                RunError::MissingTool {
+                    tool: spec.program_name(),
+                    hint: install_hint(&spec.program_name()),
+                }
+            } else {
+                RunError::Spawn {
+                    command: shown.clone(),
+                    source,
+                }
+            }
+        })?;
+        if let (Some(input), Some(mut stdin)) = (&spec.stdin, child.stdin.take()) {
+            let input = input.clone();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        let pump = |stream: Option<Box<dyn Read + Send>>, log: Arc<Mutex<std::fs::File>>| {
+            std::thread::spawn(move || {
+                let mut captured = Vec::new();
+                if let Some(mut s) = stream {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n) = s.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        captured.extend_from_slice(&buf[..n]);
+                        if let Ok(mut f) = log.lock() {
+                            let _ = f.write_all(&buf[..n]);
+                        }
+                    }
+                }
+                captured
+            })
+        };
+        let out = pump(
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            logf.clone(),
+        );
+        let err = pump(
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            logf.clone(),
+        );
+
+        let status = loop {
+            if cancel.is_cancelled() {
+                kill_group(child.id());
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = out.join();
+                let _ = err.join();
+                return Err(RunError::Cancelled { command: shown });
+            }
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(source) => {
+                    return Err(RunError::Spawn {
+                        command: shown,
+                        source,
+                    });
+                }
+            }
+        };
+        let stdout = out.join().unwrap_or_default();
+        let stderr = err.join().unwrap_or_default();
+        if let Ok(mut f) = logf.lock() {
+            let _ = writeln!(f, "[exit: {status}]");
+        }
+        Ok(CommandOutput {
+            code: status.code(),
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Kills the whole process group of a child: tools like lorax or xorriso start helpers of their
+/// own, and a cancelled compose must not leave them running.
+fn kill_group(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The last lines of a failed command's stderr, so the error is useful without opening the log.
+pub(crate) fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let start = lines.len().saturating_sub(5);
+    format!(":\n    {}", lines[start..].join("\n    "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_captured_and_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let spec = CommandSpec::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]);
+        let out = LocalRunner.run(&spec, &log, &CancelToken::new()).unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout, b"out\n");
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            logged.starts_with("$ sh -c 'echo out; echo err >&2; exit 3'\n"),
+            "{logged}"
+        );
+        assert!(logged.contains("err\n") && logged.contains("[exit: exit status: 3]"));
+    }
+
+    #[test]
+    fn a_missing_tool_is_named_with_how_to_install_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = LocalRunner
+            .run(
+                &CommandSpec::new("xorriso-that-does-not-exist"),
+                &dir.path().join("l"),
+                &CancelToken::new(),
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`xorriso-that-does-not-exist` is not installed")
+        );
+    }
+
+    #[test]
+    fn cancel_kills_the_child_and_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let cancel = CancelToken::new();
+        let c2 = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            c2.cancel();
+        });
+        let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
+        let start = std::time::Instant::now();
+        let err = LocalRunner
+            .run(
+                &CommandSpec::new("sh").args(["-c", &script]),
+                &dir.path().join("l"),
+                &cancel,
+            )
+            .unwrap_err();
+        assert!(matches!(err, RunError::Cancelled { .. }));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!marker.exists(), "a grandchild outlived the cancel");
+    }
+}

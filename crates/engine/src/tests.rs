@@ -1,0 +1,533 @@
+//! Executor behaviour with test phases (test doubles live here, never in phases/).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kiln_compose::{Compose, ComposeInfo, ComposeType, Paths, Release};
+use kiln_config::Config;
+use kiln_variants::{VariantDef, Variants};
+
+use crate::executor::{Options, Outcome, PhaseResult};
+use crate::plan::{PlanError, Selection};
+use crate::{Executor, LocalRunner, Phase, PhaseContext, PhaseError, Silent, Work};
+
+fn config(extra: &str) -> Config {
+    let text = format!(
+        "release_name: T\nrelease_short: T\nrelease_version: '1'\npkgset_repos: {{x86_64: [r]}}\nvariants: [{{id: V, arches: [x86_64]}}]\n{extra}"
+    );
+    kiln_config::load_str(&text, Path::new("t.yaml"), Path::new("/nonexistent")).unwrap()
+}
+
+fn compose(dir: &Path) -> Compose {
+    let defs: Vec<VariantDef> =
+        serde_json::from_value(serde_json::json!([{"id": "V", "arches": ["x86_64"]}])).unwrap();
+    let release = Release {
+        name: "T".into(),
+        short: "T".into(),
+        version: "1".into(),
+        release_type: "ga".into(),
+        internal: false,
+        base_product: None,
+    };
+    Compose {
+        info: ComposeInfo {
+            id: ComposeInfo::make_id(&release, "20260101", ComposeType::Test, 0),
+            date: "20260101".into(),
+            compose_type: ComposeType::Test,
+            respin: 0,
+            label: None,
+            release,
+        },
+        paths: Paths::new(dir.join("T-1-20260101.t.0")),
+        variants: Variants::from_defs(&defs).unwrap(),
+        timestamp: 1_767_225_600,
+    }
+}
+
+type Body = Arc<dyn Fn(&PhaseContext) -> Result<(), PhaseError> + Send + Sync>;
+
+/// A test phase: a name, what it needs, and what it does.
+struct TestPhase {
+    name: &'static str,
+    needs: &'static [&'static str],
+    work: Work,
+    body: Body,
+}
+
+impl Phase for TestPhase {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn needs(&self) -> &'static [&'static str] {
+        self.needs
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &["hashed_directories"]
+    }
+    fn work(&self) -> Work {
+        self.work
+    }
+    fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        (self.body)(ctx)
+    }
+}
+
+fn phase(
+    name: &'static str,
+    needs: &'static [&'static str],
+    body: impl Fn(&PhaseContext) -> Result<(), PhaseError> + Send + Sync + 'static,
+) -> Box<dyn Phase> {
+    Box::new(TestPhase {
+        name,
+        needs,
+        work: Work::Cpu,
+        body: Arc::new(body),
+    })
+}
+
+/// A phase that writes `<compose>/compose/<name>.txt` from its needs' files, so the bytes of the
+/// end result depend on every phase before it.
+fn writer(name: &'static str, needs: &'static [&'static str]) -> Box<dyn Phase> {
+    phase(name, needs, move |ctx| {
+        let dir = ctx.compose.paths.compose_dir();
+        let mut text = format!("{name}:");
+        for n in ctx_needs(name) {
+            text.push_str(&std::fs::read_to_string(dir.join(format!("{n}.txt")))?);
+        }
+        ctx.write(&dir.join(format!("{name}.txt")), text.as_bytes())
+    })
+}
+
+fn ctx_needs(name: &str) -> &'static [&'static str] {
+    match name {
+        "gather" => &["pkgset"],
+        "createrepo" => &["gather"],
+        "createiso" => &["createrepo"],
+        _ => &[],
+    }
+}
+
+fn run(dir: &Path, phases: Vec<Box<dyn Phase>>, cfg: &Config, opts: &Options) -> crate::RunReport {
+    let c = compose(dir);
+    std::fs::create_dir_all(c.paths.topdir()).unwrap();
+    let exec = Executor {
+        phases,
+        config: cfg,
+        compose: &c,
+        runner: &LocalRunner,
+        observer: &Silent,
+        cancel: crate::CancelToken::new(),
+    };
+    exec.run(opts).unwrap()
+}
+
+fn status(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("T-1-20260101.t.0/STATUS")).unwrap()
+}
+
+#[test]
+fn independent_phases_overlap_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let spans: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
+    let mk = |name: &'static str, work: Work| -> Box<dyn Phase> {
+        let spans = spans.clone();
+        Box::new(TestPhase {
+            name,
+            needs: &[],
+            work,
+            body: Arc::new(move |_| {
+                let start = Instant::now();
+                std::thread::sleep(Duration::from_millis(300));
+                spans.lock().unwrap().push((start, Instant::now()));
+                Ok(())
+            }),
+        })
+    };
+    let report = run(
+        dir.path(),
+        vec![
+            mk("buildinstall", Work::External),
+            mk("extrafiles", Work::Cpu),
+        ],
+        &config(""),
+        &Options::default(),
+    );
+    assert_eq!(report.outcome, Outcome::Finished);
+    let s = spans.lock().unwrap();
+    assert_eq!(s.len(), 2);
+    let overlap = s[0].0.max(s[1].0) < s[0].1.min(s[1].1);
+    assert!(overlap, "the two phases ran one after the other: {s:?}");
+    assert_eq!(status(dir.path()), "FINISHED\n");
+    assert!(dir.path().join("latest-T-1").exists());
+}
+
+#[test]
+fn a_failure_stops_its_dependents_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let phases = vec![
+        writer("pkgset", &[]),
+        phase("gather", &["pkgset"], |_| {
+            Err(PhaseError::msg("no provider for foo"))
+        }),
+        writer("createrepo", &["gather"]),
+        writer("extrafiles", &[]),
+    ];
+    let report = run(dir.path(), phases, &config(""), &Options::default());
+    assert_eq!(report.outcome, Outcome::Doomed);
+    assert_eq!(
+        report.result("gather"),
+        Some(&PhaseResult::Failed("no provider for foo".into()))
+    );
+    assert!(matches!(
+        report.result("createrepo"),
+        Some(PhaseResult::NotRun(_))
+    ));
+    assert_eq!(report.result("extrafiles"), Some(&PhaseResult::Ran));
+    assert_eq!(status(dir.path()), "DOOMED\n");
+    assert!(
+        !dir.path().join("latest-T-1").exists(),
+        "a doomed compose is never latest"
+    );
+    assert!(
+        !dir.path()
+            .join("T-1-20260101.t.0/compose/metadata/composeinfo.json")
+            .exists()
+    );
+}
+
+#[test]
+fn a_failable_failure_finishes_incomplete_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config("failable_deliverables:\n  - ['^V$', {'*': [iso]}]\n");
+    let phases = vec![phase("createiso", &[], |ctx| {
+        ctx.failable("iso", "V", "x86_64", || {
+            Err::<(), _>(PhaseError::msg("xorriso died"))
+        })?;
+        // The same failure where it is not failable still dooms the compose.
+        Ok(())
+    })];
+    let report = run(dir.path(), phases, &cfg, &Options::default());
+    assert_eq!(report.outcome, Outcome::FinishedIncomplete);
+    assert_eq!(status(dir.path()), "FINISHED_INCOMPLETE\n");
+    let d: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            dir.path()
+                .join("T-1-20260101.t.0/logs/global/deliverables.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        d["failed"]["iso"][0],
+        serde_json::json!(["V", "x86_64", null])
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let phases = vec![phase("createiso", &[], |ctx| {
+        ctx.failable("iso", "V", "x86_64", || {
+            Err::<(), _>(PhaseError::msg("xorriso died"))
+        })?;
+        Ok(())
+    })];
+    let report = run(dir.path(), phases, &config(""), &Options::default());
+    assert_eq!(report.outcome, Outcome::Doomed);
+}
+
+#[test]
+fn skipping_a_needed_phase_names_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = compose(dir.path());
+    let cfg = config("skip_phases: [gather]\n");
+    let exec = Executor {
+        phases: vec![
+            writer("pkgset", &[]),
+            writer("gather", &["pkgset"]),
+            writer("createrepo", &["gather"]),
+        ],
+        config: &cfg,
+        compose: &c,
+        runner: &LocalRunner,
+        observer: &Silent,
+        cancel: crate::CancelToken::new(),
+    };
+    let err = exec.plan(&Options::default()).unwrap_err();
+    assert_eq!(
+        err,
+        PlanError::SkippedNeeded {
+            phase: "createrepo".into(),
+            need: "gather".into()
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("phase gather is skipped but phase createrepo needs its output")
+    );
+
+    let cfg = config("");
+    let exec = Executor {
+        config: &cfg,
+        ..exec
+    };
+    let just = Options {
+        selection: Selection {
+            skip: vec![],
+            just: vec!["createrepo".into()],
+        },
+        resume: false,
+    };
+    assert!(matches!(
+        exec.plan(&just),
+        Err(PlanError::SkippedNeeded { .. })
+    ));
+    let typo = Options {
+        selection: Selection {
+            skip: vec!["creatrepo".into()],
+            just: vec![],
+        },
+        resume: false,
+    };
+    assert_eq!(
+        exec.plan(&typo).unwrap_err().to_string(),
+        "unknown phase `creatrepo`; did you mean `createrepo`?"
+    );
+}
+
+#[test]
+fn cycles_and_unknown_needs_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = compose(dir.path());
+    let cfg = config("");
+    let exec = Executor {
+        phases: vec![
+            writer("gather", &["createrepo"]),
+            writer("createrepo", &["gather"]),
+        ],
+        config: &cfg,
+        compose: &c,
+        runner: &LocalRunner,
+        observer: &Silent,
+        cancel: crate::CancelToken::new(),
+    };
+    assert!(matches!(
+        exec.plan(&Options::default()),
+        Err(PlanError::Cycle(_))
+    ));
+    let exec = Executor {
+        phases: vec![writer("gather", &["nosuch"])],
+        ..exec
+    };
+    assert!(
+        exec.plan(&Options::default())
+            .unwrap_err()
+            .to_string()
+            .contains("`nosuch`")
+    );
+}
+
+/// Reads every file under `root` (logs and records aside) into a sorted map.
+fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in walkdir(root) {
+        let rel = e.strip_prefix(root).unwrap().to_owned();
+        let s = rel.to_string_lossy();
+        if s.starts_with("logs") || s.starts_with("work/global/phases") || s.ends_with(".kiln.lock")
+        {
+            continue;
+        }
+        out.push((rel, std::fs::read(&e).unwrap()));
+    }
+    out.sort();
+    out
+}
+
+fn walkdir(p: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                v.extend(walkdir(&e.path()));
+            } else {
+                v.push(e.path());
+            }
+        }
+    }
+    v
+}
+
+fn pipeline(
+    fail_at: Option<&'static str>,
+    runs: Arc<Mutex<Vec<&'static str>>>,
+) -> Vec<Box<dyn Phase>> {
+    let names: [(&'static str, &'static [&'static str]); 4] = [
+        ("pkgset", &[]),
+        ("gather", &["pkgset"]),
+        ("createrepo", &["gather"]),
+        ("createiso", &["createrepo"]),
+    ];
+    names
+        .into_iter()
+        .map(|(name, needs)| {
+            let runs = runs.clone();
+            let inner = writer(name, needs);
+            phase(name, needs, move |ctx| {
+                runs.lock().unwrap().push(name);
+                inner.run(ctx)?;
+                if fail_at == Some(name) {
+                    return Err(PhaseError::msg(format!("injected failure in {name}")));
+                }
+                Ok(())
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn resume_after_a_failure_anywhere_ends_byte_identical() {
+    let clean = tempfile::tempdir().unwrap();
+    let report = run(
+        clean.path(),
+        pipeline(None, Arc::default()),
+        &config(""),
+        &Options::default(),
+    );
+    assert_eq!(report.outcome, Outcome::Finished);
+    let expected = tree(&clean.path().join("T-1-20260101.t.0"));
+
+    for (i, fail_at) in ["pkgset", "gather", "createrepo", "createiso"]
+        .into_iter()
+        .enumerate()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let report = run(
+            dir.path(),
+            pipeline(Some(fail_at), Arc::default()),
+            &config(""),
+            &Options::default(),
+        );
+        assert_eq!(report.outcome, Outcome::Doomed, "{fail_at}");
+        let runs: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+        let resume = Options {
+            resume: true,
+            ..Options::default()
+        };
+        let report = run(
+            dir.path(),
+            pipeline(None, runs.clone()),
+            &config(""),
+            &resume,
+        );
+        assert_eq!(report.outcome, Outcome::Finished, "{fail_at}");
+        let ran = runs.lock().unwrap().clone();
+        let all = ["pkgset", "gather", "createrepo", "createiso"];
+        assert_eq!(
+            ran,
+            all[i..].to_vec(),
+            "resume after {fail_at} re-ran the wrong phases"
+        );
+        assert_eq!(
+            tree(&dir.path().join("T-1-20260101.t.0")),
+            expected,
+            "after {fail_at}"
+        );
+    }
+}
+
+#[test]
+fn resume_reruns_a_phase_whose_config_or_files_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    run(
+        dir.path(),
+        pipeline(None, runs.clone()),
+        &config(""),
+        &Options::default(),
+    );
+    let resume = Options {
+        resume: true,
+        ..Options::default()
+    };
+
+    // Resume is for composes that did not finish; pretend this one failed late.
+    let doom = || std::fs::write(dir.path().join("T-1-20260101.t.0/STATUS"), "DOOMED\n").unwrap();
+    doom();
+    // Nothing changed: nothing runs.
+    runs.lock().unwrap().clear();
+    run(
+        dir.path(),
+        pipeline(None, runs.clone()),
+        &config(""),
+        &resume,
+    );
+    assert!(runs.lock().unwrap().is_empty());
+
+    // An output was damaged: its phase re-runs; what follows keeps its record (same bytes again).
+    let top = dir.path().join("T-1-20260101.t.0/compose");
+    std::fs::write(top.join("gather.txt"), "tampered").unwrap();
+    doom();
+    run(
+        dir.path(),
+        pipeline(None, runs.clone()),
+        &config(""),
+        &resume,
+    );
+    assert_eq!(*runs.lock().unwrap(), vec!["gather"]);
+
+    // A config option every phase reads changed: everything re-runs.
+    runs.lock().unwrap().clear();
+    doom();
+    run(
+        dir.path(),
+        pipeline(None, runs.clone()),
+        &config("hashed_directories: true\n"),
+        &resume,
+    );
+    assert_eq!(runs.lock().unwrap().len(), 4);
+}
+
+#[test]
+fn cancel_stops_the_running_command_and_leaves_a_resumable_compose() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = compose(dir.path());
+    std::fs::create_dir_all(c.paths.topdir()).unwrap();
+    let cfg = config("");
+    let started = Arc::new(AtomicBool::new(false));
+    let s2 = started.clone();
+    let slow: Box<dyn Phase> = Box::new(TestPhase {
+        name: "createiso",
+        needs: &[],
+        work: Work::External,
+        body: Arc::new(move |ctx| {
+            s2.store(true, Ordering::SeqCst);
+            let mut cmd = std::process::Command::new("sleep");
+            cmd.arg("30");
+            ctx.run(&cmd, &ctx.log_file("x86_64", "sleep"))?;
+            Ok(())
+        }),
+    });
+    let cancel = crate::CancelToken::new();
+    let exec = Executor {
+        phases: vec![slow],
+        config: &cfg,
+        compose: &c,
+        runner: &LocalRunner,
+        observer: &Silent,
+        cancel: cancel.clone(),
+    };
+    let t = std::thread::spawn(move || {
+        while !started.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        cancel.cancel();
+    });
+    let begin = Instant::now();
+    let report = exec.run(&Options::default()).unwrap();
+    t.join().unwrap();
+    assert!(begin.elapsed() < Duration::from_secs(10));
+    assert_eq!(report.outcome, Outcome::Terminated);
+    assert_eq!(status(dir.path()), "TERMINATED\n");
+    let rec = crate::record::PhaseRecord::load(&c.paths.phase_record("createiso")).unwrap();
+    assert_eq!(rec.status, crate::record::RecordStatus::Failed);
+}
