@@ -15,7 +15,7 @@ mod values;
 pub use error::{ConfigError, Problem};
 pub use load::{load, load_str};
 pub use options::*;
-pub use values::{OneOrMany, Size, VariantArchMap, matches_arch};
+pub use values::{OneOrMany, Size, VariantArchMap, matches_arch, variant_matches};
 
 /// The JSON Schema of the config, generated from the Rust types (checked in as
 /// `schemas/config.schema.json`).

@@ -284,6 +284,57 @@ impl TreeInfo {
     }
 }
 
+/// The treeinfo pungi writes for a variant's os tree (`arch`) or source tree (`src`): the
+/// variant at the tree root and its addons under `addons/<id>`. A layered product names its own
+/// release and the base product it is layered on.
+pub fn for_variant_tree(
+    release: Product,
+    base_product: Option<Product>,
+    variant: &kiln_variants::Variant,
+    addons: &[&kiln_variants::Variant],
+    arch: &str,
+    timestamp: i64,
+) -> TreeInfo {
+    let main = TreeVariant::at_root(
+        &variant.id,
+        &variant.uid,
+        &variant.name,
+        variant.kind.as_str(),
+    );
+    let (release, base_product, is_layered) = match (&variant.release, base_product) {
+        (Some(lp), _) => (
+            Product {
+                name: lp.name.clone(),
+                short: lp.short.clone(),
+                version: lp.version.clone(),
+            },
+            Some(release),
+            true,
+        ),
+        (None, base) => {
+            let layered = base.is_some();
+            (release, base, layered)
+        }
+    };
+    let mut ti = TreeInfo::new(release, arch, timestamp, main);
+    ti.base_product = base_product;
+    ti.is_layered = is_layered;
+    ti.main_variant = Some(variant.uid.clone());
+    for addon in addons {
+        let dir = format!("addons/{}", addon.id);
+        ti.variants.push(TreeVariant {
+            id: addon.id.clone(),
+            uid: addon.uid.clone(),
+            name: addon.name.clone(),
+            kind: addon.kind.as_str().to_owned(),
+            packages: Some(format!("{dir}/Packages")),
+            repository: Some(dir),
+            parent: Some(variant.uid.clone()),
+        });
+    }
+    ti
+}
+
 fn sha256_file(path: &Path) -> Result<String, ProductmdError> {
     let sums = kiln_checksum::file_digests(path, &[kiln_checksum::Algorithm::Sha256])
         .map_err(|e| ProductmdError::Invalid(format!("cannot checksum {}: {e}", path.display())))?;

@@ -1,0 +1,174 @@
+//! Mastering one ISO from graft entries: xorriso, implanted MD5, manifest. Shared with extraisos.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kiln_engine::{PhaseContext, PhaseError};
+use kiln_iso::{Boot, IsoSpec};
+
+/// One ISO to make.
+#[derive(Debug, Clone)]
+pub struct IsoJob {
+    /// File name, e.g. `Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso`.
+    pub name: String,
+    /// Where the ISO goes (the real directory when `symlink_isos_to` is set).
+    pub dir: PathBuf,
+    /// `work/<arch>/iso/<name>`: graft points and per-disc metadata.
+    pub staging: PathBuf,
+    /// The arch whose logs/ and work/ it uses (`src` for source media).
+    pub arch: String,
+    pub volid: String,
+    pub iso_level: Option<u8>,
+    pub boot: Boot,
+    /// (path in the ISO, source file), in graft order.
+    pub files: Vec<(String, PathBuf)>,
+    /// `implantisomd5 --supported-iso`.
+    pub supported: bool,
+    /// Copy files with several hard links into staging first (`createiso_break_hardlinks`).
+    pub break_hardlinks: bool,
+}
+
+/// What came out.
+#[derive(Debug, Clone)]
+pub struct MadeIso {
+    pub path: PathBuf,
+    pub size: u64,
+    pub implant_md5: Option<String>,
+}
+
+fn tool(name: &str) -> Result<PathBuf, PhaseError> {
+    kiln_iso::tools::find_tool(name, None).map_err(|e| PhaseError::msg(e.to_string()))
+}
+
+fn cmd(argv: Vec<std::ffi::OsString>) -> Command {
+    let mut it = argv.into_iter();
+    let mut c = Command::new(it.next().unwrap_or_default());
+    c.args(it);
+    c
+}
+
+/// Copies of multiply-linked files, so that xorriso's hard-link handling and later edits of
+/// the pool never reach the ISO (pungi runs `hardlink`-breaking the same way).
+fn break_hardlinks(ctx: &PhaseContext, job: &IsoJob) -> Result<Vec<(String, PathBuf)>, PhaseError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::with_capacity(job.files.len());
+    for (iso, src) in &job.files {
+        let meta = std::fs::metadata(src)
+            .map_err(|e| PhaseError::with(format!("cannot read {}", src.display()), e))?;
+        if meta.nlink() > 1 {
+            let copy = job.staging.join("unlinked").join(iso);
+            if let Some(d) = copy.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::copy(src, &copy)
+                .map_err(|e| PhaseError::with(format!("cannot copy {}", src.display()), e))?;
+            ctx.produced(&copy);
+            out.push((iso.clone(), copy));
+        } else {
+            out.push((iso.clone(), src.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Make the ISO: graft points, `xorriso -as mkisofs`, `implantisomd5`, the implanted sum read
+/// back with `checkisomd5 --md5sumonly`, and the `.manifest`. The image's dates are the
+/// compose's, so the same tree gives the same bytes.
+pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError> {
+    let xorriso = tool("xorriso")?;
+    let implant = tool("implantisomd5")?;
+    let check = tool("checkisomd5")?;
+    std::fs::create_dir_all(&job.dir)?;
+    std::fs::create_dir_all(&job.staging)?;
+    let files = if job.break_hardlinks {
+        break_hardlinks(ctx, job)?
+    } else {
+        job.files.clone()
+    };
+    let graft = job
+        .staging
+        .with_file_name(format!("{}-graft-points", job.name));
+    ctx.write(&graft, kiln_iso::mkisofs::graft_points(&files).as_bytes())?;
+
+    let iso = job.dir.join(&job.name);
+    // A leftover from an interrupted run must not be appended to.
+    match std::fs::remove_file(&iso) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(PhaseError::with(
+                format!("cannot remove {}", iso.display()),
+                e,
+            ));
+        }
+    }
+    let log = ctx.log_file(&job.arch, &format!("createiso-{}", job.name));
+    // A rerun appends to the log; start it fresh so it tells about this run only.
+    let _ = std::fs::remove_file(&log);
+    let spec = IsoSpec {
+        output: iso.clone(),
+        volid: job.volid.clone(),
+        iso_level: job.iso_level,
+        graft_points: graft,
+        boot: job.boot.clone(),
+        timestamp: ctx.compose.timestamp,
+    };
+    let mut mk = cmd(kiln_iso::mkisofs::mkisofs_argv(&xorriso, &spec));
+    mk.current_dir(&job.dir);
+    ctx.run(&mk, &log)?;
+    ctx.run(
+        &cmd(kiln_iso::md5::implant_argv(&implant, &iso, job.supported)),
+        &log,
+    )?;
+    let out = ctx.run(&cmd(kiln_iso::md5::md5sumonly_argv(&check, &iso)), &log)?;
+    let implant_md5 = kiln_iso::md5::parse_md5sumonly(&String::from_utf8_lossy(&out.stdout));
+    let found = ctx.run(&cmd(kiln_iso::manifest::find_argv(&xorriso, &iso)), &log)?;
+    let manifest = kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&found.stdout));
+    ctx.write(
+        &job.dir.join(format!("{}.manifest", job.name)),
+        manifest.as_bytes(),
+    )?;
+    set_mtime(&iso, ctx.compose.timestamp)?;
+    ctx.produced(&iso);
+    let size = std::fs::metadata(&iso)
+        .map_err(|e| PhaseError::with(format!("cannot stat {}", iso.display()), e))?
+        .len();
+    Ok(MadeIso {
+        path: iso,
+        size,
+        implant_md5,
+    })
+}
+
+/// images.json's mtime is the compose timestamp; the file says the same.
+pub fn set_mtime(path: &Path, timestamp: i64) -> Result<(), PhaseError> {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(timestamp.max(0) as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(t))
+        .map_err(|e| PhaseError::with(format!("cannot set the mtime of {}", path.display()), e))
+}
+
+/// Enforce `createiso_max_size[_is_strict]` (or an extra ISO's `max_size`).
+pub fn check_size(
+    iso: &Path,
+    size: u64,
+    limit: Option<u64>,
+    strict: bool,
+) -> Result<(), PhaseError> {
+    let Some(limit) = limit else { return Ok(()) };
+    if size <= limit {
+        return Ok(());
+    }
+    let msg = format!(
+        "ISO {} is {size} bytes, larger than the limit of {limit} bytes",
+        iso.display()
+    );
+    if strict {
+        Err(PhaseError::msg(msg))
+    } else {
+        tracing::warn!("{msg}");
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! The variables pungi's name, volume-ID and checksum formats see, and the names it makes.
+
+use std::collections::BTreeMap;
+
+use kiln_compose::Compose;
+use kiln_config::Config;
+use kiln_config::NameFormat;
+use kiln_engine::PhaseError;
+
+/// pungi's default `image_name_format`.
+pub const DEFAULT_NAME_FORMAT: &str = "{compose_id}-{variant}-{arch}-{disc_type}{disc_num}{suffix}";
+
+/// pungi's format substitutions for one variant/arch (`get_format_substs`). `arch` is the real
+/// arch (`src` for source media); names spell it `source` as pungi does.
+pub fn format_vars(
+    config: &Config,
+    compose: &Compose,
+    variant_uid: &str,
+    arch: &str,
+) -> BTreeMap<String, String> {
+    let info = &compose.info;
+    let label = info.label.clone().unwrap_or_default();
+    let label_major = label
+        .split_once('-')
+        .map(|(_, v)| v.split('.').next().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    let mut v: BTreeMap<String, String> = [
+        ("compose_id", info.id.clone()),
+        ("release_short", config.release_short.clone()),
+        ("version", config.release_version.clone()),
+        ("date", info.date.clone()),
+        ("respin", info.respin.to_string()),
+        ("type", info.compose_type.as_str().to_owned()),
+        ("type_suffix", info.compose_type.suffix().to_owned()),
+        ("label", label),
+        ("label_major_version", label_major),
+        ("variant", variant_uid.to_owned()),
+        ("arch", arch.to_owned()),
+        (
+            "base_product_short",
+            config.base_product_short.clone().unwrap_or_default(),
+        ),
+        (
+            "base_product_version",
+            config.base_product_version.clone().unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    v.insert("suffix".into(), ".iso".into());
+    v
+}
+
+/// The ISO file name for disc `disc_num` of a variant/arch.
+pub fn image_name(
+    config: &Config,
+    compose: &Compose,
+    variant_uid: &str,
+    arch: &str,
+    disc_type: &str,
+    disc_num: u32,
+) -> Result<String, PhaseError> {
+    let fmt = match &config.image_name_format {
+        None => DEFAULT_NAME_FORMAT.to_owned(),
+        Some(NameFormat::One(f)) => f.clone(),
+        Some(NameFormat::PerVariant(map)) => map
+            .iter()
+            .filter(|(re, _)| kiln_config::variant_matches(re, variant_uid))
+            .map(|(_, f)| f.clone())
+            .next_back()
+            .unwrap_or_else(|| DEFAULT_NAME_FORMAT.to_owned()),
+    };
+    let mut vars = format_vars(config, compose, variant_uid, name_arch(arch));
+    vars.insert("disc_type".into(), disc_type.to_owned());
+    vars.insert("disc_num".into(), disc_num.to_string());
+    kiln_iso::format::expand(&fmt, &vars)
+        .map_err(|e| PhaseError::with(format!("image_name_format for {variant_uid}.{arch}"), e))
+}
+
+/// pungi names source media `source`, not `src`.
+pub fn name_arch(arch: &str) -> &str {
+    if arch == "src" { "source" } else { arch }
+}
+
+/// The volume ID for a variant/arch from `formats` (the configured candidates when `None`).
+pub fn volume_id(
+    config: &Config,
+    compose: &Compose,
+    variant_uid: &str,
+    arch: &str,
+    disc_type: &str,
+    formats: Option<&[String]>,
+) -> Result<String, PhaseError> {
+    let mut vars = format_vars(config, compose, variant_uid, arch);
+    vars.insert("disc_type".into(), disc_type.to_owned());
+    let default = if config.is_layered() {
+        &config.image_volid_layered_product_formats
+    } else {
+        &config.image_volid_formats
+    };
+    let req = kiln_iso::volid::VolidRequest {
+        formats: formats.unwrap_or(default),
+        vars: &vars,
+        substitutions: &config.volume_id_substitutions,
+        restricted: config.restricted_volid,
+        variant: variant_uid,
+    };
+    kiln_iso::volid::volume_id(&req).map_err(|e| PhaseError::msg(e.to_string()))
+}

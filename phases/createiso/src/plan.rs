@@ -1,0 +1,228 @@
+//! Which files go on which disc, and the ISOs of one tree.
+
+use std::path::{Path, PathBuf};
+
+use kiln_engine::{PhaseContext, PhaseError};
+use kiln_iso::Boot;
+use kiln_productmd::{Image, ImageRecord};
+use kiln_variants::Variant;
+
+use crate::make::{IsoJob, check_size, make_iso};
+
+/// A file on an ISO: its path there and its source.
+pub type Graft = (String, PathBuf);
+
+/// Files of a tree in pungi's graft order: everything but packages (sorted), then packages
+/// (sorted), so a split puts the metadata on every disc and fills discs with packages.
+/// `.treeinfo`/`.discinfo` are left out (each disc gets its own) and so is `images/boot.iso`
+/// (pungi excludes `*/boot.iso`: the DVD boots by itself).
+pub fn tree_files(tree: &Path) -> Result<(Vec<Graft>, Vec<Graft>), PhaseError> {
+    let all = kiln_iso::mkisofs::tree_entries(tree).map_err(|e| PhaseError::msg(e.to_string()))?;
+    let (mut packages, mut other) = (Vec::new(), Vec::new());
+    for (rel, abs) in all {
+        if rel == ".treeinfo"
+            || rel == ".discinfo"
+            || rel.ends_with("boot.iso") && rel.starts_with("images/")
+        {
+            continue;
+        }
+        if rel.starts_with("Packages/") || rel.contains("/Packages/") {
+            packages.push((rel, abs));
+        } else {
+            other.push((rel, abs));
+        }
+    }
+    Ok((other, packages))
+}
+
+fn size_of(p: &Path) -> Result<u64, PhaseError> {
+    std::fs::metadata(p)
+        .map(|m| m.len())
+        .map_err(|e| PhaseError::with(format!("cannot stat {}", p.display()), e))
+}
+
+/// ISO 9660 stores files in 2 KiB blocks.
+fn blocks(size: u64) -> u64 {
+    size.div_ceil(2048) * 2048
+}
+
+/// Split packages over discs of `capacity` bytes with the `sticky` files (metadata) on each.
+/// One disc when everything fits. A package larger than a disc is an error naming it.
+pub fn split_discs(
+    sticky: &[(String, PathBuf)],
+    packages: &[(String, PathBuf)],
+    capacity: u64,
+) -> Result<Vec<Vec<(String, PathBuf)>>, PhaseError> {
+    let sticky_size: u64 = sticky
+        .iter()
+        .map(|(_, p)| size_of(p).map(blocks))
+        .sum::<Result<u64, _>>()?;
+    let room = capacity.saturating_sub(sticky_size);
+    let mut discs: Vec<Vec<(String, PathBuf)>> = vec![Vec::new()];
+    let mut used = 0u64;
+    for (rel, abs) in packages {
+        let s = blocks(size_of(abs)?);
+        if s > room {
+            return Err(PhaseError::msg(format!(
+                "{rel} ({s} bytes) does not fit on a disc of {capacity} bytes (iso_size minus \
+                 split_iso_reserve, less {sticky_size} bytes of metadata)"
+            )));
+        }
+        if used + s > room {
+            discs.push(Vec::new());
+            used = 0;
+        }
+        used += s;
+        if let Some(d) = discs.last_mut() {
+            d.push((rel.clone(), abs.clone()));
+        }
+    }
+    Ok(discs)
+}
+
+/// The ISOs of one variant's os tree (`arch`) or source tree (`src`).
+pub(crate) fn isos_for_tree(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    arch: &str,
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let paths = &ctx.compose.paths;
+    let tree = if arch == "src" {
+        paths.source_tree(variant)
+    } else {
+        paths.os_tree(variant, arch)
+    };
+    if !tree.join("repodata/repomd.xml").is_file() {
+        tracing::info!(
+            "no repository in {}, no ISO for {}.{arch}",
+            tree.display(),
+            variant.uid
+        );
+        return Ok(Vec::new());
+    }
+    let cfg = ctx.config;
+    let disc_type = cfg
+        .disc_types
+        .get("dvd")
+        .cloned()
+        .unwrap_or_else(|| "dvd".into());
+    let (sticky, packages) = tree_files(&tree)?;
+    let capacity = cfg.iso_size.0.saturating_sub(cfg.split_iso_reserve.0);
+    let discs = split_discs(&sticky, &packages, capacity)?;
+    let total = discs.len() as u32;
+    let volid = crate::naming::volume_id(cfg, ctx.compose, &variant.uid, arch, &disc_type, None)?;
+    let boot = if arch == "src" {
+        Boot::None
+    } else {
+        Boot::detect(&tree, arch)
+    };
+    let iso_level = match &cfg.iso_level {
+        None => None,
+        Some(kiln_config::IsoLevel::One(l)) => Some(*l),
+        Some(kiln_config::IsoLevel::PerVariantArch(m)) => m.last_for(&variant.uid, arch).copied(),
+    };
+    let limit = cfg.createiso_max_size.last_for(&variant.uid, arch).copied();
+    let strict = cfg
+        .createiso_max_size_is_strict
+        .last_for(&variant.uid, arch)
+        == Some(&true);
+    let out_dir = crate::iso_output_dir(ctx, variant, arch)?;
+    let treeinfo = std::fs::read_to_string(tree.join(".treeinfo")).map_err(|e| {
+        PhaseError::with(
+            format!(
+                "{} has no readable .treeinfo (createrepo writes it)",
+                tree.display()
+            ),
+            e,
+        )
+    })?;
+    let description = cfg.discinfo_description();
+
+    let mut records = Vec::new();
+    for (i, disc_packages) in discs.into_iter().enumerate() {
+        ctx.check_cancelled()?;
+        let num = i as u32 + 1;
+        let name =
+            crate::naming::image_name(cfg, ctx.compose, &variant.uid, arch, &disc_type, num)?;
+        let staging = paths.iso_staging(arch, &name);
+        let ti = kiln_productmd::treeinfo::with_media(&treeinfo, ".treeinfo", num, total)
+            .map_err(|e| PhaseError::msg(e.to_string()))?;
+        ctx.write(&staging.join(".treeinfo"), ti.as_bytes())?;
+        let disc = kiln_productmd::treeinfo::discinfo(
+            ctx.compose.timestamp,
+            &description,
+            arch,
+            Some(num),
+        );
+        ctx.write(&staging.join(".discinfo"), disc.as_bytes())?;
+        let mut files = vec![
+            (".discinfo".to_owned(), staging.join(".discinfo")),
+            (".treeinfo".to_owned(), staging.join(".treeinfo")),
+        ];
+        files.extend(sticky.iter().cloned());
+        files.extend(disc_packages);
+        let job = IsoJob {
+            name: name.clone(),
+            dir: out_dir.clone(),
+            staging,
+            arch: arch.to_owned(),
+            volid: volid.clone(),
+            iso_level,
+            boot: boot.clone(),
+            files,
+            supported: kiln_iso::md5::is_supported_label(ctx.compose.info.label.as_deref()),
+            break_hardlinks: cfg.createiso_break_hardlinks,
+        };
+        let made = make_iso(ctx, &job)?;
+        check_size(&made.path, made.size, limit, strict)?;
+        let iso_in_compose = ctx.compose.paths.iso_dir(variant, arch).join(&name);
+        let image = Image {
+            path: crate::compose_relative(ctx, &iso_in_compose),
+            mtime: ctx.compose.timestamp,
+            size: made.size,
+            volume_id: Some(volid.clone()),
+            kind: "dvd".into(),
+            format: "iso".into(),
+            arch: arch.to_owned(),
+            disc_number: num,
+            disc_count: total,
+            checksums: Default::default(),
+            implant_md5: made.implant_md5,
+            bootable: boot.is_bootable(),
+            subvariant: variant.uid.clone(),
+            unified: false,
+            additional_variants: Vec::new(),
+        };
+        ctx.notify(
+            "createiso-imagedone",
+            serde_json::json!({"file": image.path, "arch": arch, "variant": variant.uid}),
+        );
+        records.extend(crate::file_image(variant, arch, image));
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_metadata_on_every_disc_and_refuses_giants() {
+        let dir = std::env::temp_dir().join(format!("kiln-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mk = |n: &str, len: usize| {
+            let p = dir.join(n);
+            std::fs::write(&p, vec![0u8; len]).unwrap();
+            (format!("Packages/{n}"), p)
+        };
+        let pk = vec![mk("a", 4000), mk("b", 4000), mk("c", 4000)];
+        let sticky = vec![("repodata/repomd.xml".to_owned(), mk("r", 100).1)];
+        let discs = split_discs(&sticky, &pk, 2048 + 8192).unwrap();
+        assert_eq!(discs.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 1]);
+        let one = split_discs(&sticky, &pk, 1 << 20).unwrap();
+        assert_eq!(one.len(), 1);
+        let e = split_discs(&sticky, &pk, 4096).unwrap_err().to_string();
+        assert!(e.contains("Packages/a"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
