@@ -53,3 +53,6 @@ impl Observer for Silent {}
 
 #[cfg(test)]
 mod tests;
+
+#[doc(hidden)]
+pub use serde_json as __serde_json;

@@ -89,3 +89,49 @@ impl From<std::io::Error> for PhaseError {
         }
     }
 }
+
+/// Declares a phase whose builder kiln does not drive yet. It runs only when its config key is
+/// set, and then fails with a message that says so, instead of pretending to build anything.
+#[macro_export]
+macro_rules! unsupported_phase {
+    ($ty:ident, $name:literal, $key:literal, $tool:literal) => {
+        /// Runs only when `
+        #[doc = $key]
+        /// ` is configured; kiln cannot drive
+        #[doc = $tool]
+        /// yet, so it then fails the compose with that message.
+        pub struct $ty;
+
+        impl $crate::Phase for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn needs(&self) -> &'static [&'static str] {
+                &["pkgset"]
+            }
+            fn config_keys(&self) -> &'static [&'static str] {
+                &[$key]
+            }
+            fn enabled(&self, config: &$crate::Config) -> bool {
+                $crate::__serde_json::to_value(config)
+                    .ok()
+                    .and_then(|c| c.get($key).cloned())
+                    .is_some_and(|v| !v.is_null())
+            }
+            fn work(&self) -> $crate::Work {
+                $crate::Work::External
+            }
+            fn run(&self, _ctx: &$crate::PhaseContext) -> Result<(), $crate::PhaseError> {
+                Err($crate::PhaseError::msg(concat!(
+                    "`",
+                    $key,
+                    "` is configured, but this kiln cannot drive ",
+                    $tool,
+                    " yet; remove the option or skip the ",
+                    $name,
+                    " phase"
+                )))
+            }
+        }
+    };
+}
