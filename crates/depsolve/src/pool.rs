@@ -586,7 +586,8 @@ impl Pool {
             s.push(' ');
             s.push_str(d.op.as_str());
             s.push(' ');
-            if let Some(e) = d.epoch {
+            // libsolv (and so dnf) prints no `0:` epoch.
+            if let Some(e) = d.epoch.filter(|e| *e != 0) {
                 s.push_str(&format!("{e}:"));
             }
             s.push_str(self.str(d.version.unwrap_or(self.empty)));
