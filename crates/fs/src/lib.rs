@@ -60,6 +60,14 @@ fn set_default_mode(_path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Copies `from` to `to` through a temporary name, so a reader never sees a partial copy.
+pub fn copy_atomic(from: &Path, to: &Path) -> Result<(), FsError> {
+    write_atomic_with(to, |f| {
+        let mut src = File::open(from)?;
+        io::copy(&mut src, f).map(|_| ())
+    })
+}
+
 pub fn create_dir_all(path: &Path) -> Result<(), FsError> {
     std::fs::create_dir_all(path).map_err(|source| FsError::CreateDir {
         path: path.to_owned(),
