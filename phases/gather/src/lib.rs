@@ -21,9 +21,12 @@
 
 pub mod comps;
 pub mod output;
+pub mod phase;
+mod pkgset;
 pub mod result;
 pub mod solve;
 
+pub use phase::Gather;
 pub use result::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
 pub use solve::{Method, PkgRecord, Selection, VariantPlan, solve_arch};
 

@@ -1,0 +1,328 @@
+//! The engine's view of gather: reads the package set and the per-variant comps, solves every
+//! variant of every arch, writes results, links trees, writes rpms.json.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use kiln_config::Config;
+use kiln_depsolve::{GatherOptions, Greedy, Multilib, MultilibMethod};
+use kiln_engine::{Phase, PhaseContext, PhaseError};
+use kiln_fs::link::LinkKind;
+use kiln_productmd::ComposeRef;
+use kiln_productmd::rpms::Rpms;
+use kiln_variants::Variant;
+
+use crate::comps::{group_inputs, read_groups};
+use crate::output::{add_to_rpms, build_result, link_result};
+use crate::result::GatherResult;
+use crate::solve::{Method, PkgRecord, VariantPlan, solve_arch};
+
+/// The phase.
+pub struct Gather;
+
+/// `gather_method` of a variant; `hybrid` is refused with a clear message.
+pub fn method_for(config: &Config, variant: &str) -> Result<Method, PhaseError> {
+    match config.gather_method.for_variant(variant) {
+        "deps" => Ok(Method::Deps),
+        "nodeps" => Ok(Method::Nodeps),
+        "hybrid" => Err(PhaseError::msg(format!(
+            "gather_method hybrid (variant {variant}) needs modules, not supported yet; use deps or nodeps"
+        ))),
+        other => Err(PhaseError::msg(format!(
+            "unknown gather_method {other:?} for variant {variant} (deps, nodeps)"
+        ))),
+    }
+}
+
+pub fn link_kind(config: &Config) -> LinkKind {
+    use kiln_config::LinkType as L;
+    match config.link_type {
+        L::Hardlink => LinkKind::Hardlink,
+        L::Copy => LinkKind::Copy,
+        L::HardlinkOrCopy => LinkKind::HardlinkOrCopy,
+        L::Symlink => LinkKind::Symlink,
+        L::AbspathSymlink => LinkKind::AbspathSymlink,
+        L::Reflink => LinkKind::Reflink,
+    }
+}
+
+fn per_arch(map: &BTreeMap<String, Vec<String>>, arch: &str) -> Vec<String> {
+    map.iter()
+        .filter(|(k, _)| kiln_config::matches_arch(k, arch))
+        .flat_map(|(_, v)| v.iter().cloned())
+        .collect()
+}
+
+/// The depsolve options of a variant/arch from the config.
+pub fn options_for(
+    config: &Config,
+    variant: &str,
+    arch: &str,
+) -> Result<GatherOptions, PhaseError> {
+    let greedy = Greedy::parse(&config.greedy_method).ok_or_else(|| {
+        PhaseError::msg(format!(
+            "greedy_method {:?} is not none, all or build",
+            config.greedy_method
+        ))
+    })?;
+    let mut methods = Vec::new();
+    for m in config.multilib.list_for(variant, arch) {
+        methods.push(MultilibMethod::parse(&m).ok_or_else(|| {
+            PhaseError::msg(format!(
+                "multilib method {m:?} for {variant}.{arch} is not one of none, all, runtime, devel"
+            ))
+        })?);
+    }
+    Ok(GatherOptions {
+        arch: arch.to_owned(),
+        resolve_deps: true,
+        fulltree: config.gather_fulltree,
+        selfhosting: config.gather_selfhosting,
+        greedy,
+        multilib: Multilib {
+            methods,
+            blacklist: per_arch(&config.multilib_blacklist, arch),
+            whitelist: per_arch(&config.multilib_whitelist, arch),
+        },
+        ..Default::default()
+    })
+}
+
+/// pungi's per-variant comps file, written by init.
+pub fn variant_comps_path(topdir: &Path, variant: &str, arch: &str) -> PathBuf {
+    topdir
+        .join("work")
+        .join(arch)
+        .join("comps")
+        .join(format!("comps-{variant}.{arch}.xml"))
+}
+
+/// Packages of `gather_lookaside_repos` for a variant/arch (local repositories).
+fn lookaside_packages(
+    config: &Config,
+    variant: &str,
+    arch: &str,
+) -> Result<Vec<PkgRecord>, PhaseError> {
+    let mut out = Vec::new();
+    for url in config.gather_lookaside_repos.list_for(variant, arch) {
+        let url = url.replace("$basearch", arch);
+        let Some(path) = url
+            .strip_prefix("file://")
+            .or((!url.contains("://")).then_some(url.as_str()))
+        else {
+            return Err(PhaseError::msg(format!(
+                "gather_lookaside_repos {url} for {variant}.{arch}: only local repositories are supported"
+            )));
+        };
+        let reader = kiln_repodata::RepoReader::open(Path::new(path))
+            .map_err(|e| PhaseError::with(format!("lookaside repository {path}"), e))?;
+        for item in reader {
+            let (package, _) =
+                item.map_err(|e| PhaseError::with(format!("lookaside repository {path}"), e))?;
+            out.push(PkgRecord {
+                path: Path::new(path).join(package.file_name()),
+                package,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, PhaseError> {
+    let config = ctx.config;
+    let method = method_for(config, &v.uid)?;
+    let comps_path = variant_comps_path(ctx.compose.paths.topdir(), &v.uid, arch);
+    let (mut includes, conditional) = if comps_path.is_file() && !v.groups.is_empty() {
+        let groups = read_groups(&comps_path)
+            .map_err(|e| PhaseError::with(format!("{}.{arch}", v.uid), e))?;
+        let (names, cond, missing) = group_inputs(&groups, &v.groups, &v.uid, arch);
+        for g in missing {
+            tracing::warn!(
+                "{}.{arch}: group {g} is not in {}",
+                v.uid,
+                comps_path.display()
+            );
+        }
+        (names, cond)
+    } else {
+        if !v.groups.is_empty() {
+            tracing::warn!(
+                "{}.{arch}: no comps file at {}",
+                v.uid,
+                comps_path.display()
+            );
+        }
+        (Vec::new(), Vec::new())
+    };
+    includes.extend(config.additional_packages.list_for(&v.uid, arch));
+    let lookaside_variants = config
+        .variant_as_lookaside
+        .iter()
+        .filter(|(a, _)| a == &v.uid)
+        .map(|(_, b)| b.clone())
+        .collect();
+    Ok(VariantPlan {
+        uid: v.uid.clone(),
+        kind: v.kind,
+        parent: v.parent.clone(),
+        method,
+        includes,
+        conditional,
+        excludes: config.filter_packages.list_for(&v.uid, arch),
+        options: options_for(config, &v.uid, arch)?,
+        lookaside_variants,
+        lookaside_packages: lookaside_packages(config, &v.uid, arch)?,
+    })
+}
+
+/// Removes package files a tree's `Packages/` holds but no result wants (a re-run with another
+/// config must not keep shipping what it no longer chose).
+fn prune(topdir: &Path, wanted: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Result<(), PhaseError> {
+    for (tree, files) in wanted {
+        let dir = topdir.join(tree).join("Packages");
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                let ft = e.file_type()?;
+                if ft.is_dir() {
+                    stack.push(p);
+                } else if !files.contains(&p) {
+                    std::fs::remove_file(&p)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Phase for Gather {
+    fn name(&self) -> &'static str {
+        "gather"
+    }
+    fn needs(&self) -> &'static [&'static str] {
+        &["pkgset", "init"]
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &[
+            "gather_method",
+            "gather_fulltree",
+            "gather_selfhosting",
+            "greedy_method",
+            "multilib",
+            "multilib_whitelist",
+            "multilib_blacklist",
+            "filter_packages",
+            "additional_packages",
+            "gather_lookaside_repos",
+            "variant_as_lookaside",
+            "check_deps",
+            "link_type",
+            "hashed_directories",
+        ]
+    }
+    fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        let compose = ctx.compose;
+        let topdir = compose.paths.topdir();
+        let mut rpms = Rpms::default();
+        let mut failures = Vec::new();
+        let mut wanted: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
+        let kind = link_kind(ctx.config);
+        for arch in compose.variants.arches() {
+            ctx.check_cancelled()?;
+            let variants: Vec<&Variant> = compose
+                .variants
+                .all
+                .iter()
+                .filter(|v| !v.is_empty && v.arches.contains(&arch))
+                .collect();
+            if variants.is_empty() {
+                continue;
+            }
+            let pkgset = crate::pkgset::load(ctx, &arch)?;
+            let plans = variants
+                .iter()
+                .map(|v| plan_for(ctx, v, &arch))
+                .collect::<Result<Vec<_>, _>>()?;
+            let selections = solve_arch(&pkgset, &plans)
+                .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
+            for (v, plan) in variants.iter().zip(&plans) {
+                let Some(sel) = selections.get(&v.uid) else {
+                    continue;
+                };
+                let result = build_result(
+                    &compose.paths,
+                    v,
+                    &arch,
+                    plan.method,
+                    sel,
+                    &pkgset,
+                    ctx.config.hashed_directories,
+                );
+                for m in &result.missing {
+                    tracing::warn!("{}.{arch}: could not find a match for {m}", v.uid);
+                }
+                for u in &result.unresolved {
+                    tracing::warn!(
+                        "{}.{arch}: unresolvable dependency {} in {}",
+                        v.uid,
+                        u.requirement,
+                        u.package
+                    );
+                }
+                if ctx.config.check_deps && !result.unresolved.is_empty() {
+                    failures.push(format!(
+                        "{}.{arch}: {} unresolved dependencies (check_deps is on):\n  {}",
+                        v.uid,
+                        result.unresolved.len(),
+                        result
+                            .unresolved
+                            .iter()
+                            .map(|u| format!("{} requires {}", u.package, u.requirement))
+                            .collect::<Vec<_>>()
+                            .join("\n  ")
+                    ));
+                }
+                ctx.write(
+                    &GatherResult::path(topdir, &v.uid, &arch),
+                    &result.to_json(),
+                )?;
+                for (_, t) in result.trees() {
+                    let set = wanted.entry(t.tree.clone()).or_default();
+                    set.extend(
+                        t.packages
+                            .iter()
+                            .map(|p| topdir.join(&t.tree).join(&p.path)),
+                    );
+                }
+                let made = link_result(topdir, &result, kind)
+                    .map_err(|e| PhaseError::with(format!("linking {}.{arch}", v.uid), e))?;
+                for p in made {
+                    ctx.produced(&p);
+                }
+                add_to_rpms(&mut rpms, &result);
+            }
+        }
+        prune(topdir, &wanted)?;
+        let info = &compose.info;
+        let compose_ref = ComposeRef {
+            id: info.id.clone(),
+            date: info.date.clone(),
+            kind: info.compose_type.as_str().to_owned(),
+            respin: info.respin,
+            label: info.label.clone(),
+        };
+        ctx.write(
+            &compose.paths.metadata_dir().join("rpms.json"),
+            rpms.render(&compose_ref).as_bytes(),
+        )?;
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(PhaseError::msg(failures.join("\n")))
+        }
+    }
+}
