@@ -142,7 +142,11 @@ pub fn createrepo(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result
             .iter()
             .any(|g| glob_match(g, h) || glob_match(g, base))
     });
-    hrefs.sort();
+    // createrepo_c's order: by file name, whatever the folder.
+    hrefs.sort_by(|a, b| {
+        let name = |h: &String| h.rsplit('/').next().unwrap_or(h).to_owned();
+        name(a).cmp(&name(b)).then_with(|| a.cmp(b))
+    });
     hrefs.dedup();
     progress(Progress::Found(hrefs.len()));
 

@@ -178,7 +178,7 @@ impl Createrepo {
         let topdir = ctx.compose.paths.topdir();
         // Locations are relative to the tree; an addon's repodata lives below it.
         let rel_base = pathdiff(&job.tree, &job.repo);
-        let pkgs: Vec<(kiln_rpm::Package, Location)> = job
+        let mut pkgs: Vec<(kiln_rpm::Package, Location)> = job
             .packages
             .iter()
             .map(|g| {
@@ -191,6 +191,13 @@ impl Createrepo {
                 )
             })
             .collect();
+        // createrepo_c's order: by file name, whatever the folder.
+        pkgs.sort_by(|(_, a), (_, b)| {
+            let name = |h: &str| h.rsplit('/').next().unwrap_or(h).to_owned();
+            name(&a.href)
+                .cmp(&name(&b.href))
+                .then_with(|| a.href.cmp(&b.href))
+        });
         let fp = Fingerprint {
             repo: ctx.compose.paths.relative_to_compose(&job.repo).to_owned(),
             options: format!("{opts:?}"),
