@@ -308,8 +308,7 @@ fn pungi_shaped_repomd_with_comps() {
             s.lines()
                 .map(|l| {
                     l.split(['>', ' '])
-                        .filter(|x| !x.is_empty())
-                        .next()
+                        .find(|x| !x.is_empty())
                         .unwrap_or("")
                         .to_owned()
                 })
