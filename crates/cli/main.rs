@@ -1,1 +1,73 @@
-fn main() {}
+//! `kiln`: a thin command line over the library crates. Each subcommand lives in its own module;
+//! this file only parses arguments and maps outcomes to exit codes.
+
+mod compose;
+mod console;
+mod createrepo;
+mod phases;
+mod repoclosure;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in the README: scripts and schedulers branch on them.
+pub mod exit {
+    pub const FINISHED: u8 = 0;
+    pub const DOOMED: u8 = 1;
+    /// Bad command line or invalid config: nothing was run.
+    pub const CONFIG_ERROR: u8 = 2;
+    pub const FINISHED_INCOMPLETE: u8 = 3;
+    pub const TERMINATED: u8 = 4;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "A distribution compose engine",
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a compose (or resume one that failed or was stopped).
+    Compose(compose::ComposeArgs),
+    /// Print the phase graph and what a compose would run, skip, keep or re-run, and why.
+    Plan(compose::PlanArgs),
+    /// Write repodata for a folder of RPMs (a drop-in for createrepo_c).
+    Createrepo(createrepo::CreaterepoArgs),
+    /// Check that every dependency in some repositories is satisfied.
+    Repoclosure(repoclosure::RepoclosureArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::CONFIG_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Compose(args) => compose::compose(args),
+        Command::Plan(args) => compose::plan(args),
+        Command::Createrepo(args) => createrepo::run(args),
+        Command::Repoclosure(args) => repoclosure::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kiln: error: {e:#}");
+            ExitCode::from(exit::DOOMED)
+        }
+    }
+}

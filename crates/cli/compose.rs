@@ -1,0 +1,414 @@
+//! `kiln compose` and `kiln plan`: pungi-koji's command line over kiln's engine.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use kiln_compose::{
+    BaseProduct, Compose, ComposeInfo, ComposeLock, ComposeType, Paths, Release, compose_date,
+    verify_label,
+};
+use kiln_config::Config;
+use kiln_engine::executor::{Options, Outcome};
+use kiln_engine::plan::Selection;
+use kiln_engine::{CancelToken, Executor, LocalRunner, PhaseLogLayer};
+use kiln_variants::Variants;
+use serde::{Deserialize, Serialize};
+
+use crate::console::{Console, Verbosity};
+use crate::exit;
+
+#[derive(Debug, clap::Args)]
+pub struct ComposeArgs {
+    /// The compose config (YAML). With --resume it defaults to the config the compose was made from.
+    pub config: Option<PathBuf>,
+    /// Make a new compose in <DIR>/<compose id>.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["compose_dir", "resume"])]
+    pub target_dir: Option<PathBuf>,
+    /// Run in this existing or new compose folder instead (pungi's --compose-dir).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub compose_dir: Option<PathBuf>,
+    /// Continue a compose that failed or was stopped: re-run only what is missing, failed or stale.
+    #[arg(long, value_name = "COMPOSE_DIR")]
+    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Compose label, e.g. RC-1.0 or Beta-1.2.
+    #[arg(long, conflicts_with = "no_label")]
+    pub label: Option<String>,
+    /// Make a production compose without a label.
+    #[arg(long)]
+    pub no_label: bool,
+    /// Make a test compose (ID suffix .t); the default is production.
+    #[arg(long, group = "kind")]
+    pub test: bool,
+    /// Make a nightly compose (ID suffix .n).
+    #[arg(long, group = "kind")]
+    pub nightly: bool,
+    /// Make a CI compose (ID suffix .ci).
+    #[arg(long, group = "kind")]
+    pub ci: bool,
+    /// Make a development compose (ID suffix .d).
+    #[arg(long, group = "kind")]
+    pub development: bool,
+    /// Make a production compose (no suffix; needs --label or --no-label).
+    #[arg(long, group = "kind")]
+    pub production: bool,
+    /// Print every external command with its arguments.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CommonArgs {
+    /// Do not run this phase (repeatable; pungi names are accepted).
+    #[arg(long = "skip-phase", value_name = "PHASE")]
+    pub skip_phase: Vec<String>,
+    /// Run only these phases (repeatable); init and imagechecksum always run.
+    #[arg(long = "just-phase", value_name = "PHASE")]
+    pub just_phase: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    pub config: Option<PathBuf>,
+    /// Show what resuming this compose would keep and re-run.
+    #[arg(long, value_name = "COMPOSE_DIR")]
+    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// What a compose folder remembers about itself, so that `--resume` continues the same compose.
+#[derive(Debug, Serialize, Deserialize)]
+struct Identity {
+    info: ComposeInfo,
+    timestamp: i64,
+    config: PathBuf,
+}
+
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    kiln_config::load(path).map_err(|e| {
+        eprintln!("kiln: {e}");
+        ExitCode::from(exit::CONFIG_ERROR)
+    })
+}
+
+fn release(config: &Config) -> Release {
+    Release {
+        name: config.release_name.clone(),
+        short: config.release_short.clone(),
+        version: config.release_version.clone(),
+        release_type: config.release_type.clone(),
+        internal: config.release_internal,
+        base_product: config.base_product_short.as_ref().map(|short| BaseProduct {
+            name: config.base_product_name.clone().unwrap_or_default(),
+            short: short.clone(),
+            version: config.base_product_version.clone().unwrap_or_default(),
+            release_type: config.base_product_type.clone(),
+        }),
+    }
+}
+
+fn variants(config: &Config) -> anyhow::Result<Variants> {
+    let mut v = match &config.variants_file {
+        Some(path) => Variants::from_xml_file(path)?,
+        None => Variants::from_defs(&config.variants)?,
+    };
+    v.restrict(&config.tree_variants, &config.tree_arches);
+    if v.all.is_empty() {
+        bail!("no variant is left to compose after tree_variants and tree_arches");
+    }
+    Ok(v)
+}
+
+fn compose_type(args: &ComposeArgs) -> ComposeType {
+    if args.test {
+        ComposeType::Test
+    } else if args.nightly {
+        ComposeType::Nightly
+    } else if args.ci {
+        ComposeType::Ci
+    } else if args.development {
+        ComposeType::Development
+    } else {
+        ComposeType::Production
+    }
+}
+
+fn identity_path(topdir: &Path) -> PathBuf {
+    Paths::new(topdir).composeinfo_base()
+}
+
+fn read_identity(topdir: &Path) -> anyhow::Result<Identity> {
+    let path = identity_path(topdir);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "{} is not a kiln compose (no {})",
+            topdir.display(),
+            path.display()
+        )
+    })?;
+    serde_json::from_slice(&bytes).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Creates `<target>/<id>` with the first free respin, as pungi does. `create_dir` (not
+/// `create_dir_all`) makes two runs on the same day race safely for the name.
+fn new_compose_dir(
+    target: &Path,
+    release: &Release,
+    date: &str,
+    kind: ComposeType,
+) -> anyhow::Result<(PathBuf, u32)> {
+    std::fs::create_dir_all(target)
+        .with_context(|| format!("cannot create {}", target.display()))?;
+    for respin in 0..10_000 {
+        let dir = target.join(ComposeInfo::make_id(release, date, kind, respin));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((dir, respin)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        }
+    }
+    bail!("no free respin left for {date} in {}", target.display())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn install_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry().with(PhaseLogLayer::new());
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
+    let verbosity = if args.quiet {
+        Verbosity::Quiet
+    } else if args.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let (topdir, identity, config) = match (&args.resume, &args.target_dir, &args.compose_dir) {
+        (Some(dir), _, _) => {
+            let identity = read_identity(dir)?;
+            let config_path = args
+                .config
+                .clone()
+                .unwrap_or_else(|| identity.config.clone());
+            let config = match load_config(&config_path) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let identity = Identity {
+                config: std::path::absolute(&config_path)?,
+                ..identity
+            };
+            (dir.clone(), identity, config)
+        }
+        (None, target, compose_dir) => {
+            let Some(config_path) = &args.config else {
+                eprintln!("kiln: a config file is needed (kiln compose CONFIG --target-dir DIR)");
+                return Ok(ExitCode::from(exit::CONFIG_ERROR));
+            };
+            let config = match load_config(config_path) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let kind = compose_type(&args);
+            if let Some(label) = &args.label {
+                if let Err(e) = verify_label(label) {
+                    eprintln!("kiln: {e}");
+                    return Ok(ExitCode::from(exit::CONFIG_ERROR));
+                }
+            } else if kind == ComposeType::Production && !args.no_label {
+                eprintln!("kiln: {}", kiln_compose::IdError::LabelRequired);
+                return Ok(ExitCode::from(exit::CONFIG_ERROR));
+            }
+            let sde = std::env::var("SOURCE_DATE_EPOCH").ok();
+            let (date, timestamp) = compose_date(sde.as_deref(), now())?;
+            let release = release(&config);
+            let (topdir, respin) = match (target, compose_dir) {
+                (Some(t), None) => new_compose_dir(t, &release, &date, kind)?,
+                (None, Some(d)) => {
+                    if let Ok(existing) = read_identity(d) {
+                        let respin = existing.info.respin;
+                        (d.clone(), respin)
+                    } else {
+                        std::fs::create_dir_all(d)?;
+                        (d.clone(), 0)
+                    }
+                }
+                _ => {
+                    eprintln!(
+                        "kiln: say where the compose goes: --target-dir DIR, --compose-dir DIR or --resume DIR"
+                    );
+                    return Ok(ExitCode::from(exit::CONFIG_ERROR));
+                }
+            };
+            let identity = match read_identity(&topdir) {
+                Ok(existing) => existing,
+                Err(_) => Identity {
+                    info: ComposeInfo {
+                        id: ComposeInfo::make_id(&release, &date, kind, respin),
+                        date,
+                        compose_type: kind,
+                        respin,
+                        label: args.label.clone(),
+                        release,
+                    },
+                    timestamp,
+                    config: std::path::absolute(config_path)?,
+                },
+            };
+            (topdir, identity, config)
+        }
+    };
+    let topdir = std::path::absolute(&topdir)?;
+    let _lock = ComposeLock::acquire(&topdir)?;
+    let paths = Paths::new(&topdir);
+    kiln_fs::write_atomic(&topdir.join("COMPOSE_ID"), identity.info.id.as_bytes())?;
+    let mut ident_json = serde_json::to_vec_pretty(&identity)?;
+    ident_json.push(b'\n');
+    kiln_fs::write_atomic(&identity_path(&topdir), &ident_json)?;
+    let config_copy = paths.log_dir("global").join("config-copy");
+    if let Some(name) = identity.config.file_name() {
+        kiln_fs::copy_atomic(&identity.config, &config_copy.join(name))?;
+    }
+    let mut dump = serde_json::to_vec_pretty(&config)?;
+    dump.push(b'\n');
+    kiln_fs::write_atomic(&paths.log_file("global", "config-dump"), &dump)?;
+
+    let compose = Compose {
+        info: identity.info.clone(),
+        paths,
+        variants: variants(&config)?,
+        timestamp: identity.timestamp,
+    };
+    install_logging();
+    let console = Console::new(verbosity);
+    let cancel = CancelToken::new();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, cancel.flag())?;
+    }
+    let exec = Executor {
+        phases: crate::phases::all(),
+        config: &config,
+        compose: &compose,
+        runner: &LocalRunner,
+        observer: &console,
+        cancel,
+    };
+    let opts = Options {
+        selection: Selection {
+            skip: args.common.skip_phase.clone(),
+            just: args.common.just_phase.clone(),
+        },
+        resume: args.resume.is_some(),
+    };
+    console.line(&format!(
+        "compose {} in {}",
+        compose.info.id,
+        topdir.display()
+    ));
+    let report = match exec.run(&opts) {
+        Ok(r) => r,
+        Err(kiln_engine::executor::ExecError::Plan(e)) => {
+            eprintln!("kiln: {e}");
+            return Ok(ExitCode::from(exit::CONFIG_ERROR));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let status = report.outcome.status().as_str();
+    if report.outcome == Outcome::Finished || verbosity != Verbosity::Quiet {
+        console.line(&format!("{status}: {}", topdir.display()));
+    } else {
+        console.error_line(&format!("{status}: {}", topdir.display()));
+    }
+    for (phase, result) in &report.results {
+        if let kiln_engine::executor::PhaseResult::Failed(e) = result {
+            eprintln!("kiln: phase {phase} failed: {e}");
+        }
+    }
+    Ok(ExitCode::from(match report.outcome {
+        Outcome::Finished => exit::FINISHED,
+        Outcome::FinishedIncomplete => exit::FINISHED_INCOMPLETE,
+        Outcome::Doomed => exit::DOOMED,
+        Outcome::Terminated => exit::TERMINATED,
+    }))
+}
+
+pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let (topdir, config_path) = match (&args.resume, &args.config) {
+        (Some(dir), given) => {
+            let identity = read_identity(dir)?;
+            (Some(dir.clone()), given.clone().unwrap_or(identity.config))
+        }
+        (None, Some(c)) => (None, c.clone()),
+        (None, None) => {
+            eprintln!("kiln: a config file is needed (kiln plan CONFIG)");
+            return Ok(ExitCode::from(exit::CONFIG_ERROR));
+        }
+    };
+    let config = match load_config(&config_path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let info = match &topdir {
+        Some(dir) => read_identity(dir)?.info,
+        None => {
+            let release = release(&config);
+            ComposeInfo {
+                id: ComposeInfo::make_id(&release, "YYYYMMDD", ComposeType::Production, 0),
+                date: "YYYYMMDD".into(),
+                compose_type: ComposeType::Production,
+                respin: 0,
+                label: None,
+                release,
+            }
+        }
+    };
+    let compose = Compose {
+        info,
+        paths: Paths::new(
+            topdir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/nonexistent")),
+        ),
+        variants: variants(&config)?,
+        timestamp: 0,
+    };
+    let exec = Executor {
+        phases: crate::phases::all(),
+        config: &config,
+        compose: &compose,
+        runner: &LocalRunner,
+        observer: &kiln_engine::Silent,
+        cancel: CancelToken::new(),
+    };
+    let opts = Options {
+        selection: Selection {
+            skip: args.common.skip_phase,
+            just: args.common.just_phase,
+        },
+        resume: topdir.is_some(),
+    };
+    match exec.plan(&opts) {
+        Ok(plan) => {
+            print!("{}", plan.render());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            Ok(ExitCode::from(exit::CONFIG_ERROR))
+        }
+    }
+}
