@@ -1,1 +1,5 @@
+//! kiln's end-to-end tests: one test binary (link time dominates on small machines).
 
+mod common;
+mod compose;
+mod media;

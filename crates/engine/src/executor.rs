@@ -472,15 +472,19 @@ impl<'a> Executor<'a> {
             outputs: Mutex::new(Vec::new()),
             failed: Mutex::new(Vec::new()),
         };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| phase.run(&ctx)))
-            .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(PhaseError::msg(format!("phase {name} panicked: {what}")))
-            });
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            failpoint(&ctx, "hang")?;
+            phase.run(&ctx)?;
+            failpoint(&ctx, "fail")
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(PhaseError::msg(format!("phase {name} panicked: {what}")))
+        });
         let produced = ctx.outputs.lock().map(|o| o.clone()).unwrap_or_default();
         let failed_deliverables = ctx.failed.lock().map(|f| f.clone()).unwrap_or_default();
         let outputs = describe(topdir, &produced);
@@ -563,6 +567,31 @@ fn describe_result(r: &PhaseResult) -> String {
         PhaseResult::Failed(e) => format!("FAILED: {e}"),
         PhaseResult::NotRun(why) => format!("not run: {why}"),
         other => other.word().to_owned(),
+    }
+}
+
+/// Fault injection for end-to-end tests of resume and cancellation on the real pipeline:
+/// `KILN_FAILPOINT=fail:<phase>` fails that phase after it has written its outputs (the worst
+/// moment: everything on disk, no record); `KILN_FAILPOINT=hang:<phase>` makes it wait on a child
+/// process before it starts, so a signal finds a command to kill.
+fn failpoint(ctx: &PhaseContext, kind: &str) -> Result<(), PhaseError> {
+    let Ok(spec) = std::env::var("KILN_FAILPOINT") else {
+        return Ok(());
+    };
+    if spec != format!("{kind}:{}", ctx.phase()) {
+        return Ok(());
+    }
+    match kind {
+        "hang" => {
+            let mut cmd = std::process::Command::new("sleep");
+            cmd.arg("600");
+            ctx.run(&cmd, &ctx.log_file("global", "failpoint"))?;
+            Ok(())
+        }
+        _ => Err(PhaseError::msg(format!(
+            "failure injected by KILN_FAILPOINT in {}",
+            ctx.phase()
+        ))),
     }
 }
 

@@ -1,0 +1,94 @@
+//! Helpers shared by the end-to-end tests: the kiln binary, the mini distro, compose folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The mini distro fixture (built once per target dir by xtask's generator, then cached).
+pub fn mini() -> xtask::fixtures::MiniDistro {
+    xtask::fixtures::mini_distro_cached().expect("building the mini distro fixture")
+}
+
+/// A fixed compose date, so two runs make the same compose ID and the same bytes.
+pub const EPOCH: &str = "1795219200";
+
+pub fn kiln(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .current_dir(cwd)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env_remove("KILN_FAILPOINT")
+        .output()
+        .expect("running kiln")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The mini example config, pointed at the fixture, written into `dir`.
+pub fn mini_config(dir: &Path, extra: &str) -> PathBuf {
+    let m = mini();
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mini/kiln.yaml"),
+    )
+    .expect("reading the example config");
+    let root = m.repo.parent().expect("fixture root").to_owned();
+    let config = example.replace("input/mini", &root.to_string_lossy());
+    std::fs::create_dir_all(dir.join("extra")).expect("mkdir");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mini/extra/README.mini"),
+        dir.join("extra/README.mini"),
+    )
+    .expect("copy README.mini");
+    let path = dir.join("kiln.yaml");
+    std::fs::write(&path, format!("{config}\n{extra}")).expect("write config");
+    path
+}
+
+/// Every file under `root` with its bytes, sorted by path (symlinks as their target).
+pub fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let rel = p
+            .strip_prefix(root)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .into_owned();
+        let ft = e.file_type().expect("file type");
+        if ft.is_symlink() {
+            let target = std::fs::read_link(&p).expect("readlink");
+            out.push((rel, target.to_string_lossy().as_bytes().to_vec()));
+        } else if ft.is_dir() {
+            walk(root, &p, out);
+        } else {
+            out.push((rel, std::fs::read(&p).expect("read")));
+        }
+    }
+}
+
+/// The single compose folder under a target dir.
+pub fn compose_dir(target: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(target)
+        .expect("target dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.is_symlink())
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("a compose folder")
+}

@@ -1,0 +1,312 @@
+//! `kiln compose` as a release engineer runs it: the whole pipeline on the mini distro, config
+//! errors, skip rules, resume after a failure anywhere, and a stopped compose.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::{EPOCH, compose_dir, files, kiln, mini_config, text};
+
+#[test]
+fn config_errors_are_located_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.yaml");
+    std::fs::write(
+        &cfg,
+        "release_name: X\nrelease_short: X\nrelease_version: '1'\ngather_metod: deps\nvariants: [{id: A, arches: [x86_64]}]\npkgset_repos: {x86_64: [r]}\n",
+    )
+    .unwrap();
+    let out = kiln(
+        &["compose", "bad.yaml", "--target-dir", "t", "--no-label"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:4:1: unknown option `gather_metod`; did you mean `gather_method`?"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("t").exists(),
+        "nothing is created for an invalid config"
+    );
+}
+
+#[test]
+fn a_production_compose_needs_a_label_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln(
+        &["compose", cfg.to_str().unwrap(), "--target-dir", "t"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("needs --label or --no-label"));
+    let out = kiln(
+        &[
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t",
+            "--label",
+            "Gamma-1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("invalid label \"Gamma-1\""));
+}
+
+#[test]
+fn skipping_a_needed_phase_names_both_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln(
+        &[
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t",
+            "--no-label",
+            "--skip-phase",
+            "gather",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("phase gather is skipped but phase createrepo needs its output"),
+        "{}",
+        text(&out)
+    );
+    let plan = kiln(&["plan", cfg.to_str().unwrap()], dir.path());
+    assert!(plan.status.success(), "{}", text(&plan));
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    assert!(plan.contains("createrepo     run  needs: gather"), "{plan}");
+    assert!(plan.contains("ostree         not configured"), "{plan}");
+}
+
+#[test]
+fn the_mini_distro_composes_finished_with_pungis_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln(
+        &[
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t",
+            "--no-label",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = dir.path().join("t/Mini-36-20261121.0");
+    assert_eq!(
+        std::fs::read_to_string(top.join("STATUS")).unwrap(),
+        "FINISHED\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(top.join("COMPOSE_ID")).unwrap(),
+        "Mini-36-20261121.0"
+    );
+    assert_eq!(
+        std::fs::read_link(dir.path().join("t/latest-Mini-36")).unwrap(),
+        Path::new("Mini-36-20261121.0")
+    );
+    for tree in [
+        "BaseOS/x86_64/os",
+        "AppStream/x86_64/os",
+        "BaseOS/source/tree",
+    ] {
+        assert!(
+            top.join("compose")
+                .join(tree)
+                .join("repodata/repomd.xml")
+                .is_file(),
+            "{tree}"
+        );
+    }
+    assert!(top.join("logs/global/gather.global.log").is_file());
+    // productmd, which no one here wrote, must load the compose's metadata.
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, productmd.compose as c; m = c.Compose(sys.argv[1]); print(m.info.compose.id, sorted(m.info.variants.variants))",
+            top.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).trim(),
+        "Mini-36-20261121.0 ['AppStream', 'BaseOS']"
+    );
+
+    // Same day, same target: the next compose is respin 1.
+    let out = kiln(
+        &[
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t",
+            "--no-label",
+            "--skip-phase",
+            "createiso",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(dir.path().join("t/Mini-36-20261121.1/STATUS").exists());
+}
+
+/// The phases of the mini compose, in an order where each comes after what it needs.
+const PIPELINE: &[&str] = &[
+    "init",
+    "pkgset",
+    "gather",
+    "extrafiles",
+    "createrepo",
+    "createiso",
+    "repoclosure",
+    "imagechecksum",
+    "test",
+];
+
+#[test]
+fn resume_after_a_failure_in_any_phase_ends_byte_identical() {
+    let clean = tempfile::tempdir().unwrap();
+    let cfg = mini_config(clean.path(), "");
+    let out = kiln(
+        &[
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t",
+            "--no-label",
+        ],
+        clean.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let expected = files(&compose_dir(&clean.path().join("t")).join("compose"));
+    assert!(expected.len() > 50, "a real compose has many files");
+
+    for phase in PIPELINE {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = mini_config(dir.path(), "");
+        let failed = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args([
+                "compose",
+                cfg.to_str().unwrap(),
+                "--target-dir",
+                "t",
+                "--no-label",
+            ])
+            .current_dir(dir.path())
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .env("KILN_FAILPOINT", format!("fail:{phase}"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            failed.status.code(),
+            Some(1),
+            "failure in {phase}: {}",
+            text(&failed)
+        );
+        let top = compose_dir(&dir.path().join("t"));
+        assert_eq!(
+            std::fs::read_to_string(top.join("STATUS")).unwrap(),
+            "DOOMED\n"
+        );
+        assert!(!dir.path().join("t/latest-Mini-36").exists());
+
+        let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "resume after {phase}: {}",
+            text(&resumed)
+        );
+        let out = String::from_utf8_lossy(&resumed.stderr);
+        assert!(
+            out.contains(&format!("[{phase:<13}] done")),
+            "{phase} re-ran: {out}"
+        );
+        let got = files(&top.join("compose"));
+        let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&got),
+            names(&expected),
+            "file list after resuming {phase}"
+        );
+        for ((name, a), (_, b)) in got.iter().zip(&expected) {
+            assert!(a == b, "{name} differs after resuming a failure in {phase}");
+        }
+    }
+}
+
+#[test]
+fn sigterm_stops_the_tool_and_leaves_a_resumable_compose() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args([
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t",
+            "--no-label",
+        ])
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("KILN_FAILPOINT", "hang:createrepo")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until createrepo is waiting on its child process.
+    let start = Instant::now();
+    let log = || {
+        std::fs::read_dir(dir.path().join("t"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path().join("logs/global/failpoint.global.log"))
+    };
+    while !log().is_some_and(|l| l.exists()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "createrepo never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let waited = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        waited.elapsed() < Duration::from_secs(20),
+        "kiln did not stop promptly"
+    );
+    assert_eq!(status.code(), Some(4));
+    let top = compose_dir(&dir.path().join("t"));
+    assert_eq!(
+        std::fs::read_to_string(top.join("STATUS")).unwrap(),
+        "TERMINATED\n"
+    );
+    let ps = Command::new("pgrep")
+        .args(["-f", "sleep 600"])
+        .output()
+        .unwrap();
+    assert!(ps.stdout.is_empty(), "the hanging child outlived kiln");
+
+    let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        !err.contains("[gather       ] done"),
+        "gather was re-run: {err}"
+    );
+}
