@@ -72,6 +72,8 @@ pub fn place(
     algs: &[Algorithm],
 ) -> Result<Vec<ExtraFile>, PhaseError> {
     let mut out = Vec::new();
+    std::fs::create_dir_all(dir)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", dir.display()), e))?;
     for f in files {
         let dest = safe_destination(dir, target, &f.rel)?;
         ctx.write(&dest, &f.bytes)?;
