@@ -130,7 +130,13 @@ impl Phase for StubCreaterepo {
                 }
                 let mut c = Command::new("createrepo_c");
                 // Fixed revision and timestamps: the trees, hence the ISOs, are reproducible.
-                c.args(["-q", "--revision", &TIMESTAMP.to_string(), "--set-timestamp-to-revision"]).arg(&tree);
+                c.args([
+                    "-q",
+                    "--revision",
+                    &TIMESTAMP.to_string(),
+                    "--set-timestamp-to-revision",
+                ])
+                .arg(&tree);
                 ctx.run(&c, &ctx.log_file(&arch, &format!("createrepo-{}", v.uid)))?;
                 let release = kiln_productmd::Product {
                     name: ctx.config.release_name.clone(),
