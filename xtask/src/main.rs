@@ -13,6 +13,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Build the mini distro into examples/mini/input and run a real compose of examples/mini.
+    Example {
+        /// Where composes go.
+        #[arg(long, default_value = "composes")]
+        target_dir: PathBuf,
+    },
     /// Build fixture RPMs: the mini distro, and a synthetic corpus with --scale.
     Fixtures {
         /// Output directory (the mini distro goes to DIR/mini, the corpus to DIR/corpus-SEED-N).
@@ -25,10 +31,27 @@ enum Task {
         #[arg(long)]
         scale: Option<usize>,
     },
+    /// Benchmarks against peer tools (`gather`: kiln's closure and repoclosure vs libsolv).
+    Bench {
+        /// Which bench: gather.
+        name: String,
+        /// Binary packages in the synthetic corpus.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Runs per side; medians are printed.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Where corpora are kept (default: target/fixtures).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
+        Task::Example { target_dir } => example(&target_dir)?,
         Task::Fixtures { out, seed, scale } => {
             let started = std::time::Instant::now();
             let mini = xtask::fixtures::mini_distro(&out.join("mini"))?;
@@ -56,6 +79,42 @@ fn main() -> Result<()> {
             }
             println!("done in {:.2} s", started.elapsed().as_secs_f64());
         }
+        Task::Bench {
+            name,
+            count,
+            seed,
+            runs,
+            dir,
+        } => match name.as_str() {
+            "gather" => xtask::bench::gather::run(xtask::bench::gather::Args {
+                count,
+                seed,
+                runs,
+                dir,
+            })?,
+            other => anyhow::bail!("unknown bench {other:?} (gather)"),
+        },
     }
+    Ok(())
+}
+
+/// `cargo xtask example`: the README's first command. The compose runs through the real `kiln`
+/// binary (release build) on the example config, exactly as a user would run it.
+fn example(target_dir: &std::path::Path) -> Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("xtask is not inside the workspace"))?
+        .to_owned();
+    let mini = xtask::fixtures::mini_distro(&root.join("examples/mini/input/mini"))?;
+    println!("mini distro: {} RPMs in {}", mini.files.len(), mini.repo.display());
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["run", "--release", "--quiet", "--bin", "kiln", "--", "compose"])
+        .arg(root.join("examples/mini/kiln.yaml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg("--no-label")
+        .status()?;
+    anyhow::ensure!(status.success(), "kiln compose exited with {status}");
     Ok(())
 }
