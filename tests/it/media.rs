@@ -138,25 +138,8 @@ impl Phase for StubCreaterepo {
                 ])
                 .arg(&tree);
                 ctx.run(&c, &ctx.log_file(&arch, &format!("createrepo-{}", v.uid)))?;
-                let release = kiln_productmd::Product {
-                    name: ctx.config.release_name.clone(),
-                    short: ctx.config.release_short.clone(),
-                    version: ctx.config.release_version.clone(),
-                };
-                let ti = kiln_productmd::treeinfo::for_variant_tree(
-                    release,
-                    None,
-                    v,
-                    &[],
-                    &arch,
-                    ctx.compose.timestamp,
-                );
-                let files = kiln_productmd::treeinfo::tree_metadata_files(
-                    &tree,
-                    &ti,
-                    &ctx.config.discinfo_description(),
-                )
-                .map_err(|e| PhaseError::msg(e.to_string()))?;
+                // What the real createrepo phase calls once a tree's repodata exists.
+                let files = kiln_phase_createiso::tree_metadata(ctx, v, &arch)?;
                 for (p, b) in files {
                     ctx.write(&p, &b)?;
                 }

@@ -366,20 +366,41 @@ fn media_id(timestamp: i64) -> String {
 
 /// The three files of a finished tree, as (path, bytes) for the caller to write atomically and
 /// record as outputs. `description` is `"<release name> <release version>"` (pungi's default).
+/// Boot images, stage2 and their checksums are taken from the tree's own `.treeinfo` when one
+/// is there (lorax's, or an earlier run's).
 pub fn tree_metadata_files(
     tree_dir: &Path,
     treeinfo: &TreeInfo,
     description: &str,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, ProductmdError> {
+    tree_metadata_files_from(
+        tree_dir,
+        treeinfo,
+        description,
+        &[&tree_dir.join(".treeinfo")],
+    )
+}
+
+/// [`tree_metadata_files`] taking boot images from each of `boot_sources` that exists, e.g.
+/// `work/<arch>/buildinstall/<V>/.treeinfo` (lorax's, which buildinstall does not copy) and the
+/// tree's own `.treeinfo`.
+pub fn tree_metadata_files_from(
+    tree_dir: &Path,
+    treeinfo: &TreeInfo,
+    description: &str,
+    boot_sources: &[&Path],
+) -> Result<Vec<(PathBuf, Vec<u8>)>, ProductmdError> {
     let mut ti = treeinfo.clone();
-    let existing = tree_dir.join(".treeinfo");
-    if existing.is_file() {
-        let text = std::fs::read_to_string(&existing).map_err(|source| ProductmdError::Read {
-            path: existing.clone(),
-            source,
+    for source in boot_sources {
+        if !source.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(source).map_err(|e| ProductmdError::Read {
+            path: source.to_path_buf(),
+            source: e,
         })?;
         let ini =
-            Ini::parse(&text, &existing.display().to_string()).map_err(ProductmdError::Invalid)?;
+            Ini::parse(&text, &source.display().to_string()).map_err(ProductmdError::Invalid)?;
         ti.merge_boot_from(&ini, tree_dir)?;
     }
     let disc = ti.media.map(|(n, _)| n);

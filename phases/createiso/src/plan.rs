@@ -106,7 +106,33 @@ pub(crate) fn isos_for_tree(
         .get("dvd")
         .cloned()
         .unwrap_or_else(|| "dvd".into());
-    let (sticky, packages) = tree_files(&tree)?;
+    let (mut sticky, packages) = tree_files(&tree)?;
+    // createrepo writes the tree metadata; a tree without it still gets a disc that has it.
+    let treeinfo = match std::fs::read_to_string(tree.join(".treeinfo")) {
+        Ok(t) => t,
+        Err(_) => {
+            tracing::warn!(
+                "{} has no .treeinfo; the ISO gets one made from the config",
+                tree.display()
+            );
+            let staging = paths.iso_staging(arch, "tree-metadata").join(&variant.uid);
+            let mut text = String::new();
+            for (p, bytes) in crate::tree_metadata(ctx, variant, arch)? {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                match name.as_deref() {
+                    Some(".treeinfo") => text = String::from_utf8_lossy(&bytes).into_owned(),
+                    Some("media.repo") if !tree.join("media.repo").is_file() => {
+                        let f = staging.join("media.repo");
+                        ctx.write(&f, &bytes)?;
+                        sticky.push(("media.repo".to_owned(), f));
+                        sticky.sort();
+                    }
+                    _ => {}
+                }
+            }
+            text
+        }
+    };
     let capacity = cfg.iso_size.0.saturating_sub(cfg.split_iso_reserve.0);
     let discs = split_discs(&sticky, &packages, capacity)?;
     let total = discs.len() as u32;
@@ -127,15 +153,6 @@ pub(crate) fn isos_for_tree(
         .last_for(&variant.uid, arch)
         == Some(&true);
     let out_dir = crate::iso_output_dir(ctx, variant, arch)?;
-    let treeinfo = std::fs::read_to_string(tree.join(".treeinfo")).map_err(|e| {
-        PhaseError::with(
-            format!(
-                "{} has no readable .treeinfo (createrepo writes it)",
-                tree.display()
-            ),
-            e,
-        )
-    })?;
     let description = cfg.discinfo_description();
 
     let mut records = Vec::new();
