@@ -1,0 +1,3 @@
+//! Benchmarks against peer tools: `cargo xtask bench <name>`.
+
+pub mod gather;
