@@ -46,6 +46,9 @@ enum Task {
         /// Where corpora are kept (default: target/fixtures).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// media: total size of the synthetic trees, MiB.
+        #[arg(long, default_value_t = 1024)]
+        size_mib: u64,
     },
 }
 
@@ -85,6 +88,7 @@ fn main() -> Result<()> {
             seed,
             runs,
             dir,
+            size_mib,
         } => match name.as_str() {
             "gather" => xtask::bench::gather::run(xtask::bench::gather::Args {
                 count,
@@ -92,7 +96,12 @@ fn main() -> Result<()> {
                 runs,
                 dir,
             })?,
-            other => anyhow::bail!("unknown bench {other:?} (gather)"),
+            "media" => xtask::bench::media::run(xtask::bench::media::Args {
+                size_mib,
+                runs,
+                dir,
+            })?,
+            other => anyhow::bail!("unknown bench {other:?} (gather, media)"),
         },
     }
     Ok(())

@@ -1,3 +1,4 @@
 //! Benchmarks against peer tools: `cargo xtask bench <name>`.
 
 pub mod gather;
+pub mod media;
