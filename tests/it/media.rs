@@ -26,10 +26,16 @@ fn have(tool: &str) -> bool {
 /// The peer tools these tests need; a test without them says so and passes nothing off as
 /// checked.
 fn tools_present() -> bool {
-    let missing: Vec<&str> = ["xorriso", "implantisomd5", "checkisomd5", "createrepo_c"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
+    let missing: Vec<&str> = [
+        "xorriso",
+        "implantisomd5",
+        "checkisomd5",
+        "createrepo_c",
+        "git",
+    ]
+    .into_iter()
+    .filter(|t| !have(t))
+    .collect();
     if !missing.is_empty() {
         eprintln!("skipping: {} not installed", missing.join(", "));
     }
@@ -162,6 +168,30 @@ fn setup(extra_yaml: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().to_owned();
     std::fs::write(base.join("GPL"), "GPL text goes here\n").unwrap();
+    let git = base.join("docs-git");
+    std::fs::create_dir_all(&git).unwrap();
+    std::fs::write(git.join("README.git"), "from git\n").unwrap();
+    for args in [
+        vec!["init", "-q"],
+        vec!["add", "README.git"],
+        vec![
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "-m",
+            "docs",
+        ],
+    ] {
+        let st = Command::new("git")
+            .args(&args)
+            .current_dir(&git)
+            .status()
+            .unwrap();
+        assert!(st.success(), "git {args:?}");
+    }
     let yaml = format!(
         r#"
 release_name: Mini Linux
@@ -177,10 +207,11 @@ pkgset_repos:
 media_checksums: [md5, sha1, sha256]
 media_checksum_one_file: true
 extra_files:
-  - ["^BaseOS$", {{"*": [{{scm: file, file: [GPL], target: ""}}, {{scm: rpm, repo: mini-release, file: [/etc/mini-release], target: release}}]}}]
+  - ["^BaseOS$", {{"*": [{{scm: file, file: [GPL], target: ""}}, {{scm: rpm, repo: mini-release, file: [/etc/mini-release], target: release}}, {{scm: git, repo: "{git}", file: [README.git], target: docs}}]}}]
 {extra_yaml}
 "#,
-        repo = mini.repo.display()
+        repo = mini.repo.display(),
+        git = git.display()
     );
     let config = kiln_config::load_str(&yaml, &base.join("kiln.yaml"), &base).expect("config");
     let variants = Variants::from_defs(&config.variants).unwrap();
@@ -344,6 +375,10 @@ fn dvds_hold_exactly_the_tree_and_peers_accept_them() {
     }
     assert_eq!(listing, want);
     assert!(listing.contains_key("/release/mini-release") && listing.contains_key("/GPL"));
+    assert!(
+        listing.contains_key("/docs/README.git"),
+        "extra file from git"
+    );
 
     // The manifest is the sorted list of paths, as pungi writes it.
     let manifest = std::fs::read_to_string(format!("{}.manifest", iso.display())).unwrap();
@@ -432,7 +467,7 @@ import sys, productmd.images, productmd.extra_files, productmd.treeinfo
 im = productmd.images.Images(); im.load("{c}/metadata/images.json")
 assert len(im.images["BaseOS"]["x86_64"]) == 2
 ef = productmd.extra_files.ExtraFiles(); ef.load("{c}/metadata/extra_files.json")
-assert [f["file"] for f in ef.extra_files["BaseOS"]["x86_64"]] == ["BaseOS/x86_64/os/GPL", "BaseOS/x86_64/os/release/mini-release"]
+assert [f["file"] for f in ef.extra_files["BaseOS"]["x86_64"]] == ["BaseOS/x86_64/os/GPL", "BaseOS/x86_64/os/release/mini-release", "BaseOS/x86_64/os/docs/README.git"]
 for p in sys.argv[1:]:
     t = productmd.treeinfo.TreeInfo(); t.load(p)
     assert t.tree.build_timestamp == {ts}, p
@@ -656,4 +691,89 @@ fn missing_xorriso_is_named_with_how_to_install_it() {
             && m.contains("dnf install xorriso"),
         "{m}"
     );
+}
+
+#[test]
+fn small_iso_size_splits_discs_and_isos_live_behind_a_symlink() {
+    if !tools_present() {
+        return;
+    }
+    let s = setup(
+        r#"iso_size: 1500000
+split_iso_reserve: 0
+createiso_break_hardlinks: true
+createiso_skip: [[".*", {"src": true}], ["^AppStream$", {"*": true}]]
+symlink_isos_to: isos-elsewhere
+"#,
+    );
+    let report = run(&s, false, false);
+    assert_eq!(
+        report.outcome,
+        kiln_engine::Outcome::Finished,
+        "{:?}",
+        report.results
+    );
+    let iso_dir = s.topdir.join("compose/BaseOS/x86_64/iso");
+    let target = std::fs::read_link(&iso_dir).expect("iso/ is a symlink");
+    assert!(
+        target.ends_with("isos-elsewhere/Mini-36-20261121.0/BaseOS/x86_64/iso"),
+        "{}",
+        target.display()
+    );
+    let images: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(s.topdir.join("compose/metadata/images.json")).unwrap(),
+    )
+    .unwrap();
+    let list = images["payload"]["images"]["BaseOS"]["x86_64"]
+        .as_array()
+        .unwrap();
+    assert!(list.len() >= 2, "{list:?}");
+    assert!(
+        images["payload"]["images"].get("AppStream").is_none(),
+        "createiso_skip"
+    );
+    let count = list.len() as u64;
+    let mut packages = std::collections::BTreeSet::new();
+    for (n, image) in list.iter().enumerate() {
+        assert_eq!(image["disc_count"], count);
+        assert_eq!(image["disc_number"], n as u64 + 1);
+        let iso = s
+            .topdir
+            .join("compose")
+            .join(image["path"].as_str().unwrap());
+        assert!(iso.ends_with(format!("Mini-36-20261121.0-BaseOS-x86_64-dvd{}.iso", n + 1)));
+        assert!(std::fs::metadata(&iso).unwrap().len() <= 1_500_000 + 600 * 1024);
+        let listing = iso_listing(&iso);
+        assert!(
+            listing.contains_key("/repodata/repomd.xml"),
+            "metadata on every disc"
+        );
+        packages.extend(
+            listing
+                .keys()
+                .filter(|k| k.starts_with("/Packages/"))
+                .cloned(),
+        );
+        let x = s.topdir.join(format!("treeinfo-{n}"));
+        sh(Command::new("xorriso")
+            .args(["-osirrox", "on", "-indev"])
+            .arg(&iso)
+            .args(["-extract", "/.treeinfo"])
+            .arg(&x));
+        let ti = std::fs::read_to_string(&x).unwrap();
+        assert!(
+            ti.contains(&format!(
+                "[media]\ndiscnum = {}\ntotaldiscs = {count}\n",
+                n + 1
+            )),
+            "{ti}"
+        );
+    }
+    // Every package of the tree is on exactly one of the discs.
+    let tree = s.topdir.join("compose/BaseOS/x86_64/os");
+    let want: std::collections::BTreeSet<String> = walkdir(tree.join("Packages"))
+        .into_iter()
+        .map(|p| format!("/{}", p.strip_prefix(&tree).unwrap().display()))
+        .collect();
+    assert_eq!(packages, want);
 }
