@@ -168,9 +168,13 @@ impl MdWriter {
 
 /// Open a possibly compressed metadata file for reading, by its suffix.
 pub fn open_read(path: &Path) -> io::Result<Box<dyn io::BufRead + Send>> {
+    open_read_as(path, Compression::from_name(&path.to_string_lossy()))
+}
+
+/// Open a metadata file compressed with `c`.
+pub fn open_read_as(path: &Path, c: Compression) -> io::Result<Box<dyn io::BufRead + Send>> {
     let f = io::BufReader::with_capacity(256 * 1024, File::open(path)?);
-    let name = path.to_string_lossy();
-    Ok(match Compression::from_name(&name) {
+    Ok(match c {
         Compression::None => Box::new(f),
         Compression::Gz => Box::new(io::BufReader::new(flate2::bufread::MultiGzDecoder::new(f))),
         Compression::Zstd => Box::new(io::BufReader::new(zstd::Decoder::with_buffer(f)?)),

@@ -2,7 +2,6 @@
 //! The CLI wraps this with clap and a progress bar; the bench and tests call it
 //! directly.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use kiln_rpm::{ChecksumKind, Package, RpmError};
@@ -11,7 +10,7 @@ use rayon::prelude::*;
 use crate::compress::Compression;
 use crate::dump::Location;
 use crate::parse::RepoReader;
-use crate::repo::{ExtraFile, RepoOptions, write_repo_with_progress};
+use crate::repo::{ExtraFile, PackageStream, RepoOptions};
 use crate::repomd::RepoMd;
 use crate::{Error, Result};
 
@@ -107,28 +106,56 @@ fn stat(path: &Path) -> Option<(u64, u64)> {
     Some((m.len(), mtime))
 }
 
-/// Old packages by location, for `--update`.
-fn old_packages(paths: &[PathBuf], checksum: ChecksumKind) -> HashMap<String, Package> {
-    let mut map = HashMap::new();
-    for p in paths {
-        let Ok(reader) = RepoReader::open(p) else {
-            continue;
-        };
-        for item in reader {
-            // A damaged old repository only costs reuse, as with createrepo_c.
-            let Ok((pkg, loc)) = item else { break };
-            if pkg.checksum.kind == checksum {
-                map.entry(loc.href).or_insert(pkg);
+/// createrepo_c's package order: by file name, whatever the folder.
+fn order_key(href: &str) -> (&str, &str) {
+    (href.rsplit('/').next().unwrap_or(href), href)
+}
+
+/// Old metadata for `--update`, looked up in repository order: a merge join
+/// over the old repository (written in the same order), so nothing but the
+/// current package is held in memory.
+struct OldRepo {
+    reader: Option<std::iter::Peekable<RepoReader>>,
+    checksum: ChecksumKind,
+}
+
+impl OldRepo {
+    fn open(paths: &[PathBuf], checksum: ChecksumKind) -> OldRepo {
+        // Several --update-md-path repositories cannot be merge-joined with one
+        // cursor; the first readable one is used.
+        let reader = paths
+            .iter()
+            .find_map(|p| RepoReader::open(p).ok())
+            .map(Iterator::peekable);
+        OldRepo { reader, checksum }
+    }
+
+    fn take(&mut self, href: &str) -> Option<Package> {
+        let r = self.reader.as_mut()?;
+        loop {
+            match r.peek() {
+                Some(Ok((_, loc))) if order_key(&loc.href) < order_key(href) => {
+                    r.next();
+                }
+                Some(Ok((_, loc))) if loc.href == href => {
+                    let (p, _) = r.next()?.ok()?;
+                    return (p.checksum.kind == self.checksum).then_some(p);
+                }
+                Some(Ok(_)) => return None,
+                // A damaged old repository only costs reuse, as with createrepo_c.
+                Some(Err(_)) | None => {
+                    self.reader = None;
+                    return None;
+                }
             }
         }
     }
-    map
 }
 
 pub fn createrepo(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result<Report> {
     let out_root = req.outputdir.clone().unwrap_or_else(|| req.dir.clone());
     let out_repodata = out_root.join("repodata");
-    let mut hrefs = match &req.pkglist {
+    let mut hrefs: Vec<String> = match &req.pkglist {
         Some(list) => list
             .iter()
             .map(|l| l.trim().to_owned())
@@ -142,11 +169,7 @@ pub fn createrepo(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result
             .iter()
             .any(|g| glob_match(g, h) || glob_match(g, base))
     });
-    // createrepo_c's order: by file name, whatever the folder.
-    hrefs.sort_by(|a, b| {
-        let name = |h: &String| h.rsplit('/').next().unwrap_or(h).to_owned();
-        name(a).cmp(&name(b)).then_with(|| a.cmp(b))
-    });
+    hrefs.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     hrefs.dedup();
     progress(Progress::Found(hrefs.len()));
 
@@ -156,70 +179,71 @@ pub fn createrepo(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result
         } else {
             req.update_md_paths.clone()
         };
-        old_packages(&paths, req.options.checksum)
+        OldRepo::open(&paths, req.options.checksum)
     } else {
-        HashMap::new()
+        OldRepo {
+            reader: None,
+            checksum: req.options.checksum,
+        }
     };
 
-    let workers = req.workers.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
+        .num_threads(req.workers.max(1))
         .build()
         .map_err(|e| Error::Internal(e.to_string()))?;
     let kind = req.options.checksum;
     let skip_stat = req.skip_stat;
-    let items: Vec<(String, Option<Package>)> = hrefs
-        .into_iter()
-        .map(|h| {
-            let o = old.remove(&h);
-            (h, o)
-        })
-        .collect();
-    let results: Vec<(String, bool, std::result::Result<Package, RpmError>)> = pool.install(|| {
-        items
-            .into_par_iter()
-            .map(|(href, old)| {
-                let path = req.dir.join(&href);
-                let reuse = old.filter(|o| {
-                    skip_stat
-                        || stat(&path).is_some_and(|(size, mtime)| {
-                            size == o.size_package && mtime == o.file_time
-                        })
-                });
-                let r = match reuse {
-                    Some(p) => (href, true, Ok(p)),
-                    None => {
-                        let r = kiln_rpm::read_package(&path, kind);
-                        (href, false, r)
-                    }
-                };
-                progress(Progress::Package);
-                r
-            })
-            .collect()
-    });
+    std::fs::create_dir_all(&out_root).map_err(|e| Error::io(&out_root, e))?;
+    let mut stream = PackageStream::create(&out_root, hrefs.len(), &req.options)?;
     let mut report = Report::default();
-    let mut pkgs = Vec::with_capacity(results.len());
-    for (href, reused, r) in results {
-        match r {
-            Ok(p) => {
-                if reused {
-                    report.reused += 1;
-                } else {
-                    report.read += 1;
+    for chunk in hrefs.chunks(256) {
+        let items: Vec<(&String, Option<Package>)> =
+            chunk.iter().map(|h| (h, old.take(h))).collect();
+        let results: Vec<(&String, bool, std::result::Result<Package, RpmError>)> =
+            pool.install(|| {
+                items
+                    .into_par_iter()
+                    .map(|(href, old)| {
+                        let path = req.dir.join(href);
+                        let reuse = old.filter(|o| {
+                            skip_stat
+                                || stat(&path).is_some_and(|(size, mtime)| {
+                                    size == o.size_package && mtime == o.file_time
+                                })
+                        });
+                        let r = match reuse {
+                            Some(p) => (href, true, Ok(p)),
+                            None => (href, false, kiln_rpm::read_package(&path, kind)),
+                        };
+                        progress(Progress::Package);
+                        r
+                    })
+                    .collect()
+            });
+        let mut batch = Vec::with_capacity(results.len());
+        for (href, reused, r) in results {
+            match r {
+                Ok(p) => {
+                    if reused {
+                        report.reused += 1;
+                    } else {
+                        report.read += 1;
+                    }
+                    batch.push((
+                        p,
+                        Location {
+                            href: href.clone(),
+                            base: req.baseurl.clone(),
+                        },
+                    ));
                 }
-                pkgs.push((
-                    p,
-                    Location {
-                        href,
-                        base: req.baseurl.clone(),
-                    },
-                ));
+                Err(e) => report.errors.push(e),
             }
-            Err(e) => report.errors.push(e),
         }
+        report.packages += batch.len();
+        pool.install(|| stream.push(&batch))?;
+        progress(Progress::Written(batch.len()));
     }
-    report.packages = pkgs.len();
     let mut extras = Vec::new();
     if let Some(g) = &req.groupfile {
         let data = std::fs::read(g).map_err(|e| Error::io(g, e))?;
@@ -229,12 +253,7 @@ pub fn createrepo(req: &Request, progress: &(dyn Fn(Progress) + Sync)) -> Result
             .unwrap_or_else(|| "comps.xml".into());
         extras.push(ExtraFile::new("group", &name, data));
     }
-    std::fs::create_dir_all(&out_root).map_err(|e| Error::io(&out_root, e))?;
-    report.repomd = pool.install(|| {
-        write_repo_with_progress(&out_root, &pkgs, &extras, &req.options, &|n| {
-            progress(Progress::Written(n))
-        })
-    })?;
+    report.repomd = stream.finish(&extras)?;
     Ok(report)
 }
 

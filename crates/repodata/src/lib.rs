@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub use compress::Compression;
 pub use dump::{Location, is_primary_file};
 pub use parse::{PrimaryReader, RepoReader, Side, SideReader};
-pub use repo::{ExtraFile, RepoOptions, packages_timestamp, write_repo, write_repo_with_progress};
+pub use repo::{ExtraFile, PackageStream, RepoOptions, packages_timestamp, write_repo};
 pub use repomd::{Record, RepoMd};
 
 #[derive(Debug, thiserror::Error)]

@@ -127,66 +127,62 @@ pub fn packages_timestamp<'a>(pkgs: impl IntoIterator<Item = &'a Package>) -> u6
 }
 
 /// Write `<repo>/repodata/` for `pkgs` (already in the order wanted; createrepo
-/// sorts by location). Returns what repomd.xml says.
+/// sorts by file name). Returns what repomd.xml says.
 pub fn write_repo(
     repo: &Path,
     pkgs: &[(Package, Location)],
     extras: &[ExtraFile],
     opts: &RepoOptions,
 ) -> Result<RepoMd> {
-    write_repo_with_progress(repo, pkgs, extras, opts, &|_| {})
+    let mut opts = opts.clone();
+    opts.timestamp = Some(
+        opts.timestamp
+            .unwrap_or_else(|| packages_timestamp(pkgs.iter().map(|(p, _)| p))),
+    );
+    let mut w = PackageStream::create(repo, pkgs.len(), &opts)?;
+    for batch in pkgs.chunks(256) {
+        w.push(batch)?;
+    }
+    w.finish(extras)
 }
 
-/// [`write_repo`], calling `progress(n)` after each batch of `n` packages.
-pub fn write_repo_with_progress(
-    repo: &Path,
-    pkgs: &[(Package, Location)],
-    extras: &[ExtraFile],
-    opts: &RepoOptions,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Result<RepoMd> {
-    let tmp_dir = repo.join(".repodata.kiln");
-    if tmp_dir.exists() {
-        std::fs::remove_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
-    }
-    std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
-    let timestamp = opts
-        .timestamp
-        .unwrap_or_else(|| packages_timestamp(pkgs.iter().map(|(p, _)| p)));
-    let out = Out {
-        dir: tmp_dir.clone(),
-        opts: opts.clone(),
-        timestamp,
-    };
-    let dopts = DumpOptions {
-        changelog_limit: opts.changelog_limit,
-    };
-    let c = opts.compression;
-    let n = pkgs.len();
-    let names = [
-        ("primary", format!("primary.xml{}", c.suffix())),
-        ("filelists", format!("filelists.xml{}", c.suffix())),
-        ("other", format!("other.xml{}", c.suffix())),
-    ];
-    let written: Vec<Result<Written>> = std::thread::scope(|s| {
+const KINDS: [&str; 3] = ["primary", "filelists", "other"];
+
+/// Packages streamed into primary/filelists/other: each batch is rendered in
+/// parallel (rayon) and handed to three compressing threads, so memory stays
+/// bounded by the batch whatever the repository's size.
+pub struct PackageStream {
+    repo: PathBuf,
+    out: Out,
+    dopts: DumpOptions,
+    names: [String; 3],
+    senders: Vec<mpsc::SyncSender<String>>,
+    handles: Vec<std::thread::JoinHandle<Result<Written>>>,
+    declared: usize,
+    count: usize,
+    newest_build: u64,
+}
+
+impl PackageStream {
+    /// `declared` is the `packages="N"` written up front (fixed at the end if
+    /// fewer packages arrive, as createrepo_c does for unreadable ones).
+    pub fn create(repo: &Path, declared: usize, opts: &RepoOptions) -> Result<PackageStream> {
+        let tmp_dir = repo.join(".repodata.kiln");
+        if tmp_dir.exists() {
+            std::fs::remove_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
+        }
+        std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
+        let c = opts.compression;
+        let names = KINDS.map(|k| format!("{k}.xml{}", c.suffix()));
         let mut senders = Vec::new();
         let mut handles = Vec::new();
-        for (i, (_, name)) in names.iter().enumerate() {
-            let (tx, rx) = mpsc::sync_channel::<String>(4);
+        for (i, name) in names.iter().enumerate() {
+            let (tx, rx) = mpsc::sync_channel::<String>(2);
             senders.push(tx);
             let path = tmp_dir.join(format!(".tmp-{name}"));
-            let head = match i {
-                0 => dump::primary_header(n),
-                1 => dump::filelists_header(n),
-                _ => dump::other_header(n),
-            };
-            let foot = [
-                dump::PRIMARY_FOOTER,
-                dump::FILELISTS_FOOTER,
-                dump::OTHER_FOOTER,
-            ][i];
+            let head = header(i, declared);
             let kind = opts.checksum;
-            handles.push(s.spawn(move || -> Result<Written> {
+            handles.push(std::thread::spawn(move || -> Result<Written> {
                 let mut w = MdWriter::create(&path, c, kind).map_err(|e| Error::io(&path, e))?;
                 w.write_all(head.as_bytes())
                     .map_err(|e| Error::io(&path, e))?;
@@ -194,78 +190,156 @@ pub fn write_repo_with_progress(
                     w.write_all(chunk.as_bytes())
                         .map_err(|e| Error::io(&path, e))?;
                 }
-                w.write_all(foot.as_bytes())
+                w.write_all(FOOTERS[i].as_bytes())
                     .map_err(|e| Error::io(&path, e))?;
                 w.finish().map_err(|e| Error::io(&path, e))
             }));
         }
-        for batch in pkgs.chunks(256) {
-            let parts: Vec<(String, String, String)> = batch
-                .par_iter()
-                .map(|(p, loc)| {
-                    let mut a = String::with_capacity(2048);
-                    dump::primary(&mut a, p, loc);
-                    let mut b = String::with_capacity(512);
-                    dump::filelists(&mut b, p);
-                    let mut o = String::with_capacity(512);
-                    dump::other(&mut o, p, &dopts);
-                    (a, b, o)
-                })
-                .collect();
-            let mut joined = [String::new(), String::new(), String::new()];
-            for (a, b, o) in parts {
-                joined[0].push_str(&a);
-                joined[1].push_str(&b);
-                joined[2].push_str(&o);
-            }
-            let mut closed = false;
-            for (tx, j) in senders.iter().zip(joined) {
-                closed |= tx.send(j).is_err();
-            }
-            progress(batch.len());
-            if closed {
+        Ok(PackageStream {
+            repo: repo.to_owned(),
+            out: Out {
+                dir: tmp_dir,
+                opts: opts.clone(),
+                timestamp: 0,
+            },
+            dopts: DumpOptions {
+                changelog_limit: opts.changelog_limit,
+            },
+            names,
+            senders,
+            handles,
+            declared,
+            count: 0,
+            newest_build: 0,
+        })
+    }
+
+    /// Render and queue a batch (in repository order).
+    pub fn push(&mut self, batch: &[(Package, Location)]) -> Result<()> {
+        let dopts = &self.dopts;
+        let parts: Vec<[String; 3]> = batch
+            .par_iter()
+            .map(|(p, loc)| {
+                let mut a = String::with_capacity(2048);
+                dump::primary(&mut a, p, loc);
+                let mut b = String::with_capacity(512);
+                dump::filelists(&mut b, p);
+                let mut o = String::with_capacity(512);
+                dump::other(&mut o, p, dopts);
+                [a, b, o]
+            })
+            .collect();
+        let mut joined = [String::new(), String::new(), String::new()];
+        for [a, b, o] in parts {
+            joined[0].push_str(&a);
+            joined[1].push_str(&b);
+            joined[2].push_str(&o);
+        }
+        for (tx, j) in self.senders.iter().zip(joined) {
+            if tx.send(j).is_err() {
+                // The writer stopped on an error; finish() reports it.
                 break;
             }
         }
-        drop(senders);
-        handles
+        self.count += batch.len();
+        self.newest_build = batch
+            .iter()
+            .map(|(p, _)| p.build_time)
+            .fold(self.newest_build, u64::max);
+        Ok(())
+    }
+
+    pub fn finish(mut self, extras: &[ExtraFile]) -> Result<RepoMd> {
+        self.senders.clear();
+        let written: Vec<Result<Written>> = std::mem::take(&mut self.handles)
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
                     Err(Error::Internal("metadata writer thread panicked".into()))
                 })
             })
-            .collect()
-    });
-    let mut md = RepoMd {
-        revision: opts
-            .revision
-            .clone()
-            .unwrap_or_else(|| timestamp.to_string()),
-        content_tags: opts.content_tags.clone(),
-        repo_tags: opts.repo_tags.clone(),
-        distro_tags: opts.distro_tags.clone(),
-        records: Vec::new(),
-    };
-    for ((kind, name), w) in names.iter().zip(written) {
-        md.set(out.finish(&format!(".tmp-{name}"), w?, kind, name)?);
-    }
-    for x in extras {
-        if x.kind == "group" {
-            md.set(out.write_whole("group", &x.name, Compression::None, &x.data)?);
-            let gc = match opts.general_compression {
-                Compression::None => Compression::Gz,
-                c => c,
-            };
-            md.set(out.write_whole(&compressed_kind("group", gc), &x.name, gc, &x.data)?);
-        } else {
-            md.set(out.write_whole(&x.kind, &x.name, opts.general_compression, &x.data)?);
+            .collect();
+        let opts = self.out.opts.clone();
+        let timestamp = opts.timestamp.unwrap_or(self.newest_build);
+        self.out.timestamp = timestamp;
+        let mut md = RepoMd {
+            revision: opts
+                .revision
+                .clone()
+                .unwrap_or_else(|| timestamp.to_string()),
+            content_tags: opts.content_tags.clone(),
+            repo_tags: opts.repo_tags.clone(),
+            distro_tags: opts.distro_tags.clone(),
+            records: Vec::new(),
+        };
+        for (i, w) in written.into_iter().enumerate() {
+            let tmp = format!(".tmp-{}", self.names[i]);
+            let mut w = w?;
+            if self.count != self.declared {
+                w = self.fix_count(&tmp, i)?;
+            }
+            md.set(self.out.finish(&tmp, w, KINDS[i], &self.names[i])?);
         }
+        for x in extras {
+            if x.kind == "group" {
+                md.set(
+                    self.out
+                        .write_whole("group", &x.name, Compression::None, &x.data)?,
+                );
+                let gc = match opts.general_compression {
+                    Compression::None => Compression::Gz,
+                    c => c,
+                };
+                md.set(self.out.write_whole(
+                    &compressed_kind("group", gc),
+                    &x.name,
+                    gc,
+                    &x.data,
+                )?);
+            } else {
+                md.set(self.out.write_whole(
+                    &x.kind,
+                    &x.name,
+                    opts.general_compression,
+                    &x.data,
+                )?);
+            }
+        }
+        let repomd_path = self.out.dir.join("repomd.xml");
+        std::fs::write(&repomd_path, md.to_xml()).map_err(|e| Error::io(&repomd_path, e))?;
+        swap_in(&self.repo, &self.out.dir)?;
+        Ok(md)
     }
-    let repomd_path = tmp_dir.join("repomd.xml");
-    std::fs::write(&repomd_path, md.to_xml()).map_err(|e| Error::io(&repomd_path, e))?;
-    swap_in(repo, &tmp_dir)?;
-    Ok(md)
+
+    /// Rewrite a document whose `packages="N"` promised more packages than came.
+    fn fix_count(&self, tmp: &str, i: usize) -> Result<Written> {
+        let path = self.out.dir.join(tmp);
+        let mut text = String::new();
+        let mut r = crate::compress::open_read_as(&path, self.out.opts.compression)
+            .map_err(|e| Error::io(&path, e))?;
+        std::io::Read::read_to_string(&mut r, &mut text).map_err(|e| Error::io(&path, e))?;
+        let (old, new) = (header(i, self.declared), header(i, self.count));
+        let fixed = text.replacen(&old, &new, 1);
+        let mut w = MdWriter::create(&path, self.out.opts.compression, self.out.opts.checksum)
+            .map_err(|e| Error::io(&path, e))?;
+        w.write_all(fixed.as_bytes())
+            .map_err(|e| Error::io(&path, e))?;
+        w.finish().map_err(|e| Error::io(&path, e))
+    }
+}
+
+const FOOTERS: [&str; 3] = [
+    dump::PRIMARY_FOOTER,
+    dump::FILELISTS_FOOTER,
+    dump::OTHER_FOOTER,
+];
+
+fn header(i: usize, n: usize) -> String {
+    match i {
+        0 => dump::primary_header(n),
+        1 => dump::filelists_header(n),
+        _ => dump::other_header(n),
+    }
 }
 
 /// Replace `repo/repodata` by the freshly written directory.
