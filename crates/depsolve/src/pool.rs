@@ -267,11 +267,15 @@ impl PoolBuilder {
                     provs.push(d);
                 }
             }
+            // Source packages are never installed, so they satisfy nothing (libsolv agrees).
+            if kind == Kind::Source {
+                provs.clear();
+            }
             for d in provs {
                 let pname = pool.deps[d.0 as usize].name;
                 pool.provides.entry(pname).or_default().push((id, d));
             }
-            for f in &spec.files {
+            for f in spec.files.iter().filter(|_| kind != Kind::Source) {
                 if wanted_files.contains(f.as_str()) {
                     let fs = pool.strings.intern(f);
                     let v = pool.files.entry(fs).or_default();
