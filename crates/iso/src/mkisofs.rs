@@ -315,6 +315,24 @@ mod tests {
     }
 
     #[test]
+    fn replay_script_keeps_boot_iso_setup() {
+        let s = replay_script(
+            Path::new("/w/boot.iso"),
+            Path::new("/o/dvd.iso"),
+            "Rocky-9-7-x86_64-dvd",
+            &[("BaseOS/Packages/a.rpm".into(), "/t/a'b.rpm".into())],
+            1795251170,
+        );
+        assert_eq!(
+            s,
+            "-indev '/w/boot.iso'\n-outdev '/o/dvd.iso'\n-boot_image any replay\n-joliet on\n\
+             -compliance joliet_long_names\n-volid 'Rocky-9-7-x86_64-dvd'\n\
+             -volume_date uuid 2026112108525000\n-volume_date all_file_dates 2026112108525000\n\
+             -map '/t/a'\"'\"'b.rpm' '/BaseOS/Packages/a.rpm'\n-end\n"
+        );
+    }
+
+    #[test]
     fn graft_points_escape_equals() {
         let g = graft_points(&[("a=b".into(), "/t/a=b".into())]);
         assert_eq!(g, "a\\=b=/t/a\\=b\n");
