@@ -67,7 +67,6 @@ pub struct BaseProduct {
     pub release_type: String,
 }
 
-
 /// A compose's identity; saved in `work/global/composeinfo-base.json` so that a resumed run keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComposeInfo {
