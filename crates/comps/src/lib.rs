@@ -1,1 +1,78 @@
-//! comps.xml: parse, filter per arch and variant, write
+//! comps.xml: parse, filter per arch and variant, write.
+//!
+//! Two layers, as in pungi:
+//! - [`CompsFilter`] works on the XML tree ([`tree::Document`]) and applies
+//!   pungi's `arch=`/`variant=` extensions and cleanup; its output is the
+//!   per-arch file `work/<arch>/comps/comps-<arch>.xml`, byte-for-byte as
+//!   pungi's `comps_filter` (lxml) writes it.
+//! - [`Comps`] is the comps data model (what libcomps reads); it keeps the
+//!   groups and environments a variant lists and writes the per-variant file
+//!   `comps-<V>.<arch>.xml` as pungi's `CompsWrapper` (minidom) writes it.
+//!
+//! [`variant_comps`] and [`arch_comps`] chain them exactly as pungi's init
+//! phase does.
+
+mod filter;
+mod glob;
+mod model;
+pub mod tree;
+
+pub use filter::CompsFilter;
+pub use glob::fnmatch;
+pub use model::{
+    Category, Comps, CompsError, EnvSpec, Environment, Group, GroupId, GroupSpec, PackageReq,
+    PackageType,
+};
+
+/// pungi's per-arch comps: arch filter only, no cleanup.
+pub fn arch_comps(global: &tree::Document, arch: &str) -> String {
+    let mut f = CompsFilter::new(global.clone());
+    f.filter_packages(arch, None, false);
+    f.filter_groups(arch, None, false);
+    f.filter_environments(arch, None, false);
+    f.document().to_lxml_string()
+}
+
+/// What a variant asks of comps (from variants.xml or inline config).
+#[derive(Clone, Debug, Default)]
+pub struct VariantComps<'a> {
+    pub uid: &'a str,
+    pub groups: Vec<GroupSpec>,
+    pub environments: Vec<EnvSpec>,
+    /// Groups of the parent and of `variant_as_lookaside` variants, which
+    /// environments may keep referring to.
+    pub lookaside_groups: Vec<String>,
+    /// pungi filters groups when the variant lists some, is modular, or is
+    /// not a top-level variant.
+    pub filter_groups: bool,
+    /// `comps_filter_environments` and the variant lists groups or environments.
+    pub filter_environments: bool,
+}
+
+/// pungi's per-variant comps: filter by arch and variant, clean up, keep the
+/// variant's groups and environments. Returns the file text and the group
+/// names that matched nothing (pungi warns about them).
+pub fn variant_comps(
+    global: &tree::Document,
+    arch: &str,
+    v: &VariantComps<'_>,
+) -> Result<(String, Vec<String>), CompsError> {
+    let mut f = CompsFilter::new(global.clone());
+    f.filter_packages(arch, Some(v.uid), false);
+    f.filter_groups(arch, Some(v.uid), false);
+    f.filter_environments(arch, Some(v.uid), false);
+    let keep = [
+        "conflicts".to_owned(),
+        format!("conflicts-{}", v.uid.to_lowercase()),
+    ];
+    f.cleanup(arch, &keep, &v.lookaside_groups);
+    let mut comps = Comps::from_document(f.document())?;
+    let mut unmatched = vec![];
+    if v.filter_groups {
+        unmatched = comps.filter_groups(&v.groups);
+    }
+    if v.filter_environments {
+        comps.filter_environments(&v.environments);
+    }
+    Ok((comps.to_xml()?, unmatched))
+}

@@ -26,10 +26,12 @@ impl VariantKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRef {
     pub name: String,
+    /// `default=` from variants.xml; `None` keeps what comps says.
     #[serde(default)]
-    pub default: bool,
-    #[serde(default = "yes")]
-    pub uservisible: bool,
+    pub default: Option<bool>,
+    /// `uservisible=` from variants.xml; `None` keeps what comps says.
+    #[serde(default)]
+    pub uservisible: Option<bool>,
     /// The name is a glob over the comps group ids.
     #[serde(default)]
     pub glob: bool,
@@ -105,10 +107,6 @@ pub struct VariantDef {
     /// Children: addons, optional, layered products.
     #[serde(default)]
     pub variants: Vec<VariantDef>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_kind() -> String {
@@ -223,7 +221,10 @@ fn push_def(
     if parent.is_none() && kind != VariantKind::Variant {
         return Err(VariantsError::Invalid {
             uid,
-            message: format!("a top-level variant must be of type variant, not {}", def.kind),
+            message: format!(
+                "a top-level variant must be of type variant, not {}",
+                def.kind
+            ),
         });
     }
     let mut arches = if def.arches.is_empty() {
@@ -256,8 +257,8 @@ fn push_def(
             .iter()
             .map(|g| GroupRef {
                 name: g.clone(),
-                default: true,
-                uservisible: true,
+                default: None,
+                uservisible: None,
                 glob: false,
             })
             .collect(),
