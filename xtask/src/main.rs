@@ -33,7 +33,7 @@ enum Task {
     },
     /// Benchmarks against peer tools (`gather`: kiln's closure and repoclosure vs libsolv).
     Bench {
-        /// Which bench: gather.
+        /// Which bench: gather, media, createrepo.
         name: String,
         /// Binary packages in the synthetic corpus.
         #[arg(long, default_value_t = 10_000)]
@@ -101,7 +101,14 @@ fn main() -> Result<()> {
                 runs,
                 dir,
             })?,
-            other => anyhow::bail!("unknown bench {other:?} (gather, media)"),
+            "createrepo" => xtask::bench::createrepo::run(xtask::bench::createrepo::Args {
+                count,
+                seed,
+                runs,
+                dir,
+                workers: None,
+            })?,
+            other => anyhow::bail!("unknown bench {other:?} (gather, media, createrepo)"),
         },
     }
     Ok(())
