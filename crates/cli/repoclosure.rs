@@ -15,7 +15,7 @@ pub struct RepoclosureArgs {
     /// A repository that may satisfy dependencies but is not checked itself; repeatable.
     #[arg(long, value_name = "[ID,]PATH")]
     pub lookaside: Vec<String>,
-    /// Only packages of these arches are checked and provide (`x86_64`, `noarch`); repeatable.
+    /// Only packages of these arches are checked (`x86_64`, `noarch`); providers may be of any arch; repeatable.
     #[arg(long)]
     pub arch: Vec<String>,
     /// Check only the newest version of each package name and arch.
@@ -26,7 +26,10 @@ pub struct RepoclosureArgs {
 fn split(spec: &str, n: usize, prefix: &str) -> (String, PathBuf) {
     match spec.split_once(',') {
         Some((id, path)) if !id.is_empty() => (id.to_owned(), PathBuf::from(path)),
-        _ => (format!("{prefix}{n}"), PathBuf::from(spec.trim_start_matches(','))),
+        _ => (
+            format!("{prefix}{n}"),
+            PathBuf::from(spec.trim_start_matches(',')),
+        ),
     }
 }
 
@@ -40,8 +43,8 @@ fn load(specs: &[String], prefix: &str) -> anyhow::Result<Vec<RepoInput>> {
                 Some(p) => PathBuf::from(p),
                 None => path,
             };
-            let packages =
-                read_repo(&path).with_context(|| format!("loading repository {id} ({})", path.display()))?;
+            let packages = read_repo(&path)
+                .with_context(|| format!("loading repository {id} ({})", path.display()))?;
             Ok(RepoInput { id, packages })
         })
         .collect()

@@ -25,7 +25,7 @@ pub struct ClosureProblem {
 pub struct ClosureScope {
     /// Repositories whose packages are checked (empty = all).
     pub check: Vec<RepoId>,
-    /// Package arches taken into account (empty = all).
+    /// Arches of the packages checked (empty = all); providers may be of any arch.
     pub arches: Vec<String>,
     /// Only the newest EVR per name and arch is checked and provides (`--newest`).
     pub newest: bool,
@@ -37,7 +37,7 @@ pub fn repoclosure(pool: &Pool, scope: &ClosureScope) -> Vec<ClosureProblem> {
         .ids()
         .map(|id| scope.arches.is_empty() || scope.arches.iter().any(|a| a == pool.arch(id)))
         .collect();
-    let mut available = arch_ok;
+    let mut available = vec![true; pool.len()];
     if scope.newest {
         let mut newest: crate::intern::FxHashMap<(&str, &str), SolvId> = Default::default();
         for id in pool.ids().filter(|i| available[i.index()]) {
@@ -54,7 +54,9 @@ pub fn repoclosure(pool: &Pool, scope: &ClosureScope) -> Vec<ClosureProblem> {
         }
     }
     let checked = |id: SolvId| {
-        available[id.index()] && (scope.check.is_empty() || scope.check.contains(&pool.repo(id)))
+        arch_ok[id.index()]
+            && available[id.index()]
+            && (scope.check.is_empty() || scope.check.contains(&pool.repo(id)))
     };
     let has = |d: DepId| pool.whatprovides(d).iter().any(|p| available[p.index()]);
     let mut out = Vec::new();
