@@ -3,3 +3,4 @@
 mod common;
 mod compose;
 mod media;
+mod repoclosure;
