@@ -4,7 +4,9 @@ use kiln_engine::Phase;
 
 pub fn all() -> Vec<Box<dyn Phase>> {
     vec![
+        Box::new(kiln_phase_pkgset::PkgsetPhase),
         Box::new(kiln_phase_buildinstall::BuildinstallPhase),
+        Box::new(kiln_phase_gather::Gather),
         Box::new(kiln_phase_extrafiles::ExtraFilesPhase),
         Box::new(kiln_phase_createrepo::Createrepo),
         Box::new(kiln_phase_ostree::OstreePhase),

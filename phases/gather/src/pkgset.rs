@@ -1,12 +1,20 @@
 //! Reading the package set the pkgset phase wrote for an arch.
 
 use kiln_engine::{PhaseContext, PhaseError};
+use kiln_phase_pkgset::PackageSet;
 
 use crate::solve::PkgRecord;
 
 /// Every package (binary, debug and source) the package set holds for `arch`.
-pub fn load(_ctx: &PhaseContext, arch: &str) -> Result<Vec<PkgRecord>, PhaseError> {
-    Err(PhaseError::msg(format!(
-        "gather {arch}: reading the pkgset phase's output is not wired yet"
-    )))
+pub fn load(ctx: &PhaseContext, arch: &str) -> Result<Vec<PkgRecord>, PhaseError> {
+    let set = PackageSet::load(&ctx.compose.paths, arch)
+        .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
+    Ok(set
+        .packages
+        .into_iter()
+        .map(|e| PkgRecord {
+            package: e.package,
+            path: e.path,
+        })
+        .collect())
 }

@@ -1,1 +1,306 @@
-//! The pkgset phase
+//! pkgset: the package set a compose chooses from.
+//!
+//! (Written by the lead to unblock gather; the fixtures helper owns init and comps.)
+//!
+//! For every compose arch it collects the packages of `pkgset_repos` (a repository with repodata,
+//! whose `location` hrefs name the files, or a plain folder of RPMs), reads every header once —
+//! through a cache shared across composes keyed by path, size and mtime, so an unchanged package is
+//! never read twice — checks `sigkeys`, keeps the arches that arch takes, and keeps the newest
+//! version of each name (all versions with `pkgset_all_versions`).
+//!
+//! **Contract with the phases that read it** (gather, createrepo through gather's results):
+//! `work/global/pkgset/<arch>.json` is a [`PackageSet`]: every binary, debug and source package the
+//! arch may use, with its full header ([`kiln_rpm::Package`], checksum included) and the absolute
+//! path of its file. Readers call [`PackageSet::load`]; nobody reads a package file's header again.
+
+mod arches;
+mod cache;
+mod sources;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use kiln_compose::Paths;
+use kiln_engine::{Phase, PhaseContext, PhaseError};
+use kiln_rpm::{ChecksumKind, Package};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use arches::accepts;
+
+/// One package of the set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Absolute path of the RPM file.
+    pub path: PathBuf,
+    pub package: Package,
+}
+
+/// What an arch may use, sorted by name, arch, then version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageSet {
+    pub arch: String,
+    pub packages: Vec<Entry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkgsetError {
+    #[error("cannot read the package set {path}: {message}")]
+    Load { path: PathBuf, message: String },
+}
+
+impl PackageSet {
+    pub fn path(paths: &Paths, arch: &str) -> PathBuf {
+        paths
+            .work_dir("global")
+            .join("pkgset")
+            .join(format!("{arch}.json"))
+    }
+
+    /// The package set the pkgset phase wrote for `arch`.
+    pub fn load(paths: &Paths, arch: &str) -> Result<PackageSet, PkgsetError> {
+        let path = Self::path(paths, arch);
+        let bytes = std::fs::read(&path).map_err(|e| PkgsetError::Load {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| PkgsetError::Load {
+            path,
+            message: e.to_string(),
+        })
+    }
+}
+
+pub struct PkgsetPhase;
+
+fn checksum_kind(name: &str) -> ChecksumKind {
+    match name {
+        "sha1" => ChecksumKind::Sha1,
+        "sha224" => ChecksumKind::Sha224,
+        "sha384" => ChecksumKind::Sha384,
+        "sha512" => ChecksumKind::Sha512,
+        _ => ChecksumKind::Sha256,
+    }
+}
+
+impl Phase for PkgsetPhase {
+    fn name(&self) -> &'static str {
+        "pkgset"
+    }
+    fn needs(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &[
+            "pkgset_source",
+            "pkgset_repos",
+            "sigkeys",
+            "pkgset_exclusive_arch_considers_noarch",
+            "pkgset_all_versions",
+            "createrepo_checksum",
+        ]
+    }
+
+    fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        let config = ctx.config;
+        let kind = checksum_kind(&config.createrepo_checksum);
+        let cache_path = cache_file(ctx);
+        let mut cache = cache::HeaderCache::load(&cache_path);
+
+        // Every file of every repo once, whatever number of arches use it.
+        let mut files: BTreeMap<PathBuf, Option<sources::Expected>> = BTreeMap::new();
+        let mut by_arch: BTreeMap<String, BTreeSet<PathBuf>> = BTreeMap::new();
+        for arch in ctx.compose.variants.arches() {
+            for (key, repos) in &config.pkgset_repos {
+                if !kiln_config::matches_arch(key, &arch) {
+                    continue;
+                }
+                for repo in repos {
+                    for (file, expected) in sources::list(repo)? {
+                        by_arch
+                            .entry(arch.clone())
+                            .or_default()
+                            .insert(file.clone());
+                        files.insert(file, expected);
+                    }
+                }
+            }
+        }
+        let list: Vec<(PathBuf, Option<sources::Expected>)> = files.into_iter().collect();
+        let bar = ctx.progress(list.len() as u64, "reading package headers");
+        let read: Vec<Result<(PathBuf, Package), PhaseError>> = list
+            .par_iter()
+            .map(|(path, expected)| {
+                ctx.check_cancelled()?;
+                let pkg = match cache.get(path, kind) {
+                    Some(p) => p,
+                    None => kiln_rpm::read_package(path, kind)
+                        .map_err(|e| PhaseError::with("package set", e))?,
+                };
+                if let Some(exp) = expected {
+                    exp.check(path, &pkg)?;
+                }
+                bar.inc(1);
+                Ok((path.clone(), pkg))
+            })
+            .collect();
+        bar.finish_and_clear();
+        let mut headers: BTreeMap<PathBuf, Package> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for r in read {
+            match r {
+                Ok((path, pkg)) => {
+                    headers.insert(path, pkg);
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(PhaseError::msg(errors.join("\n")));
+        }
+        for (path, pkg) in &headers {
+            cache.put(path, pkg);
+        }
+        cache.save(&cache_path);
+        check_sigkeys(&config.sigkeys, &headers)?;
+
+        for (arch, paths) in &by_arch {
+            let entries: Vec<Entry> = paths
+                .iter()
+                .filter_map(|p| headers.get(p).map(|h| (p, h)))
+                .filter(|(_, h)| arches::accepts(arch, h, config))
+                .map(|(p, h)| Entry {
+                    path: p.clone(),
+                    package: h.clone(),
+                })
+                .collect();
+            let packages = if config.pkgset_all_versions {
+                sorted(entries)
+            } else {
+                newest_only(entries)
+            };
+            tracing::info!("{arch}: {} packages", packages.len());
+            let set = PackageSet {
+                arch: arch.clone(),
+                packages,
+            };
+            let mut json =
+                serde_json::to_vec(&set).map_err(|e| PhaseError::with("package set", e))?;
+            json.push(b'\n');
+            ctx.write(&PackageSet::path(&ctx.compose.paths, arch), &json)?;
+        }
+        Ok(())
+    }
+}
+
+fn cache_file(ctx: &PhaseContext) -> PathBuf {
+    match &ctx.config.pkgset_cache_dir {
+        Some(dir) => dir.join("headers.json"),
+        // Next to the composes, so every compose in a target dir shares it.
+        None => ctx
+            .compose
+            .paths
+            .topdir()
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(".kiln-cache")
+            .join("headers.json"),
+    }
+}
+
+/// Only packages signed with one of `sigkeys` enter; `null` in the list lets unsigned packages in.
+/// Every offending package is named with its key, as pungi's UnsignedPackagesError does.
+fn check_sigkeys(
+    sigkeys: &[Option<String>],
+    headers: &BTreeMap<PathBuf, Package>,
+) -> Result<(), PhaseError> {
+    let allowed: Vec<Option<String>> = sigkeys
+        .iter()
+        .map(|k| k.as_ref().map(|k| normalize_key(k)))
+        .collect();
+    if allowed.contains(&None) && allowed.len() == 1 {
+        return Ok(());
+    }
+    let bad: Vec<String> = headers
+        .iter()
+        .filter(|(_, p)| {
+            let key = p.sigkey.as_ref().map(|k| normalize_key(k));
+            !(allowed.contains(&key) || (key.is_none() && allowed.contains(&None)))
+        })
+        .map(|(path, p)| {
+            format!(
+                "{} ({}) is {}",
+                p.nevra(),
+                path.display(),
+                match &p.sigkey {
+                    Some(k) => format!("signed with key {k}"),
+                    None => "unsigned".to_owned(),
+                }
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<String> = sigkeys
+        .iter()
+        .map(|k| k.clone().unwrap_or_else(|| "null (unsigned)".into()))
+        .collect();
+    Err(PhaseError::msg(format!(
+        "{} package(s) are not signed with any of sigkeys [{}]:\n  {}",
+        bad.len(),
+        wanted.join(", "),
+        bad.join("\n  ")
+    )))
+}
+
+/// Koji spells key IDs as the last 8 hex digits, lower case.
+fn normalize_key(k: &str) -> String {
+    let k = k.trim().to_ascii_lowercase();
+    k[k.len().saturating_sub(8)..].to_owned()
+}
+
+fn evr(p: &Package) -> (u32, &str, &str) {
+    (p.epoch, p.version.as_str(), p.release.as_str())
+}
+
+fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
+    entries.sort_by(|a, b| {
+        (&a.package.name, &a.package.arch)
+            .cmp(&(&b.package.name, &b.package.arch))
+            .then_with(|| kiln_rpm::evr::compare(evr(&a.package), evr(&b.package)))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    entries
+}
+
+/// The newest build of each name and arch; source packages stay when a kept binary was built
+/// from them.
+fn newest_only(entries: Vec<Entry>) -> Vec<Entry> {
+    let mut best: BTreeMap<(String, String), Entry> = BTreeMap::new();
+    let mut sources: Vec<Entry> = Vec::new();
+    for e in entries {
+        if e.package.is_source {
+            sources.push(e);
+            continue;
+        }
+        let key = (e.package.name.clone(), e.package.arch.clone());
+        match best.get(&key) {
+            Some(cur) if kiln_rpm::evr::compare(evr(&cur.package), evr(&e.package)).is_ge() => {}
+            _ => {
+                best.insert(key, e);
+            }
+        }
+    }
+    let wanted: BTreeSet<String> = best
+        .values()
+        .filter_map(|e| e.package.sourcerpm.clone())
+        .collect();
+    let mut out: Vec<Entry> = best.into_values().collect();
+    out.extend(
+        sources
+            .into_iter()
+            .filter(|s| wanted.contains(&s.package.file_name())),
+    );
+    sorted(out)
+}
