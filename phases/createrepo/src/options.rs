@@ -83,3 +83,40 @@ pub fn repo_options(config: &Config, timestamp: u64) -> Result<(RepoOptions, Vec
     opts.general_compression = general;
     Ok((opts, ignored))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &[&str]) -> Config {
+        let mut c: Config = serde_json::from_str(
+            r#"{"release_name":"Mini","release_short":"Mini","release_version":"36"}"#,
+        )
+        .unwrap_or_else(|e| panic!("default config: {e}"));
+        c.createrepo_extra_args = extra.iter().map(|s| s.to_string()).collect();
+        c
+    }
+
+    #[test]
+    fn pungi_options_and_extra_args() {
+        let mut c = config(&[
+            "--compress-type=zstd",
+            "--changelog-limit",
+            "3",
+            "--zck",
+            "--distro=cpe:/o:x,X",
+        ]);
+        c.createrepo_checksum = "sha512".into();
+        c.createrepo_use_xz = true;
+        let (o, ignored) = repo_options(&c, 7).expect("valid");
+        assert_eq!(o.checksum, ChecksumKind::Sha512);
+        assert_eq!(o.compression, Compression::Zstd);
+        assert_eq!(o.general_compression, Compression::Xz);
+        assert_eq!(o.changelog_limit, 3);
+        assert_eq!(o.timestamp, Some(7));
+        assert_eq!(o.distro_tags, vec![(Some("cpe:/o:x".into()), "X".into())]);
+        assert_eq!(ignored, vec!["--zck".to_string()]);
+        c.createrepo_checksum = "crc32".into();
+        assert!(repo_options(&c, 0).is_err());
+    }
+}
