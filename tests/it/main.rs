@@ -2,5 +2,8 @@
 
 mod common;
 mod compose;
+mod init;
+mod gather;
+mod createrepo;
 mod media;
 mod repoclosure;
