@@ -1,0 +1,197 @@
+//! The gather phase through the real binary: the mini distro compose ships what pungi shipped
+//! (shared/reference/pungi-compose), productmd loads rpms.json, dnf finds every variant closed,
+//! and a broken choice fails naming the package and the variant.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::{kiln, mini_config, text};
+
+const REFERENCE: &str = "/work/shared/reference/pungi-compose/compose/metadata/rpms.json";
+
+/// The example config with pungi-run's own additional package, edited by `edit`.
+fn config(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let path = mini_config(dir, "");
+    let text = std::fs::read_to_string(&path)
+        .expect("config")
+        .replace("{\"*\": [mini-release]}", "{\"*\": [mini-glibc-devel]}");
+    std::fs::write(&path, edit(text)).expect("config");
+    path
+}
+
+/// Runs init, pkgset, gather and createrepo; None when the pipeline cannot run yet.
+fn compose(dir: &Path, cfg: &Path) -> Option<(Output, Option<PathBuf>)> {
+    let mut args = vec![
+        "compose",
+        cfg.to_str().expect("utf-8"),
+        "--target-dir",
+        "t",
+        "--no-label",
+    ];
+    for p in ["init", "pkgset", "gather", "createrepo"] {
+        args.push("--just-phase");
+        args.push(p);
+    }
+    let out = kiln(&args, dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("`init`, which is not a phase") {
+        eprintln!("skipping: the init phase is not registered yet");
+        return None;
+    }
+    let top = std::fs::read_dir(dir.join("t")).ok().and_then(|d| {
+        d.flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("COMPOSE_ID").is_file())
+    });
+    Some((out, top))
+}
+
+/// `variant arch srpm nevra category path`, sigkeys left out (pungi's run was unsigned).
+fn flat(v: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(rpms) = v["payload"]["rpms"].as_object() else {
+        return out;
+    };
+    for (var, arches) in rpms {
+        for (arch, srpms) in arches.as_object().into_iter().flatten() {
+            for (srpm, pkgs) in srpms.as_object().into_iter().flatten() {
+                for (nevra, e) in pkgs.as_object().into_iter().flatten() {
+                    out.push(format!(
+                        "{var} {arch} {srpm} {nevra} {} {}",
+                        e["category"], e["path"]
+                    ));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn mini_compose_ships_what_pungi_shipped() {
+    if !Path::new(REFERENCE).exists() {
+        eprintln!("skipping: {REFERENCE} is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), |t| t);
+    let Some((out, top)) = compose(dir.path(), &cfg) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = top.expect("a compose folder");
+    let rpms_json = top.join("compose/metadata/rpms.json");
+    let ours: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&rpms_json).expect("rpms.json")).expect("json");
+    let theirs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(REFERENCE).expect("reference")).expect("json");
+    assert_eq!(flat(&ours), flat(&theirs));
+    assert!(flat(&ours).len() > 70, "{}", flat(&ours).len());
+    assert_eq!(ours["header"], theirs["header"]);
+
+    // Every listed file is in the tree, a hard link of the package set's file.
+    let compose_dir = top.join("compose");
+    for line in flat(&ours) {
+        let path = line.rsplit(' ').next().expect("path").trim_matches('"');
+        let meta = std::fs::metadata(compose_dir.join(path)).expect(path);
+        assert!(
+            std::os::unix::fs::MetadataExt::nlink(&meta) >= 2,
+            "{path} is not hard-linked"
+        );
+    }
+    // The gather result other phases read exists for each variant.
+    for v in ["BaseOS", "AppStream"] {
+        assert!(
+            top.join(format!("work/x86_64/gather/{v}.x86_64.json"))
+                .is_file(),
+            "{v}"
+        );
+    }
+
+    // productmd itself loads it.
+    let py = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, productmd.rpms as r; m = r.Rpms(); m.load(sys.argv[1]); \
+             print(sum(len(p) for a in m.rpms.values() for s in a.values() for p in s.values()))",
+            rpms_json.to_str().expect("utf-8"),
+        ])
+        .output();
+    match py {
+        Ok(o) if o.status.success() => {
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout).trim(),
+                flat(&ours).len().to_string()
+            );
+        }
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named") => {
+            eprintln!("productmd is not installed: pip install productmd");
+        }
+        Ok(o) => panic!("productmd refused rpms.json: {}", text(&o)),
+        Err(e) => eprintln!("python3 not runnable: {e}"),
+    }
+
+    // Healthy compose: dnf finds every variant closed (AppStream with BaseOS as lookaside).
+    let cache = dir.path().join("dnf");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    for (v, look) in [("BaseOS", None), ("AppStream", Some("BaseOS"))] {
+        let repo = compose_dir.join(v).join("x86_64/os");
+        if !repo.join("repodata/repomd.xml").is_file() {
+            eprintln!("no repodata for {v}: createrepo did not run");
+            continue;
+        }
+        let mut cmd = Command::new("dnf");
+        cmd.arg("repoclosure")
+            .arg(format!("--setopt=cachedir={}", cache.display()))
+            .arg(format!("--setopt=reposdir={}", cache.display()))
+            .arg(format!("--setopt=logdir={}", cache.display()))
+            .args([
+                "--releasever=36",
+                "--arch=x86_64",
+                "--arch=noarch",
+                "--forcearch=x86_64",
+            ])
+            .arg(format!("--repofrompath={v},file://{}", repo.display()))
+            .arg(format!("--repo={v}"))
+            .arg(format!("--check={v}"));
+        if let Some(l) = look {
+            let lrepo = compose_dir.join(l).join("x86_64/os");
+            cmd.arg(format!("--repofrompath={l},file://{}", lrepo.display()))
+                .arg(format!("--repo={l}"));
+        }
+        match cmd.output() {
+            Ok(o) => assert!(o.status.success(), "dnf repoclosure {v}: {}", text(&o)),
+            Err(e) => eprintln!("dnf not runnable: {e}"),
+        }
+    }
+}
+
+#[test]
+fn an_unresolvable_dependency_names_the_package_and_the_variant() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), |t| {
+        t.replace("[mini-filtered]", "[mini-filtered, mini-glibc]")
+    });
+    let Some((out, _)) = compose(dir.path(), &cfg) else {
+        return;
+    };
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("BaseOS.x86_64"), "{all}");
+    assert!(all.contains("mini-bash"), "{all}");
+    assert!(all.contains("libc.so.6"), "{all}");
+}
+
+#[test]
+fn hybrid_is_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), |t| {
+        t.replace("gather_method: deps", "gather_method: hybrid")
+    });
+    let Some((out, _)) = compose(dir.path(), &cfg) else {
+        return;
+    };
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("hybrid"), "{}", text(&out));
+}
