@@ -4,6 +4,7 @@ use kiln_engine::Phase;
 
 pub fn all() -> Vec<Box<dyn Phase>> {
     vec![
+        Box::new(kiln_phase_init::InitPhase),
         Box::new(kiln_phase_pkgset::PkgsetPhase),
         Box::new(kiln_phase_buildinstall::BuildinstallPhase),
         Box::new(kiln_phase_gather::Gather),

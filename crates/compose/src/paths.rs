@@ -112,6 +112,21 @@ impl Paths {
         self.topdir.join("work").join(arch)
     }
 
+    /// pungi's comps files: `work/global/comps/comps-global.xml` (arch `global`),
+    /// `work/<arch>/comps/comps-<arch>.xml`, `work/<arch>/comps/comps-<V>.<arch>.xml`.
+    pub fn comps(&self, arch: &str, variant_uid: Option<&str>) -> PathBuf {
+        let name = match variant_uid {
+            Some(v) => format!("comps-{v}.{arch}.xml"),
+            None => format!("comps-{arch}.xml"),
+        };
+        self.work_dir(arch).join("comps").join(name)
+    }
+
+    /// `work/global/module_defaults`: the module defaults passed through by init.
+    pub fn module_defaults_dir(&self) -> PathBuf {
+        self.work_dir("global").join("module_defaults")
+    }
+
     /// `logs/<arch>`
     pub fn log_dir(&self, arch: &str) -> PathBuf {
         self.topdir.join("logs").join(arch)

@@ -56,6 +56,10 @@ pub struct Config {
     /// Folder of module defaults (modulemd-defaults YAML) passed through to the repos.
     #[serde(default)]
     pub module_defaults_dir: Option<PathBuf>,
+    /// Keep in each variant's comps only the environments its definition lists (pungi's
+    /// `comps_filter_environments`; variants listing no groups or environments keep all).
+    #[serde(default = "d_true")]
+    pub comps_filter_environments: bool,
     /// Only compose these arches.
     #[serde(default)]
     pub tree_arches: Vec<String>,

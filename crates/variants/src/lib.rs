@@ -8,6 +8,6 @@ mod model;
 mod xml;
 
 pub use model::{
-    EnvironmentRef, GroupRef, LayeredRelease, ModuleRef, Variant, VariantDef, VariantKind, Variants,
-    VariantsError,
+    EnvironmentRef, GroupRef, LayeredRelease, ModuleRef, Variant, VariantDef, VariantKind,
+    Variants, VariantsError,
 };
