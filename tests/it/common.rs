@@ -40,11 +40,13 @@ pub fn mini_config(dir: &Path, extra: &str) -> PathBuf {
     let root = m.repo.parent().expect("fixture root").to_owned();
     let config = example.replace("input/mini", &root.to_string_lossy());
     std::fs::create_dir_all(dir.join("extra")).expect("mkdir");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mini/extra/README.mini"),
-        dir.join("extra/README.mini"),
-    )
-    .expect("copy README.mini");
+    for name in ["GPL", "README.mini"] {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mini/extra").join(name),
+            dir.join("extra").join(name),
+        )
+        .expect("copy an extra file");
+    }
     let path = dir.join("kiln.yaml");
     std::fs::write(&path, format!("{config}\n{extra}")).expect("write config");
     path

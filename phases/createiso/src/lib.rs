@@ -10,11 +10,10 @@
 mod make;
 pub mod naming;
 mod plan;
-mod treemeta;
 
+pub use kiln_phase_createrepo::tree_metadata;
 pub use make::{IsoJob, MadeIso, check_size, make_iso, set_mtime};
 pub use plan::{split_discs, tree_files};
-pub use treemeta::tree_metadata;
 
 use std::path::{Path, PathBuf};
 

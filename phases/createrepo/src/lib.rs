@@ -9,6 +9,7 @@
 //! copy an earlier compose's repodata (`createrepo_reuse_from`) when nothing changed.
 
 mod options;
+mod treemeta;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use kiln_variants::Variant;
 use serde::{Deserialize, Serialize};
 
 pub use options::repo_options;
+pub use treemeta::tree_metadata;
 
 pub struct Createrepo;
 
@@ -298,6 +300,24 @@ fn reuse(
     Ok(true)
 }
 
+impl Createrepo {
+    /// A tree is complete once its repodata exists: write its .treeinfo, .discinfo and media.repo
+    /// now, so a tree is never published without them. Addons are described by their parent's
+    /// tree and debug trees carry none, as in pungi.
+    fn tree_complete(&self, ctx: &PhaseContext, job: &Job) -> Result<(), PhaseError> {
+        let Some(variant) = ctx.compose.variants.get(&job.variant) else {
+            return Ok(());
+        };
+        if job.kind == "debug" || variant.kind == kiln_variants::VariantKind::Addon {
+            return Ok(());
+        }
+        for (path, bytes) in tree_metadata(ctx, variant, &job.arch)? {
+            ctx.write(&path, &bytes)?;
+        }
+        Ok(())
+    }
+}
+
 impl Phase for Createrepo {
     fn name(&self) -> &'static str {
         "createrepo"
@@ -305,8 +325,14 @@ impl Phase for Createrepo {
     fn needs(&self) -> &'static [&'static str] {
         &["gather"]
     }
+    /// The tree metadata written at the end lists lorax's boot images.
+    fn after(&self) -> &'static [&'static str] {
+        &["buildinstall"]
+    }
     fn config_keys(&self) -> &'static [&'static str] {
         &[
+            "release_discinfo_description",
+            "treeinfo_version",
             "createrepo_checksum",
             "createrepo_use_xz",
             "createrepo_compress_type",
@@ -329,7 +355,8 @@ impl Phase for Createrepo {
             ctx.check_cancelled()?;
             let deliverable = "repo";
             ctx.failable(deliverable, &job.variant, &job.arch, || {
-                self.one(ctx, job, &opts)
+                self.one(ctx, job, &opts)?;
+                self.tree_complete(ctx, job)
             })?;
             bar.inc(1);
         }
