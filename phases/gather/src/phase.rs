@@ -262,6 +262,15 @@ impl Phase for Gather {
                     &pkgset,
                     ctx.config.hashed_directories,
                 );
+                tracing::info!(
+                    "{}.{arch} ({}): {} binary, {} debug, {} source packages; {} from lookasides",
+                    v.uid,
+                    plan.method.as_str(),
+                    result.os.packages.len(),
+                    result.debug.packages.len(),
+                    result.source.packages.len(),
+                    result.lookaside.len()
+                );
                 for m in &result.missing {
                     tracing::warn!("{}.{arch}: could not find a match for {m}", v.uid);
                 }

@@ -273,6 +273,11 @@ impl Repoclosure {
             )
         };
         if ok {
+            tracing::info!(
+                "repoclosure of {}.{arch}: closed ({})",
+                v.uid,
+                log.display()
+            );
             return Ok(());
         }
         let msg = format!("repoclosure of {}.{arch}: {report}", v.uid);
