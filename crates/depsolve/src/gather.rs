@@ -155,6 +155,9 @@ struct Gather<'p> {
     done_fulltree: Vec<bool>,
     done_multilib: Vec<bool>,
     done_conditional: Vec<bool>,
+    /// How far each pass has walked its append-only list: a pass only looks at what is new,
+    /// so the fixpoint costs O(packages), not O(packages × passes of the loop).
+    cursors: [usize; 8],
     req_cache: FxHashMap<(ReqId, bool), Vec<SolvId>>,
     /// Requirements whose meaning depends on the result (`if`/`unless`), re-checked each pass.
     pending_cond: Vec<(SolvId, ReqId, bool)>,
@@ -256,6 +259,7 @@ impl<'p> Gather<'p> {
             done_fulltree: vec![false; n],
             done_multilib: vec![false; n],
             done_conditional: vec![false; n],
+            cursors: [0; 8],
             req_cache: FxHashMap::default(),
             pending_cond: Vec::new(),
             conditional: FxHashMap::default(),
@@ -486,6 +490,10 @@ impl<'p> Gather<'p> {
 
     /// hawkey's `latest()`: the newest EVR per name and arch.
     fn latest(&self, cands: impl Iterator<Item = SolvId>) -> Vec<SolvId> {
+        let cands: Vec<SolvId> = cands.collect();
+        if cands.len() < 2 {
+            return cands;
+        }
         let mut best: FxHashMap<(Sym, Sym), Vec<SolvId>> = FxHashMap::default();
         for id in cands {
             let s = self.pool.s(id);
@@ -505,6 +513,14 @@ impl<'p> Gather<'p> {
     fn best(&self, cands: &[SolvId], req: Option<ReqId>, debuginfo: bool) -> Vec<SolvId> {
         if cands.is_empty() {
             return Vec::new();
+        }
+        let kind = if debuginfo { Kind::Debug } else { Kind::Binary };
+        // The common case, one provider: every rule below would pick it.
+        if let [only] = cands
+            && self.vis_kind(*only, kind)
+            && (self.is_native(*only) || self.is_multilib_q(*only))
+        {
+            return vec![*only];
         }
         let mut list: Vec<SolvId> = cands.to_vec();
         if self.has_lookaside {
@@ -527,7 +543,6 @@ impl<'p> Gather<'p> {
                     || !in_lookaside.iter().any(|&l| self.pool.same_nevr(l, id))
             });
         }
-        let kind = if debuginfo { Kind::Debug } else { Kind::Binary };
         let native = self.latest(
             list.iter()
                 .copied()
@@ -758,12 +773,24 @@ impl<'p> Gather<'p> {
         out
     }
 
+    /// The entries of `list` (0 = binary, 1 = debug, 2 = source) pass `pass` has not seen yet.
+    fn fresh(&mut self, pass: usize, list: u8) -> Vec<SolvId> {
+        let v = match list {
+            0 => &self.binary,
+            1 => &self.debug,
+            _ => &self.source,
+        };
+        let start = self.cursors[pass].min(v.len());
+        self.cursors[pass] = v.len();
+        v[start..].to_vec()
+    }
+
     fn pass_conditional(&mut self) -> bool {
         if !self.opts.resolve_deps || self.conditional.is_empty() {
             return false;
         }
         let mut added = false;
-        let snapshot = self.binary.clone();
+        let snapshot = self.fresh(0, 0);
         for id in snapshot {
             if std::mem::replace(&mut self.done_conditional[id.index()], true) {
                 continue;
@@ -790,7 +817,7 @@ impl<'p> Gather<'p> {
             return false;
         }
         let mut added = false;
-        let snapshot = self.binary.clone();
+        let snapshot = self.fresh(1, 0);
         for id in snapshot {
             if std::mem::replace(&mut self.done_binary_deps[id.index()], true) {
                 continue;
@@ -835,7 +862,7 @@ impl<'p> Gather<'p> {
             return false;
         }
         let mut added = false;
-        let snapshot = self.source.clone();
+        let snapshot = self.fresh(2, 2);
         for id in snapshot {
             if std::mem::replace(&mut self.done_source_deps[id.index()], true) {
                 continue;
@@ -855,7 +882,7 @@ impl<'p> Gather<'p> {
             return false;
         }
         let mut added = false;
-        let snapshot = self.binary.clone();
+        let snapshot = self.fresh(3, 0);
         for id in snapshot {
             if std::mem::replace(&mut self.done_source[id.index()], true) {
                 continue;
@@ -893,7 +920,7 @@ impl<'p> Gather<'p> {
             return false;
         }
         let mut added = false;
-        let snapshot = self.binary.clone();
+        let snapshot = self.fresh(4, 0);
         for id in snapshot {
             if std::mem::replace(&mut self.done_debug[id.index()], true) {
                 continue;
@@ -939,7 +966,7 @@ impl<'p> Gather<'p> {
             return false;
         }
         let mut added = false;
-        let snapshot = self.debug.clone();
+        let snapshot = self.fresh(5, 1);
         for id in snapshot {
             if std::mem::replace(&mut self.done_debug_deps[id.index()], true) {
                 continue;
@@ -959,7 +986,7 @@ impl<'p> Gather<'p> {
             return false;
         }
         let mut added = false;
-        let mut snapshot = self.binary.clone();
+        let mut snapshot = self.fresh(6, 0);
         snapshot.sort_unstable();
         for id in snapshot {
             if self.done_fulltree[id.index()] {
@@ -1033,7 +1060,7 @@ impl<'p> Gather<'p> {
             return false;
         }
         let mut added = false;
-        let mut snapshot = self.binary.clone();
+        let mut snapshot = self.fresh(7, 0);
         snapshot.sort_unstable();
         for id in snapshot {
             if std::mem::replace(&mut self.done_multilib[id.index()], true) {
