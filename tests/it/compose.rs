@@ -143,6 +143,14 @@ fn the_mini_distro_composes_finished_with_pungis_layout() {
         "Mini-36-20261121.0 ['AppStream', 'BaseOS']"
     );
 
+    // The reference pungi compose of the same input (shared/, read at test time, never copied).
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/pungi-compose/compose/metadata/composeinfo.json");
+    if let Ok(expected) = std::fs::read(&reference) {
+        let got = std::fs::read(top.join("compose/metadata/composeinfo.json")).unwrap();
+        assert!(got == expected, "composeinfo.json differs from pungi's");
+    }
+
     // Same day, same target: the next compose is respin 1.
     let out = kiln(
         &[

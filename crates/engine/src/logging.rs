@@ -76,7 +76,10 @@ impl Visit for SinkFields {
             _ => {}
         }
     }
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
+    // Paths arrive as `%path.display()`, which tracing records through Debug (showing Display).
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
 }
 
 #[derive(Default)]

@@ -531,3 +531,35 @@ fn cancel_stops_the_running_command_and_leaves_a_resumable_compose() {
     let rec = crate::record::PhaseRecord::load(&c.paths.phase_record("createiso")).unwrap();
     assert_eq!(rec.status, crate::record::RecordStatus::Failed);
 }
+
+#[test]
+fn each_phase_logs_to_its_own_file_and_the_main_log() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Phases run on rayon's threads, so the layer must be the process-wide subscriber (as the
+    // binary installs it); no other test in this binary installs one.
+    let subscriber = tracing_subscriber::registry().with(crate::PhaseLogLayer::new());
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    {
+        let phases = vec![
+            phase("pkgset", &[], |_| {
+                tracing::info!("read 3 headers");
+                Ok(())
+            }),
+            phase("gather", &["pkgset"], |_| {
+                tracing::warn!("mini-foo has no provider");
+                Ok(())
+            }),
+        ];
+        run(dir.path(), phases, &config(""), &Options::default());
+    }
+    let logs = dir.path().join("T-1-20260101.t.0/logs/global");
+    let gather = std::fs::read_to_string(logs.join("gather.global.log")).unwrap();
+    assert!(
+        gather.contains("[gather      ] [WARN ] mini-foo has no provider"),
+        "{gather}"
+    );
+    assert!(!gather.contains("read 3 headers"));
+    let main = std::fs::read_to_string(logs.join("kiln.global.log")).unwrap();
+    assert!(main.contains("read 3 headers") && main.contains("mini-foo has no provider"));
+}
