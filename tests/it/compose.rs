@@ -318,3 +318,61 @@ fn sigterm_stops_the_tool_and_leaves_a_resumable_compose() {
         "gather was re-run: {err}"
     );
 }
+
+#[test]
+fn notification_scripts_hear_pungis_messages_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let heard = dir.path().join("heard.txt");
+    let script = dir.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s ' \"$1\" >> {0}\ncat >> {0}\necho >> {0}\n",
+            heard.display()
+        ),
+    )
+    .unwrap();
+    let _ = Command::new("chmod")
+        .args(["+x", script.to_str().unwrap()])
+        .status();
+    let cfg = mini_config(
+        dir.path(),
+        &format!("notification_script: {}\n", script.display()),
+    );
+    let out = kiln(
+        &[
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t",
+            "--no-label",
+            "--just-phase",
+            "pkgset",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines: Vec<(String, serde_json::Value)> = std::fs::read_to_string(&heard)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (msg, json) = l.split_once(' ').unwrap();
+            (msg.to_owned(), serde_json::from_str(json).unwrap())
+        })
+        .collect();
+    let names: Vec<&str> = lines.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(names.first(), Some(&"status-change"));
+    assert_eq!(lines[0].1["status"], "STARTED");
+    assert!(names.contains(&"phase-start") && names.contains(&"phase-stop"));
+    let start = lines
+        .iter()
+        .find(|(m, j)| m == "phase-start" && j["phase_name"] == "pkgset");
+    let start = &start.expect("phase-start for pkgset").1;
+    assert_eq!(start["compose_id"], "Mini-36-20261121.0");
+    assert_eq!(start["release_short"], "Mini");
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last.0.as_str(), &last.1["status"]),
+        ("status-change", &serde_json::json!("FINISHED"))
+    );
+}
