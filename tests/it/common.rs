@@ -42,7 +42,9 @@ pub fn mini_config(dir: &Path, extra: &str) -> PathBuf {
     std::fs::create_dir_all(dir.join("extra")).expect("mkdir");
     for name in ["GPL", "README.mini"] {
         std::fs::copy(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mini/extra").join(name),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/mini/extra")
+                .join(name),
             dir.join("extra").join(name),
         )
         .expect("copy an extra file");

@@ -209,7 +209,7 @@ fn broken_repo_same_problems_as_dnf() {
         let out = kiln(&args, tmp.path());
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         let ours = parse(&String::from_utf8_lossy(&out.stdout));
-        let want = vec![
+        let want = [
             ("needs-ghost-1-1.x86_64", "ghost-capability"),
             ("needs-new-libold-1-1.x86_64", "libold >= 2.0"),
             ("needs-files-1-1.noarch", "/usr/bin/nothere"),

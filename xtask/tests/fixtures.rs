@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The fixture generator: determinism, and that real rpm tools accept what
 //! it makes (rpm's own digest check, createrepo_c's view of sources).
 
