@@ -122,10 +122,22 @@ fn example(target_dir: &std::path::Path) -> Result<()> {
         .ok_or_else(|| anyhow::anyhow!("xtask is not inside the workspace"))?
         .to_owned();
     let mini = xtask::fixtures::mini_distro(&root.join("examples/mini/input/mini"))?;
-    println!("mini distro: {} RPMs in {}", mini.files.len(), mini.repo.display());
+    println!(
+        "mini distro: {} RPMs in {}",
+        mini.files.len(),
+        mini.repo.display()
+    );
     let status = std::process::Command::new(env!("CARGO"))
         .current_dir(&root)
-        .args(["run", "--release", "--quiet", "--bin", "kiln", "--", "compose"])
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--bin",
+            "kiln",
+            "--",
+            "compose",
+        ])
         .arg(root.join("examples/mini/kiln.yaml"))
         .arg("--target-dir")
         .arg(target_dir)

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! kiln's repodata against createrepo_c (same input, same XML), read by
 //! libsolv's repo2solv, updated by `createrepo_c --update`, read back by
 //! kiln's own streaming reader; and no XML input panics the readers.

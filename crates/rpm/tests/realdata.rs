@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The reader against rpm's own answers on real packages from
 //! /work/shared/realdata (skipped when that folder is absent), and against
 //! malformed input.

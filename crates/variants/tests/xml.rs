@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! variants.xml as pungi reads it.
 
 use kiln_variants::{VariantKind, Variants};
