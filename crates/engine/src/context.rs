@@ -20,6 +20,7 @@ pub struct PhaseContext<'a> {
     pub compose: &'a Compose,
     pub cancel: &'a CancelToken,
     pub(crate) phase: &'static str,
+    pub(crate) span: tracing::Span,
     pub(crate) runner: &'a dyn Runner,
     pub(crate) observer: &'a dyn Observer,
     pub(crate) notifier: &'a Notifier,
@@ -54,6 +55,14 @@ impl<'a> PhaseContext<'a> {
         if let Ok(mut o) = self.outputs.lock() {
             o.push(path.to_owned());
         }
+    }
+
+    /// Enters an arch: until the guard drops, this thread's log events also go to
+    /// `logs/<arch>/<phase>.<arch>.log`. Rayon workers do not inherit it; enter it in each task.
+    pub fn arch_span(&self, arch: &str) -> tracing::span::EnteredSpan {
+        let phase_span = self.span.clone();
+        let log = self.compose.paths.log_file(arch, self.phase);
+        tracing::info_span!(parent: &phase_span, "arch", arch, arch_log = %log.display()).entered()
     }
 
     /// `logs/<arch>/<name>.<arch>.log` for a command's output.

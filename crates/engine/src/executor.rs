@@ -465,6 +465,7 @@ impl<'a> Executor<'a> {
             compose: self.compose,
             cancel: &self.cancel,
             phase: name,
+            span: span.clone(),
             runner: self.runner,
             observer: self.observer,
             notifier,

@@ -25,6 +25,10 @@ pub struct LogSink {
     pub main_log: PathBuf,
 }
 
+/// An arch span inside a phase: its events also go to `logs/<arch>/<phase>.<arch>.log`.
+#[derive(Debug, Clone)]
+struct ArchSink(PathBuf);
+
 #[derive(Default)]
 pub struct PhaseLogLayer {
     files: Mutex<HashMap<PathBuf, File>>,
@@ -65,6 +69,7 @@ struct SinkFields {
     phase: Option<String>,
     phase_log: Option<String>,
     main_log: Option<String>,
+    arch_log: Option<String>,
 }
 
 impl Visit for SinkFields {
@@ -73,6 +78,7 @@ impl Visit for SinkFields {
             "phase" => self.phase = Some(value.to_owned()),
             "phase_log" => self.phase_log = Some(value.to_owned()),
             "main_log" => self.main_log = Some(value.to_owned()),
+            "arch_log" => self.arch_log = Some(value.to_owned()),
             _ => {}
         }
     }
@@ -109,9 +115,11 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut f = SinkFields::default();
         attrs.record(&mut f);
-        if let (Some(phase), Some(pl), Some(ml), Some(span)) =
-            (f.phase, f.phase_log, f.main_log, ctx.span(id))
-        {
+        let Some(span) = ctx.span(id) else { return };
+        if let Some(al) = f.arch_log {
+            span.extensions_mut().insert(ArchSink(al.into()));
+        }
+        if let (Some(phase), Some(pl), Some(ml)) = (f.phase, f.phase_log, f.main_log) {
             span.extensions_mut().insert(LogSink {
                 phase,
                 phase_log: pl.into(),
@@ -124,9 +132,18 @@ where
         let Some(scope) = ctx.event_scope(event) else {
             return;
         };
-        let sink = scope
-            .into_iter()
-            .find_map(|span| span.extensions().get::<LogSink>().cloned());
+        let mut sink = None;
+        let mut arch = None;
+        for span in scope {
+            let ext = span.extensions();
+            if arch.is_none() {
+                arch = ext.get::<ArchSink>().cloned();
+            }
+            if let Some(s) = ext.get::<LogSink>() {
+                sink = Some(s.clone());
+                break;
+            }
+        }
         let Some(sink) = sink else { return };
         let mut msg = Message::default();
         event.record(&mut msg);
@@ -138,5 +155,8 @@ where
         let line = format!("{now} [{:<12}] [{level:<5}] {}\n", sink.phase, msg.0);
         self.append(&sink.phase_log, &line);
         self.append(&sink.main_log, &line);
+        if let Some(ArchSink(path)) = arch {
+            self.append(&path, &line);
+        }
     }
 }

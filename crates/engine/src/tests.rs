@@ -546,8 +546,13 @@ fn each_phase_logs_to_its_own_file_and_the_main_log() {
                 tracing::info!("read 3 headers");
                 Ok(())
             }),
-            phase("gather", &["pkgset"], |_| {
+            phase("gather", &["pkgset"], |ctx| {
                 tracing::warn!("mini-foo has no provider");
+                use rayon::prelude::*;
+                ["x86_64", "aarch64"].par_iter().for_each(|arch| {
+                    let _arch = ctx.arch_span(arch);
+                    tracing::info!("solved {arch}");
+                });
                 Ok(())
             }),
         ];
@@ -560,6 +565,15 @@ fn each_phase_logs_to_its_own_file_and_the_main_log() {
         "{gather}"
     );
     assert!(!gather.contains("read 3 headers"));
+    assert!(gather.contains("solved aarch64"), "{gather}");
+    let arch_log = dir
+        .path()
+        .join("T-1-20260101.t.0/logs/x86_64/gather.x86_64.log");
+    let arch_log = std::fs::read_to_string(arch_log).unwrap();
+    assert!(
+        arch_log.contains("solved x86_64") && !arch_log.contains("solved aarch64"),
+        "{arch_log}"
+    );
     let main = std::fs::read_to_string(logs.join("kiln.global.log")).unwrap();
     assert!(main.contains("read 3 headers") && main.contains("mini-foo has no provider"));
 }

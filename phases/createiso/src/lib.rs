@@ -166,6 +166,7 @@ impl Phase for CreateIso {
             let mut arches = variant.arches.clone();
             arches.push("src".to_owned());
             for arch in arches {
+                let _arch = ctx.arch_span(&arch);
                 ctx.check_cancelled()?;
                 if ctx.config.createiso_skip.last_for(&variant.uid, &arch) == Some(&true) {
                     tracing::info!("createiso_skip: no ISO for {}.{arch}", variant.uid);

@@ -352,6 +352,7 @@ impl Phase for Createrepo {
         let jobs = self.jobs(ctx)?;
         let bar = ctx.progress(jobs.len() as u64, "createrepo");
         for job in &jobs {
+            let _arch = ctx.arch_span(&job.arch);
             ctx.check_cancelled()?;
             let deliverable = "repo";
             ctx.failable(deliverable, &job.variant, &job.arch, || {

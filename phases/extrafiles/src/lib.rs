@@ -142,6 +142,7 @@ impl Phase for ExtraFilesPhase {
                 continue;
             }
             for arch in &variant.arches {
+                let _arch = ctx.arch_span(arch);
                 ctx.check_cancelled()?;
                 let entries = ctx.config.extra_files.list_for(&variant.uid, arch);
                 if entries.is_empty() {

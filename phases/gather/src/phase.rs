@@ -232,6 +232,7 @@ impl Phase for Gather {
         let mut wanted: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
         let kind = link_kind(ctx.config);
         for arch in compose.variants.arches() {
+            let _arch = ctx.arch_span(&arch);
             ctx.check_cancelled()?;
             let variants: Vec<&Variant> = compose
                 .variants

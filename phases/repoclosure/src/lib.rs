@@ -324,6 +324,7 @@ impl Phase for Repoclosure {
                 continue;
             }
             for arch in &v.arches {
+                let _arch = ctx.arch_span(arch);
                 ctx.check_cancelled()?;
                 if let Err(e) = self.one(ctx, v, arch) {
                     if matches!(e, PhaseError::Cancelled) {
