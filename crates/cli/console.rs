@@ -2,7 +2,10 @@
 //! outcome), external commands with `--verbose`, only errors with `--quiet`, and progress bars
 //! that turn into nothing when stderr is not a terminal.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kiln_engine::Observer;
@@ -18,6 +21,8 @@ pub struct Console {
     verbosity: Verbosity,
     bars: MultiProgress,
     tty: bool,
+    /// A spinner per running phase, so a terminal shows what is running right now.
+    running: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl Console {
@@ -32,6 +37,7 @@ impl Console {
             verbosity,
             bars,
             tty,
+            running: Mutex::new(HashMap::new()),
         }
     }
 
@@ -56,9 +62,25 @@ impl Console {
 impl Observer for Console {
     fn phase_started(&self, phase: &str) {
         self.line(&format!("[{phase:<13}] started"));
+        if self.tty && self.verbosity != Verbosity::Quiet {
+            let spinner = self.bars.add(ProgressBar::new_spinner());
+            if let Ok(style) =
+                ProgressStyle::with_template("[{prefix:<13}] {spinner} running {elapsed}")
+            {
+                spinner.set_style(style);
+            }
+            spinner.set_prefix(phase.to_owned());
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            if let Ok(mut r) = self.running.lock() {
+                r.insert(phase.to_owned(), spinner);
+            }
+        }
     }
 
     fn phase_finished(&self, phase: &str, outcome: &str, seconds: f64) {
+        if let Some(spinner) = self.running.lock().ok().and_then(|mut r| r.remove(phase)) {
+            spinner.finish_and_clear();
+        }
         let text = format!("[{phase:<13}] {outcome} in {seconds:.1}s");
         if outcome.starts_with("FAILED") {
             self.error_line(&text);
