@@ -283,6 +283,13 @@ pub struct Package {
     pub checksum: Checksum,
     /// Signing key ID, Koji's spelling: lowercase, last 8 hex digits. `None` when unsigned.
     pub sigkey: Option<String>,
+    /// `ExclusiveArch:` of the build (rpmbuild copies it into every binary header); pkgset's
+    /// `pkgset_exclusive_arch_considers_noarch` keeps a noarch package only on these arches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclusive_arch: Vec<String>,
+    /// `ExcludeArch:` of the build, likewise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_arch: Vec<String>,
 }
 
 impl Package {

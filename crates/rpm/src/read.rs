@@ -336,6 +336,14 @@ fn extract(md: &PackageMetadata, path: &Path) -> Result<Package, RpmError> {
         changelogs: changelogs(md),
         checksum: Default::default(),
         sigkey: sigkey(md),
+        exclusive_arch: h
+            .get_entry_data_as_string_array(T::RPMTAG_EXCLUSIVEARCH)
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
+        exclude_arch: h
+            .get_entry_data_as_string_array(T::RPMTAG_EXCLUDEARCH)
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
     })
 }
 
