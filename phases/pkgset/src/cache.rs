@@ -20,7 +20,8 @@ pub struct HeaderCache {
     entries: BTreeMap<PathBuf, Cached>,
 }
 
-const VERSION: u32 = 1;
+/// 2: packages carry ExclusiveArch/ExcludeArch.
+const VERSION: u32 = 2;
 
 fn stat(path: &Path) -> Option<(u64, i128)> {
     let meta = std::fs::metadata(path).ok()?;

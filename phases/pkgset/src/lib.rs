@@ -1,9 +1,8 @@
 //! pkgset: the package set a compose chooses from.
 //!
-//! (Written by the lead to unblock gather; the fixtures helper owns init and comps.)
-//!
 //! For every compose arch it collects the packages of `pkgset_repos` (a repository with repodata,
-//! whose `location` hrefs name the files, or a plain folder of RPMs), reads every header once —
+//! whose `location` hrefs name the files — local, or http(s) and mirrored into the download cache
+//! with resume and checksum verification — or a plain folder of RPMs), reads every header once —
 //! through a cache shared across composes keyed by path, size and mtime, so an unchanged package is
 //! never read twice — checks `sigkeys`, keeps the arches that arch takes, and keeps the newest
 //! version of each name (all versions with `pkgset_all_versions`).
@@ -15,10 +14,13 @@
 
 mod arches;
 mod cache;
+pub mod remote;
 mod sources;
+pub mod url;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiln_compose::Paths;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
@@ -107,33 +109,60 @@ impl Phase for PkgsetPhase {
         let cache_path = cache_file(ctx);
         let mut cache = cache::HeaderCache::load(&cache_path);
 
-        // Every file of every repo once, whatever number of arches use it.
-        let mut files: BTreeMap<PathBuf, Option<sources::Expected>> = BTreeMap::new();
-        let mut by_arch: BTreeMap<String, BTreeSet<PathBuf>> = BTreeMap::new();
+        // Every repo is listed (and downloaded) once, whatever number of arches use it.
+        let mut repos_of: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
         for arch in ctx.compose.variants.arches() {
             for (key, repos) in &config.pkgset_repos {
-                if !kiln_config::matches_arch(key, &arch) {
-                    continue;
+                if kiln_config::matches_arch(key, &arch) {
+                    repos_of
+                        .entry(arch.clone())
+                        .or_default()
+                        .extend(repos.iter().map(String::as_str));
                 }
-                for repo in repos {
-                    for (file, expected) in sources::list(repo)? {
-                        by_arch
-                            .entry(arch.clone())
-                            .or_default()
-                            .insert(file.clone());
-                        files.insert(file, expected);
-                    }
+            }
+        }
+        let all_repos: BTreeSet<&str> = repos_of.values().flatten().copied().collect();
+        let cancelled = || ctx.check_cancelled().is_err();
+        let downloader = remote::Downloader::new(&cancelled);
+        let dl_bar = ctx.progress(0, "downloading packages");
+        let done = || dl_bar.inc(1);
+        let cache_base = cache_dir(config, &ctx.compose.paths);
+        let remote_ctx = sources::RemoteCtx {
+            downloader: &downloader,
+            cache: &cache_base,
+            done: &done,
+        };
+        let mut listed: BTreeMap<&str, Vec<(PathBuf, Option<sources::Expected>)>> = BTreeMap::new();
+        for repo in all_repos {
+            ctx.check_cancelled()?;
+            listed.insert(repo, sources::list(repo, &remote_ctx)?);
+        }
+        dl_bar.finish_and_clear();
+        let mut files: BTreeMap<PathBuf, Option<sources::Expected>> = BTreeMap::new();
+        let mut by_arch: BTreeMap<String, BTreeSet<PathBuf>> = BTreeMap::new();
+        for (arch, repos) in &repos_of {
+            for repo in repos {
+                for (file, expected) in listed.get(repo).into_iter().flatten() {
+                    by_arch
+                        .entry(arch.clone())
+                        .or_default()
+                        .insert(file.clone());
+                    files.insert(file.clone(), expected.clone());
                 }
             }
         }
         let list: Vec<(PathBuf, Option<sources::Expected>)> = files.into_iter().collect();
         let bar = ctx.progress(list.len() as u64, "reading package headers");
+        let from_cache = AtomicUsize::new(0);
         let read: Vec<Result<(PathBuf, Package), PhaseError>> = list
             .par_iter()
             .map(|(path, expected)| {
                 ctx.check_cancelled()?;
                 let pkg = match cache.get(path, kind) {
-                    Some(p) => p,
+                    Some(p) => {
+                        from_cache.fetch_add(1, Ordering::Relaxed);
+                        p
+                    }
                     None => kiln_rpm::read_package(path, kind)
                         .map_err(|e| PhaseError::with("package set", e))?,
                 };
@@ -155,6 +184,12 @@ impl Phase for PkgsetPhase {
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        let from_cache = from_cache.into_inner();
+        tracing::info!(
+            "{} headers read, {} from cache",
+            list.len().saturating_sub(from_cache),
+            from_cache
+        );
         if !errors.is_empty() {
             return Err(PhaseError::msg(errors.join("\n")));
         }
@@ -163,12 +198,25 @@ impl Phase for PkgsetPhase {
         }
         cache.save(&cache_path);
         check_sigkeys(&config.sigkeys, &headers)?;
+        let by_srpm: BTreeMap<String, &Package> = headers
+            .values()
+            .filter(|p| p.is_source)
+            .map(|p| (p.file_name(), p))
+            .collect();
 
         for (arch, paths) in &by_arch {
             let entries: Vec<Entry> = paths
                 .iter()
                 .filter_map(|p| headers.get(p).map(|h| (p, h)))
-                .filter(|(_, h)| arches::accepts(arch, h, config))
+                .filter(|(_, h)| {
+                    let source = h.sourcerpm.as_ref().and_then(|s| by_srpm.get(s).copied());
+                    arches::accepts(
+                        arch,
+                        h,
+                        source,
+                        config.pkgset_exclusive_arch_considers_noarch,
+                    )
+                })
                 .map(|(p, h)| Entry {
                     path: p.clone(),
                     package: h.clone(),
@@ -194,18 +242,43 @@ impl Phase for PkgsetPhase {
 }
 
 fn cache_file(ctx: &PhaseContext) -> PathBuf {
-    match &ctx.config.pkgset_cache_dir {
-        Some(dir) => dir.join("headers.json"),
-        // Next to the composes, so every compose in a target dir shares it.
-        None => ctx
-            .compose
-            .paths
+    cache_dir(ctx.config, &ctx.compose.paths).join("headers.json")
+}
+
+/// The cache shared by the composes of a target dir: `pkgset_cache_dir`, else
+/// `<target>/.kiln-cache`. Holds `headers.json` and `downloads/<host>/<path>`.
+pub fn cache_dir(config: &kiln_config::Config, paths: &Paths) -> PathBuf {
+    match &config.pkgset_cache_dir {
+        Some(dir) => dir.clone(),
+        None => paths
             .topdir()
             .parent()
             .unwrap_or(Path::new("."))
-            .join(".kiln-cache")
-            .join("headers.json"),
+            .join(".kiln-cache"),
     }
+}
+
+/// Mirrors a remote repository's metadata (primary, filelists, other) into the download cache
+/// and returns the local folder holding its `repodata/`, for readers of whole repositories
+/// (gather's lookasides). Local paths and `file://` URLs are returned as they are.
+pub fn local_repo(
+    config: &kiln_config::Config,
+    paths: &Paths,
+    repo: &str,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<PathBuf, PhaseError> {
+    if !url::Url::is_remote(repo) {
+        return Ok(PathBuf::from(repo.strip_prefix("file://").unwrap_or(repo)));
+    }
+    let dl = remote::Downloader::new(cancelled);
+    remote::mirror_metadata(
+        &dl,
+        repo,
+        &cache_dir(config, paths),
+        &["primary", "filelists", "other"],
+    )
+    .map(|m| m.root)
+    .map_err(|e| PhaseError::msg(e.to_string()))
 }
 
 /// Only packages signed with one of `sigkeys` enter; `null` in the list lets unsigned packages in.

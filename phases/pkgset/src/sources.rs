@@ -1,10 +1,14 @@
 //! Where the package files come from: a repository (its repodata names the files and their
-//! checksums, which are verified) or a plain folder of RPMs.
+//! checksums, which are verified), local or remote (http/https, mirrored into the download cache
+//! by [`crate::remote`]), or a plain folder of RPMs.
 
 use std::path::{Path, PathBuf};
 
 use kiln_engine::PhaseError;
 use kiln_rpm::Package;
+
+use crate::remote::{self, Downloader};
+use crate::url::Url;
 
 /// What a repository's metadata says a package file is.
 #[derive(Debug, Clone)]
@@ -40,15 +44,31 @@ impl Expected {
     }
 }
 
+/// How remote repositories are fetched: the downloader and the cache folder.
+pub struct RemoteCtx<'a> {
+    pub downloader: &'a Downloader<'a>,
+    /// `<target>/.kiln-cache` or `pkgset_cache_dir`; downloads go to `downloads/` in it.
+    pub cache: &'a Path,
+    /// Called after each package download.
+    pub done: &'a (dyn Fn() + Sync),
+}
+
 /// Every package file of one `pkgset_repos` entry.
-pub fn list(repo: &str) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
-    if repo.contains("://") {
+pub fn list(
+    repo: &str,
+    remote: &RemoteCtx,
+) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
+    if Url::is_remote(repo) {
+        return from_remote(repo, remote)
+            .map_err(|e| PhaseError::msg(format!("pkgset_repos entry {repo}: {e}")));
+    }
+    let local = repo.strip_prefix("file://").unwrap_or(repo);
+    if local.contains("://") {
         return Err(PhaseError::msg(format!(
-            "pkgset_repos entry {repo}: remote repositories are not supported by this kiln yet; \
-             mirror it locally (e.g. with dnf reposync) and list the folder"
+            "pkgset_repos entry {repo}: only local folders and http(s) URLs are supported"
         )));
     }
-    let root = Path::new(repo);
+    let root = Path::new(local);
     if !root.is_dir() {
         return Err(PhaseError::msg(format!(
             "pkgset_repos entry {repo} is not a folder"
@@ -62,6 +82,50 @@ pub fn list(repo: &str) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> 
         out.sort();
         Ok(out.into_iter().map(|p| (p, None)).collect())
     }
+}
+
+/// Mirrors the repository's primary and the packages the cache lacks; every download is
+/// verified against primary's checksum before it takes its name.
+fn from_remote(repo: &str, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, String> {
+    let dl = remote.downloader;
+    let mirror =
+        remote::mirror_metadata(dl, repo, remote.cache, &["primary"]).map_err(|e| e.to_string())?;
+    let packages = remote::packages(&mirror, remote.cache).map_err(|e| e.to_string())?;
+    let jobs: Vec<(Url, PathBuf, kiln_rpm::Checksum)> = packages
+        .iter()
+        // A file under its final name was verified when it got that name; the header read
+        // checks its checksum again against primary.
+        .filter(|p| {
+            std::fs::metadata(&p.dest)
+                .map(|m| m.len() != p.package.size_package)
+                .unwrap_or(true)
+        })
+        .map(|p| (p.url.clone(), p.dest.clone(), p.package.checksum.clone()))
+        .collect();
+    tracing::info!(
+        "{repo}: {} packages, {} to download",
+        packages.len(),
+        jobs.len()
+    );
+    for (_, dest, _) in &jobs {
+        let _ = std::fs::remove_file(dest);
+    }
+    let errors = dl.fetch_all(&jobs, remote.done);
+    if !errors.is_empty() {
+        let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        return Err(msgs.join("\n"));
+    }
+    Ok(packages
+        .into_iter()
+        .map(|p| {
+            let expected = Expected {
+                nevra: p.package.nevra(),
+                checksum_kind: p.package.checksum.kind.as_str().to_owned(),
+                checksum: p.package.checksum.hex.clone(),
+            };
+            (p.dest, Some(expected))
+        })
+        .collect())
 }
 
 fn from_repodata(root: &Path) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
