@@ -100,13 +100,14 @@ fn mini_compose_ships_what_pungi_shipped() {
             "{path} is not hard-linked"
         );
     }
-    // The gather result other phases read exists for each variant.
+    // The gather result other phases read exists for each variant and round-trips.
     for v in ["BaseOS", "AppStream"] {
-        assert!(
-            top.join(format!("work/x86_64/gather/{v}.x86_64.json"))
-                .is_file(),
-            "{v}"
-        );
+        let path = top.join(format!("work/x86_64/gather/{v}.x86_64.json"));
+        assert!(path.is_file(), "{v}");
+        let bytes = std::fs::read(&path).expect("gather result");
+        let back: kiln_phase_gather::GatherResult =
+            serde_json::from_slice(&bytes).expect("a gather result");
+        assert_eq!(back.to_json(), bytes, "{v}: lossy round trip");
     }
 
     // productmd itself loads it.

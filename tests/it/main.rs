@@ -4,8 +4,15 @@
 
 mod common;
 mod compose;
+mod comps;
 mod createrepo;
+mod fixtures;
 mod gather;
+mod gather_solve;
 mod init;
 mod media;
+mod productmd;
 mod repoclosure;
+mod repodata;
+mod rpm;
+mod variants;

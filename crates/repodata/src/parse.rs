@@ -338,3 +338,59 @@ impl Iterator for RepoReader {
         self.join().transpose()
     }
 }
+
+/// No XML input panics the readers.
+#[cfg(test)]
+mod fuzz {
+    use crate::{PrimaryReader, RepoMd, SideReader};
+    use proptest::prelude::*;
+
+    fn sample() -> String {
+        concat!(
+            "<?xml version=\"1.0\"?><metadata xmlns=\"http://linux.duke.edu/metadata/common\" ",
+            "xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"1\"><package type=\"rpm\">",
+            "<name>a&amp;b</name><arch>x86_64</arch><version epoch=\"1\" ver=\"2\" rel=\"3\"/>",
+            "<checksum type=\"sha256\" pkgid=\"YES\">00</checksum><summary>s &#xE1;</summary>",
+            "<location href=\"a.rpm\"/><format><rpm:provides><rpm:entry name=\"x\" flags=\"EQ\" ",
+            "epoch=\"0\" ver=\"1\"/></rpm:provides><file type=\"dir\">/etc/x</file></format>",
+            "</package></metadata>"
+        )
+        .to_owned()
+    }
+
+    #[test]
+    fn sample_parses() {
+        let pkgs: Vec<_> = PrimaryReader::new(sample().as_bytes(), "p")
+            .collect::<Result<_, _>>()
+            .expect("parses");
+        assert_eq!(pkgs.len(), 1);
+        assert_eq!(pkgs[0].0.name, "a&b");
+        assert_eq!(pkgs[0].0.summary, "s á");
+        assert_eq!(pkgs[0].0.epoch, 1);
+        assert_eq!(pkgs[0].0.provides.len(), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_xml_never_panics(edits in proptest::collection::vec((0usize..1000, any::<u8>()), 1..6), cut in 0usize..1000) {
+            let mut b = sample().into_bytes();
+            let len = b.len();
+            for (i, v) in edits {
+                b[i % len] = v;
+            }
+            b.truncate(cut.clamp(1, len));
+            for r in PrimaryReader::new(&b[..], "p") { let _ = r; }
+            for r in SideReader::new(&b[..], "f") { let _ = r; }
+            let _ = RepoMd::parse(&b[..], "repomd");
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..400)) {
+            for r in PrimaryReader::new(&b[..], "p") { let _ = r; }
+            for r in SideReader::new(&b[..], "f") { let _ = r; }
+            let _ = RepoMd::parse(&b[..], "repomd");
+        }
+    }
+}

@@ -6,6 +6,8 @@
 
 mod error;
 pub mod evr;
+#[cfg(test)]
+mod fuzz;
 mod hash;
 mod package;
 mod raw;

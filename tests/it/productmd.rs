@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! kiln's writers against the files real pungi wrote, and Python productmd as the reader.
 
 use std::path::Path;

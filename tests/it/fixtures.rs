@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! The fixture generator: determinism, and that real rpm tools accept what
 //! it makes (rpm's own digest check, createrepo_c's view of sources).
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! kiln-comps against pungi 4.3.6's own comps goldens (read from
 //! ../shared/realdata at test time, never copied) and against the comps
 //! real pungi wrote for the mini distro's compose.
