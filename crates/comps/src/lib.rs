@@ -18,7 +18,7 @@ mod model;
 pub mod tree;
 
 pub use filter::CompsFilter;
-pub use glob::fnmatch;
+pub use glob::{fnmatch, is_glob};
 pub use model::{
     Category, Comps, CompsError, EnvSpec, Environment, Group, GroupId, GroupSpec, PackageReq,
     PackageType,

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 
 use crate::arch::{all_arches, is_debug_name, multilib_arches, native_arches};
-use crate::glob::{glob_match, is_glob};
 use crate::intern::{FxHashMap, FxHashSet, Sym};
 use crate::multilib::Multilib;
 use crate::pool::{DepId, Kind, Pool, Req, ReqId, SolvId};
 use crate::rich::Rich;
+use kiln_comps::{fnmatch, is_glob};
 
 /// `greedy_method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -337,7 +337,7 @@ impl<'p> Gather<'p> {
     fn match_names(&self, pattern: &str, kind: Kind, out: &mut Vec<SolvId>) {
         if is_glob(pattern) {
             for (name, ids) in self.pool.names() {
-                if glob_match(pattern, name) {
+                if fnmatch(name, pattern) {
                     out.extend(ids.iter().copied().filter(|&i| self.vis_kind(i, kind)));
                 }
             }

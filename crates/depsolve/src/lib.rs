@@ -18,7 +18,6 @@
 pub mod arch;
 pub mod evr;
 pub mod gather;
-pub mod glob;
 mod intern;
 pub mod multilib;
 pub mod pool;

@@ -1,6 +1,6 @@
 //! pungi's multilib decision (python-multilib's `devel`, `runtime` and `all` methods).
 
-use crate::glob::glob_match;
+use kiln_comps::fnmatch;
 
 /// One multilib method as `multilib` lists them per variant/arch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,7 +58,7 @@ impl Multilib {
     }
 
     pub fn blacklisted(&self, name: &str) -> bool {
-        self.blacklist.iter().any(|g| glob_match(g, name))
+        self.blacklist.iter().any(|g| fnmatch(name, g))
     }
 
     /// The reason a multilib-arch package should ship, or None.
@@ -66,7 +66,7 @@ impl Multilib {
         if self.blacklisted(name) {
             return None;
         }
-        if self.whitelist.iter().any(|g| glob_match(g, name)) {
+        if self.whitelist.iter().any(|g| fnmatch(name, g)) {
             return Some("whitelist");
         }
         let kernel = name == "kernel" || name.starts_with("kernel-") || name.starts_with("kmod-");

@@ -145,7 +145,7 @@ pub fn group_inputs(
         let matched: Vec<&Vec<PackageReq>> = if g.glob {
             groups
                 .iter()
-                .filter(|(id, _)| kiln_depsolve::glob::glob_match(&g.name, id))
+                .filter(|(id, _)| kiln_comps::fnmatch(id, &g.name))
                 .map(|(_, v)| v)
                 .collect()
         } else {
