@@ -97,23 +97,26 @@ pub fn variant_comps_path(topdir: &Path, variant: &str, arch: &str) -> PathBuf {
         .join(format!("comps-{variant}.{arch}.xml"))
 }
 
-/// Packages of `gather_lookaside_repos` for a variant/arch (local repositories).
+/// Packages of `gather_lookaside_repos` for a variant/arch: local repositories, or http(s) ones
+/// whose metadata pkgset's download cache mirrors (their packages are never fetched).
 fn lookaside_packages(
-    config: &Config,
+    ctx: &PhaseContext,
     variant: &str,
     arch: &str,
 ) -> Result<Vec<PkgRecord>, PhaseError> {
+    let config = ctx.config;
+    let cancelled = || ctx.check_cancelled().is_err();
     let mut out = Vec::new();
     for url in config.gather_lookaside_repos.list_for(variant, arch) {
         let url = url.replace("$basearch", arch);
-        let Some(path) = url
-            .strip_prefix("file://")
-            .or((!url.contains("://")).then_some(url.as_str()))
-        else {
-            return Err(PhaseError::msg(format!(
-                "gather_lookaside_repos {url} for {variant}.{arch}: only local repositories are supported"
-            )));
-        };
+        let local = kiln_phase_pkgset::local_repo(config, &ctx.compose.paths, &url, &cancelled)
+            .map_err(|e| {
+                PhaseError::msg(format!(
+                    "gather_lookaside_repos {url} for {variant}.{arch}: {e}"
+                ))
+            })?;
+        let path = local.to_string_lossy();
+        let path = path.as_ref();
         let reader = kiln_repodata::RepoReader::open(Path::new(path))
             .map_err(|e| PhaseError::with(format!("lookaside repository {path}"), e))?;
         for item in reader {
@@ -171,7 +174,7 @@ fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, 
         excludes: config.filter_packages.list_for(&v.uid, arch),
         options: options_for(config, &v.uid, arch)?,
         lookaside_variants,
-        lookaside_packages: lookaside_packages(config, &v.uid, arch)?,
+        lookaside_packages: lookaside_packages(ctx, &v.uid, arch)?,
     })
 }
 

@@ -281,6 +281,9 @@ pub fn local_repo(
     .map_err(|e| PhaseError::msg(e.to_string()))
 }
 
+/// Offenders named in the error itself.
+const SHOWN: usize = 20;
+
 /// Only packages signed with one of `sigkeys` enter; `null` in the list lets unsigned packages in.
 /// Every offending package is named with its key, as pungi's UnsignedPackagesError does.
 fn check_sigkeys(
@@ -319,11 +322,23 @@ fn check_sigkeys(
         .iter()
         .map(|k| k.clone().unwrap_or_else(|| "null (unsigned)".into()))
         .collect();
-    Err(PhaseError::msg(format!(
-        "{} package(s) are not signed with any of sigkeys [{}]:\n  {}",
+    let head = format!(
+        "{} package(s) are not signed with any of sigkeys [{}]",
         bad.len(),
-        wanted.join(", "),
-        bad.join("\n  ")
+        wanted.join(", ")
+    );
+    // The log gets every offender; the error (the console) the first ones.
+    tracing::error!("{head}:\n  {}", bad.join("\n  "));
+    let mut shown: Vec<String> = bad.iter().take(SHOWN).cloned().collect();
+    if bad.len() > SHOWN {
+        shown.push(format!(
+            "... and {} more (all in logs/global/pkgset.global.log)",
+            bad.len() - SHOWN
+        ));
+    }
+    Err(PhaseError::msg(format!(
+        "{head}:\n  {}",
+        shown.join("\n  ")
     )))
 }
 
