@@ -120,6 +120,7 @@ pub struct Config {
     /// Signing key IDs, in order of preference; null allows unsigned packages.
     #[serde(default = "d_sigkeys")]
     pub sigkeys: Vec<Option<String>>,
+    /// A noarch package whose build has ExclusiveArch/ExcludeArch enters only the arches it allows.
     #[serde(default = "d_true")]
     pub pkgset_exclusive_arch_considers_noarch: bool,
     #[serde(default = "d_true")]
@@ -127,7 +128,7 @@ pub struct Config {
     /// Keep every version of a package, not only the newest.
     #[serde(default)]
     pub pkgset_all_versions: bool,
-    /// Folder for the header cache shared between composes (default: <target>/.kiln-cache).
+    /// Folder for the header cache and downloads shared between composes (default: <target>/.kiln-cache).
     #[serde(default)]
     pub pkgset_cache_dir: Option<PathBuf>,
 
