@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use kiln_depsolve::GatherOptions;
-use kiln_phase_gather::comps::{group_inputs, parse_groups};
+use kiln_phase_gather::comps::{group_inputs, read_groups};
 use kiln_phase_gather::{Method, PkgRecord, VariantPlan, solve_arch};
 use kiln_rpm::ChecksumKind;
 use kiln_variants::{VariantDef, Variants};
@@ -34,14 +34,14 @@ fn def(id: &str, groups: &[&str]) -> VariantDef {
 
 struct Mini {
     pkgset: Vec<PkgRecord>,
-    groups: kiln_phase_gather::comps::Groups,
+    groups: kiln_comps::Comps,
 }
 
 fn mini() -> Mini {
     let mini = crate::common::mini();
     let mut pkgset = records(&mini.packages);
     pkgset.extend(records(&mini.srpms));
-    let groups = parse_groups(&std::fs::read_to_string(&mini.comps).unwrap()).unwrap();
+    let groups = read_groups(&mini.comps, "BaseOS", "x86_64").unwrap();
     Mini { pkgset, groups }
 }
 
@@ -49,7 +49,7 @@ fn mini() -> Mini {
 fn base_os(m: &Mini, method: Method, tweak: impl FnOnce(&mut GatherOptions)) -> Vec<String> {
     let variants = Variants::from_defs(&[def("BaseOS", &["core", "standard"])]).unwrap();
     let v = &variants.all[0];
-    let (mut includes, conditional, _) = group_inputs(&m.groups, &v.groups, &v.uid, "x86_64");
+    let (mut includes, conditional, _) = group_inputs(&m.groups, &v.groups);
     includes.push("mini-glibc-devel".into());
     let mut options = GatherOptions {
         arch: "x86_64".into(),

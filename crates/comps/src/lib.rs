@@ -33,6 +33,19 @@ pub fn arch_comps(global: &tree::Document, arch: &str) -> String {
     f.document().to_lxml_string()
 }
 
+/// The groups as pungi's gather reads them for one variant and arch: `packagereq`s that
+/// pungi's `arch=`/`variant=` extensions exclude are dropped; groups, environments and
+/// categories are kept as they are.
+pub fn variant_packages(
+    doc: &tree::Document,
+    arch: &str,
+    variant: &str,
+) -> Result<Comps, CompsError> {
+    let mut f = CompsFilter::new(doc.clone());
+    f.filter_packages(arch, Some(variant), false);
+    Comps::from_document(f.document())
+}
+
 /// What a variant asks of comps (from variants.xml or inline config).
 #[derive(Clone, Debug, Default)]
 pub struct VariantComps<'a> {
@@ -75,4 +88,36 @@ pub fn variant_comps(
         comps.filter_environments(&v.environments);
     }
     Ok((comps.to_xml()?, unmatched))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn variant_packages_applies_arch_and_variant_lists() {
+        let doc = tree::Document::parse(
+            r#"<comps><group><id>core</id><packagelist>
+            <packagereq>all</packagereq>
+            <packagereq arch="x86_64, s390x">some-arches</packagereq>
+            <packagereq arch="ppc64le">power</packagereq>
+            <packagereq variant="Server Client">two-variants</packagereq>
+            <packagereq variant="Workstation">other-variant</packagereq>
+            </packagelist></group></comps>"#,
+            Path::new("comps.xml"),
+        )
+        .unwrap();
+        let names = |c: &Comps| -> Vec<String> {
+            c.groups[0]
+                .packages
+                .iter()
+                .map(|p| p.name.clone())
+                .collect()
+        };
+        let c = variant_packages(&doc, "s390x", "Client").unwrap();
+        assert_eq!(names(&c), ["all", "some-arches", "two-variants"]);
+        let c = variant_packages(&doc, "ppc64le", "Workstation").unwrap();
+        assert_eq!(names(&c), ["all", "power", "other-variant"]);
+    }
 }

@@ -46,8 +46,8 @@ pub enum GatherError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path}: malformed comps: {message}")]
-    Comps { path: PathBuf, message: String },
+    #[error(transparent)]
+    Comps(#[from] kiln_comps::CompsError),
     #[error("bad package header: {0}")]
     Package(String),
     #[error("gather: {0}")]

@@ -136,9 +136,9 @@ fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, 
     let method = method_for(config, &v.uid)?;
     let comps_path = variant_comps_path(ctx.compose.paths.topdir(), &v.uid, arch);
     let (mut includes, conditional) = if comps_path.is_file() && !v.groups.is_empty() {
-        let groups = read_groups(&comps_path)
+        let groups = read_groups(&comps_path, &v.uid, arch)
             .map_err(|e| PhaseError::with(format!("{}.{arch}", v.uid), e))?;
-        let (names, cond, missing) = group_inputs(&groups, &v.groups, &v.uid, arch);
+        let (names, cond, missing) = group_inputs(&groups, &v.groups);
         for g in missing {
             tracing::warn!(
                 "{}.{arch}: group {g} is not in {}",
