@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use xtask::fixtures::spec::{BinSpec, BuildOpts, FileKind, FileSpec, SrcSpec};
 
-use crate::common::{compose_dir, kiln, mini, mini_config, text};
+use crate::common::{compose_dir, files, kiln, mini, mini_config, text};
 
 /// The mini config with `pkgset_repos` and top-level options replaced.
 fn config(dir: &Path, repos: &[&str], options: &[&str]) -> PathBuf {
@@ -403,7 +403,7 @@ fn http_repo_composes_what_the_local_repo_composes() {
         eprintln!("skipping: createrepo_c is not installed, the mini repo has no repodata");
         return;
     }
-    let phases = ["init", "pkgset", "gather"];
+    let phases = ["init", "pkgset", "gather", "createrepo"];
     let local = tempfile::tempdir().unwrap();
     let cfg = config(local.path(), &[&repo_entry(&m.repo)], &[]);
     let (out, local_top) = run(local.path(), &cfg, &phases);
@@ -422,6 +422,10 @@ fn http_repo_composes_what_the_local_repo_composes() {
     let (out, remote_top) = run(remote.path(), &cfg, &phases);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(rpms_json(&local_top), rpms_json(&remote_top));
+    // Downloads keep their repository mtime, so even repodata is byte-identical.
+    let repodata = |top: &Path| files(&top.join("compose/BaseOS/x86_64/os/repodata"));
+    assert!(!repodata(&local_top).is_empty());
+    assert_eq!(repodata(&local_top), repodata(&remote_top));
 
     // The interrupted transfer went on from where it stopped.
     let reqs = server.requests();
@@ -448,6 +452,27 @@ fn http_repo_composes_what_the_local_repo_composes() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let again: Vec<String> = server.requests()[before..].to_vec();
     assert_eq!(again, vec!["/repo/repodata/repomd.xml -".to_owned()]);
+
+    // A cached package damaged later fails the run naming it, and is fetched again next time.
+    let mut bytes = std::fs::read(&cached).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&cached, &bytes).unwrap();
+    let (out, top) = run(remote.path(), &cfg, &["init", "pkgset"]);
+    failed_without_set(&out, &top);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("mini-bash-5.1.16-2.mini36.x86_64.rpm") && err.contains("corrupt"),
+        "{}",
+        text(&out)
+    );
+    assert!(!cached.exists());
+    let (out, _) = run(remote.path(), &cfg, &["init", "pkgset"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        sha256(&cached),
+        sha256(&m.packages.join("mini-bash-5.1.16-2.mini36.x86_64.rpm"))
+    );
 }
 
 #[test]

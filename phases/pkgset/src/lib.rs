@@ -154,6 +154,7 @@ impl Phase for PkgsetPhase {
         let list: Vec<(PathBuf, Option<sources::Expected>)> = files.into_iter().collect();
         let bar = ctx.progress(list.len() as u64, "reading package headers");
         let from_cache = AtomicUsize::new(0);
+        let downloads = cache_base.join("downloads");
         let read: Vec<Result<(PathBuf, Package), PhaseError>> = list
             .par_iter()
             .map(|(path, expected)| {
@@ -166,8 +167,17 @@ impl Phase for PkgsetPhase {
                     None => kiln_rpm::read_package(path, kind)
                         .map_err(|e| PhaseError::with("package set", e))?,
                 };
-                if let Some(exp) = expected {
-                    exp.check(path, &pkg)?;
+                if let Some(exp) = expected
+                    && let Err(e) = exp.check(path, &pkg)
+                {
+                    // A damaged file in the download cache would fail every run; drop it so the
+                    // next run fetches it again.
+                    if path.starts_with(&downloads) && std::fs::remove_file(path).is_ok() {
+                        return Err(PhaseError::msg(format!(
+                            "{e} (removed from the download cache: the next run fetches it again)"
+                        )));
+                    }
+                    return Err(e);
                 }
                 bar.inc(1);
                 Ok((path.clone(), pkg))

@@ -166,6 +166,28 @@ impl<'a> Downloader<'a> {
         }
     }
 
+    /// [`Self::fetch`], then the file's mtime set to `mtime` (seconds; primary's `time file`), so a
+    /// mirrored package has the mtime it has in its repository and repodata written from it is
+    /// the same as from a local copy.
+    fn fetch_package(
+        &self,
+        url: &Url,
+        dest: &Path,
+        expected: &Checksum,
+        mtime: u64,
+    ) -> Result<(), DownloadError> {
+        self.fetch(url, dest, Some(expected))?;
+        if mtime > 0 {
+            let when = std::time::UNIX_EPOCH + Duration::from_secs(mtime);
+            File::options()
+                .write(true)
+                .open(dest)
+                .and_then(|f| f.set_modified(when))
+                .map_err(|e| io(url, dest, e))?;
+        }
+        Ok(())
+    }
+
     /// One GET into `part`, continuing what it already holds.
     fn transfer(&self, url: &Url, part: &Path) -> Result<(), Failure> {
         let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
@@ -222,13 +244,9 @@ impl<'a> Downloader<'a> {
         file.flush().map_err(|e| Failure::Fatal(io(url, part, e)))
     }
 
-    /// Fetches every `(url, dest, checksum)` job, [`PARALLEL`] at a time; `done` is called after
+    /// Fetches every job, [`PARALLEL`] at a time; `done` is called after
     /// each. Every failure is returned, in job order.
-    pub fn fetch_all(
-        &self,
-        jobs: &[(Url, PathBuf, Checksum)],
-        done: &(dyn Fn() + Sync),
-    ) -> Vec<DownloadError> {
+    pub fn fetch_all(&self, jobs: &[Job], done: &(dyn Fn() + Sync)) -> Vec<DownloadError> {
         let next = AtomicUsize::new(0);
         let errors: Mutex<Vec<(usize, DownloadError)>> = Mutex::new(Vec::new());
         std::thread::scope(|s| {
@@ -236,10 +254,12 @@ impl<'a> Downloader<'a> {
                 s.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((url, dest, sum)) = jobs.get(i) else {
+                        let Some(job) = jobs.get(i) else {
                             break;
                         };
-                        if let Err(e) = self.fetch(url, dest, Some(sum)) {
+                        if let Err(e) =
+                            self.fetch_package(&job.url, &job.dest, &job.checksum, job.mtime)
+                        {
                             let stop = matches!(e, DownloadError::Cancelled);
                             if let Ok(mut v) = errors.lock() {
                                 v.push((i, e));
@@ -257,6 +277,15 @@ impl<'a> Downloader<'a> {
         errors.sort_by_key(|(i, _)| *i);
         errors.into_iter().map(|(_, e)| e).collect()
     }
+}
+
+/// One package to download.
+pub struct Job {
+    pub url: Url,
+    pub dest: PathBuf,
+    pub checksum: Checksum,
+    /// Seconds since the epoch for the file's mtime; 0 leaves the download time.
+    pub mtime: u64,
 }
 
 /// A remote repository's metadata, mirrored.

@@ -91,7 +91,7 @@ fn from_remote(repo: &str, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Ex
     let mirror =
         remote::mirror_metadata(dl, repo, remote.cache, &["primary"]).map_err(|e| e.to_string())?;
     let packages = remote::packages(&mirror, remote.cache).map_err(|e| e.to_string())?;
-    let jobs: Vec<(Url, PathBuf, kiln_rpm::Checksum)> = packages
+    let jobs: Vec<remote::Job> = packages
         .iter()
         // A file under its final name was verified when it got that name; the header read
         // checks its checksum again against primary.
@@ -100,15 +100,20 @@ fn from_remote(repo: &str, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Ex
                 .map(|m| m.len() != p.package.size_package)
                 .unwrap_or(true)
         })
-        .map(|p| (p.url.clone(), p.dest.clone(), p.package.checksum.clone()))
+        .map(|p| remote::Job {
+            url: p.url.clone(),
+            dest: p.dest.clone(),
+            checksum: p.package.checksum.clone(),
+            mtime: p.package.file_time,
+        })
         .collect();
     tracing::info!(
         "{repo}: {} packages, {} to download",
         packages.len(),
         jobs.len()
     );
-    for (_, dest, _) in &jobs {
-        let _ = std::fs::remove_file(dest);
+    for job in &jobs {
+        let _ = std::fs::remove_file(&job.dest);
     }
     let errors = dl.fetch_all(&jobs, remote.done);
     if !errors.is_empty() {
