@@ -74,11 +74,9 @@ pub enum ProductmdError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    /// Writing a file (kiln-fs names it).
+    #[error(transparent)]
+    Fs(#[from] kiln_fs::FsError),
     #[error("{path} is not valid productmd JSON: {source}")]
     Parse {
         path: std::path::PathBuf,

@@ -18,26 +18,3 @@ pub use common::{ComposeRef, Header, ProductmdError};
 pub use extra_files::{ExtraFile, ExtraFiles};
 pub use images::{Image, ImageRecord, Images};
 pub use treeinfo::{Product, TreeInfo, TreeVariant};
-
-use std::io::Write;
-use std::path::Path;
-
-/// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProductmdError> {
-    let err = |source| ProductmdError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
-    f.write_all(bytes).map_err(err)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(err)
-}

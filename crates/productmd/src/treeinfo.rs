@@ -427,7 +427,7 @@ pub fn write_tree_metadata(
     let files = tree_metadata_files(tree_dir, treeinfo, description)?;
     let mut written = Vec::new();
     for (path, bytes) in files {
-        crate::write_atomic(&path, &bytes)?;
+        kiln_fs::write_atomic(&path, &bytes)?;
         written.push(path);
     }
     Ok(written)
