@@ -1,5 +1,8 @@
 //! The header and compose block every productmd JSON file carries.
 
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -64,6 +67,32 @@ pub fn document(kind: &str, compose: &ComposeRef, key: &str, body: Value) -> Str
         "payload": {"compose": compose.to_json(), key: body},
     });
     crate::json::to_string(&doc)
+}
+
+/// Reads a productmd JSON file of the given kind (`"images"`, `"rpms"`, ...) and returns its
+/// payload, typed as `P`. A file of another kind is refused.
+pub(crate) fn load<P: DeserializeOwned>(path: &Path, kind: &str) -> Result<P, ProductmdError> {
+    #[derive(Deserialize)]
+    struct Doc<P> {
+        header: Header,
+        payload: P,
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ProductmdError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let doc: Doc<P> = serde_json::from_str(&text).map_err(|source| ProductmdError::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
+    if doc.header.kind != format!("productmd.{kind}") {
+        return Err(ProductmdError::Invalid(format!(
+            "{}: header type is {:?}, not productmd.{kind}",
+            path.display(),
+            doc.header.kind
+        )));
+    }
+    Ok(doc.payload)
 }
 
 /// Errors of this crate: each names the file it concerns.

@@ -255,40 +255,21 @@ impl Images {
 
     /// Read an images.json back (the test phase's reload).
     pub fn load(path: &Path) -> Result<(ComposeRef, Images), ProductmdError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProductmdError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        #[derive(Deserialize)]
-        struct Doc {
-            header: crate::common::Header,
-            payload: Payload,
-        }
         #[derive(Deserialize)]
         struct Payload {
             compose: ComposeRef,
             images: BTreeMap<String, BTreeMap<String, Vec<Image>>>,
         }
-        let doc: Doc = serde_json::from_str(&text).map_err(|source| ProductmdError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
-        if doc.header.kind != "productmd.images" {
-            return Err(ProductmdError::Invalid(format!(
-                "{}: header type is {:?}, not productmd.images",
-                path.display(),
-                doc.header.kind
-            )));
-        }
+        let payload: Payload = crate::common::load(path, "images")?;
         let mut images = Images::default();
-        for (v, arches) in doc.payload.images {
+        for (v, arches) in payload.images {
             for (a, list) in arches {
                 for i in list {
                     images.add(&v, &a, i)?;
                 }
             }
         }
-        Ok((doc.payload.compose, images))
+        Ok((payload.compose, images))
     }
 }
 

@@ -65,37 +65,13 @@ impl Rpms {
 
     /// Reads rpms.json back.
     pub fn load(path: &Path) -> Result<(ComposeRef, Rpms), ProductmdError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProductmdError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        #[derive(Deserialize)]
-        struct Doc {
-            header: crate::common::Header,
-            payload: Payload,
-        }
         #[derive(Deserialize)]
         struct Payload {
             compose: ComposeRef,
             rpms: BTreeMap<String, BTreeMap<String, BTreeMap<String, ByNevra>>>,
         }
-        let doc: Doc = serde_json::from_str(&text).map_err(|source| ProductmdError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
-        if doc.header.kind != "productmd.rpms" {
-            return Err(ProductmdError::Invalid(format!(
-                "{}: header type is {:?}, not productmd.rpms",
-                path.display(),
-                doc.header.kind
-            )));
-        }
-        Ok((
-            doc.payload.compose,
-            Rpms {
-                rpms: doc.payload.rpms,
-            },
-        ))
+        let payload: Payload = crate::common::load(path, "rpms")?;
+        Ok((payload.compose, Rpms { rpms: payload.rpms }))
     }
 }
 
