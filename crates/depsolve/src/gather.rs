@@ -304,7 +304,9 @@ impl<'p> Gather<'p> {
         if self.pool.is_lookaside(id) {
             self.set_flag(id, flags::LOOKASIDE);
         }
-        if let Some(n) = self.source_name(id)
+        // Parsing the source RPM name costs more than the rest of adding a package.
+        if !self.opts.fulltree_excludes.is_empty()
+            && let Some(n) = self.source_name(id)
             && self.opts.fulltree_excludes.iter().any(|e| e == n)
         {
             self.set_flag(id, flags::FULLTREE_EXCLUDE);
@@ -1115,13 +1117,13 @@ impl<'p> Gather<'p> {
                     out.push(id);
                 }
             }
-            out.sort_by_cached_key(|&id| pool.nevra(id));
+            pool.sort_by_nevra(&mut out);
             out
         };
         let binary = keep(&self.binary);
         let debug = keep(&self.debug);
         let source = keep(&self.source);
-        lookaside.sort_by_cached_key(|&id| pool.nevra(id));
+        pool.sort_by_nevra(&mut lookaside);
         let mut flag_map = BTreeMap::new();
         for &id in binary.iter().chain(&debug).chain(&source).chain(&lookaside) {
             flag_map.insert(id, self.flags[id.index()]);

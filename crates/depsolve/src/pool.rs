@@ -460,6 +460,68 @@ impl Pool {
         )
     }
 
+    /// Sorts packages as their [`Pool::nevra`] strings would sort (stable), without building
+    /// the strings: formatting one per package cost more than the whole closure did.
+    pub fn sort_by_nevra(&self, ids: &mut [SolvId]) {
+        // The first 16 bytes, as one integer, decide most comparisons; ties (long common
+        // prefixes such as `python3-`) fall back to the full byte-wise comparison.
+        let mut keyed: Vec<(u128, SolvId)> =
+            ids.iter().map(|&id| (self.nevra_prefix(id), id)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| self.cmp_nevra(a.1, b.1)));
+        for (slot, (_, id)) in ids.iter_mut().zip(keyed) {
+            *slot = id;
+        }
+    }
+
+    /// The NEVRA's first 16 bytes, big-endian, zero-padded: a shorter string sorts first, as
+    /// with strings (NEVRAs hold no NUL bytes; if one did, the tie-break would still be exact).
+    fn nevra_prefix(&self, id: SolvId) -> u128 {
+        let mut epoch = [0u8; 10];
+        let mut key = [0u8; 16];
+        let mut at = 0;
+        for part in self.nevra_parts(id, &mut epoch) {
+            let n = part.len().min(key.len() - at);
+            key[at..at + n].copy_from_slice(&part[..n]);
+            at += n;
+            if at == key.len() {
+                break;
+            }
+        }
+        u128::from_be_bytes(key)
+    }
+
+    /// Orders two packages exactly as their [`Pool::nevra`] strings would sort.
+    pub fn cmp_nevra(&self, a: SolvId, b: SolvId) -> std::cmp::Ordering {
+        let (mut ea, mut eb) = ([0u8; 10], [0u8; 10]);
+        cmp_concat(&self.nevra_parts(a, &mut ea), &self.nevra_parts(b, &mut eb))
+    }
+
+    /// The pieces of `name-epoch:version-release.arch`; `buf` holds the epoch's digits.
+    fn nevra_parts<'a>(&'a self, id: SolvId, buf: &'a mut [u8; 10]) -> [&'a [u8]; 9] {
+        let s = self.s(id);
+        let mut e = s.epoch;
+        let mut at = buf.len();
+        loop {
+            at -= 1;
+            buf[at] = b'0' + (e % 10) as u8;
+            e /= 10;
+            if e == 0 {
+                break;
+            }
+        }
+        [
+            self.str(s.name).as_bytes(),
+            b"-",
+            &buf[at..],
+            b":",
+            self.str(s.version).as_bytes(),
+            b"-",
+            self.str(s.release).as_bytes(),
+            b".",
+            self.str(s.arch).as_bytes(),
+        ]
+    }
+
     /// Full EVR ordering of two packages.
     pub fn cmp_evr(&self, a: SolvId, b: SolvId) -> std::cmp::Ordering {
         let (x, y) = (self.s(a), self.s(b));
@@ -642,6 +704,38 @@ impl Pool {
             }
         };
         format!("({body})")
+    }
+}
+
+/// Compares the concatenation of `a`'s pieces with the concatenation of `b`'s, byte-wise.
+fn cmp_concat(a: &[&[u8]], b: &[&[u8]]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a.iter().copied(), b.iter().copied());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() {
+            match a.next() {
+                Some(s) => x = s,
+                None => break,
+            }
+        }
+        while y.is_empty() {
+            match b.next() {
+                Some(s) => y = s,
+                None => break,
+            }
+        }
+        match (x.is_empty(), y.is_empty()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Less,
+            (false, true) => return Ordering::Greater,
+            (false, false) => {}
+        }
+        let n = x.len().min(y.len());
+        match x[..n].cmp(&y[..n]) {
+            Ordering::Equal => (x, y) = (&x[n..], &y[n..]),
+            other => return other,
+        }
     }
 }
 

@@ -381,3 +381,35 @@ fn ten_thousand_packages_fast() {
     // Debug builds are slow; the bench measures release builds.
     assert!(took.as_secs_f64() < 5.0, "{took:?}");
 }
+
+#[test]
+fn nevra_order_without_strings_matches_string_order() {
+    let mut p = P::new();
+    // Names that are prefixes of others (`foo+` sorts before `foo` as text: '+' < '-'), a dash in
+    // the name, multi-digit epochs (10 < 9 as text), names sharing more than a 16-byte prefix.
+    for (nevra, epoch) in [
+        ("foo-1.0-1.x86_64", 0),
+        ("foo-1.0-1.i686", 0),
+        ("foo-bar-1.0-1.noarch", 0),
+        ("foo-1.0-1.x86_64", 10),
+        ("foo-1.0-1.x86_64", 9),
+        ("foo-1.0-10.x86_64", 0),
+        ("foo-1.0.1-1.x86_64", 0),
+        ("fo-2-1.x86_64", 0),
+        ("foo0-1-1.x86_64", 0),
+        ("foo+-1-1.x86_64", 0),
+        ("python3-something-1-1.noarch", 0),
+        ("python3-something+-1-1.noarch", 0),
+        ("python3-something-else-1-1.noarch", 0),
+        ("python3-somethin-1-1.noarch", 0),
+        ("a-1-1.noarch", 4294967295),
+    ] {
+        p.add(nevra, |s| s.epoch = epoch);
+    }
+    let pool = p.b.build().unwrap();
+    let mut by_cmp: Vec<SolvId> = pool.ids().collect();
+    pool.sort_by_nevra(&mut by_cmp);
+    let mut by_string: Vec<SolvId> = pool.ids().collect();
+    by_string.sort_by_cached_key(|&id| pool.nevra(id));
+    assert_eq!(by_cmp, by_string);
+}
