@@ -100,6 +100,8 @@ impl Phase for PkgsetPhase {
             "pkgset_exclusive_arch_considers_noarch",
             "pkgset_all_versions",
             "createrepo_checksum",
+            // Remote packages' paths in the set lie in the cache.
+            "pkgset_cache_dir",
         ]
     }
 
