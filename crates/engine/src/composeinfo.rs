@@ -8,7 +8,9 @@ use kiln_compose::Compose;
 use kiln_productmd::common::ComposeRef;
 use kiln_productmd::composeinfo::{ReleaseInfo, VariantInfo, render as render_json};
 
-pub(crate) fn compose_ref(compose: &Compose) -> ComposeRef {
+/// The compose block of every productmd file kiln writes (composeinfo, images, rpms,
+/// extra_files).
+pub fn compose_ref(compose: &Compose) -> ComposeRef {
     ComposeRef {
         id: compose.info.id.clone(),
         date: compose.info.date.clone(),

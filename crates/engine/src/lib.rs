@@ -20,6 +20,7 @@ pub mod record;
 mod runner;
 
 pub use cancel::CancelToken;
+pub use composeinfo::compose_ref;
 pub use context::{PhaseContext, Progress};
 pub use deliverables::Deliverables;
 pub use executor::{Executor, Options, Outcome, RunReport};

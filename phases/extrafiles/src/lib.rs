@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use kiln_checksum::Algorithm;
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
-use kiln_productmd::{ComposeRef, ExtraFile, ExtraFiles};
+use kiln_productmd::{ExtraFile, ExtraFiles};
 use kiln_variants::VariantKind;
 
 pub use fetch::{Fetched, check_relative, fetch};
@@ -98,17 +98,6 @@ pub fn place(
     Ok(out)
 }
 
-fn compose_ref(ctx: &PhaseContext) -> ComposeRef {
-    let i = &ctx.compose.info;
-    ComposeRef {
-        id: i.id.clone(),
-        date: i.date.clone(),
-        kind: i.compose_type.as_str().to_owned(),
-        respin: i.respin,
-        label: i.label.clone(),
-    }
-}
-
 impl Phase for ExtraFilesPhase {
     fn name(&self) -> &'static str {
         "extrafiles"
@@ -173,7 +162,11 @@ impl Phase for ExtraFilesPhase {
             }
         }
         let meta = ctx.compose.paths.metadata_dir().join("extra_files.json");
-        ctx.write(&meta, all.render(&compose_ref(ctx)).as_bytes())
+        ctx.write(
+            &meta,
+            all.render(&kiln_engine::compose_ref(ctx.compose))
+                .as_bytes(),
+        )
     }
 }
 

@@ -8,7 +8,6 @@ use kiln_config::Config;
 use kiln_depsolve::{GatherOptions, Greedy, Multilib, MultilibMethod};
 use kiln_engine::{Phase, PhaseContext, PhaseError};
 use kiln_fs::link::LinkKind;
-use kiln_productmd::ComposeRef;
 use kiln_productmd::rpms::Rpms;
 use kiln_variants::Variant;
 
@@ -320,17 +319,9 @@ impl Phase for Gather {
             }
         }
         prune(topdir, &wanted)?;
-        let info = &compose.info;
-        let compose_ref = ComposeRef {
-            id: info.id.clone(),
-            date: info.date.clone(),
-            kind: info.compose_type.as_str().to_owned(),
-            respin: info.respin,
-            label: info.label.clone(),
-        };
         ctx.write(
             &compose.paths.metadata_dir().join("rpms.json"),
-            rpms.render(&compose_ref).as_bytes(),
+            rpms.render(&kiln_engine::compose_ref(compose)).as_bytes(),
         )?;
         if failures.is_empty() {
             Ok(())

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use kiln_checksum::Algorithm;
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
-use kiln_productmd::{ComposeRef, Images};
+use kiln_productmd::Images;
 
 pub struct ImageChecksum;
 
@@ -30,18 +30,6 @@ pub const IMAGE_PHASES: &[&str] = &[
     "kiwi",
     "ostree",
 ];
-
-/// The compose block of every productmd file kiln writes.
-pub fn compose_ref(ctx: &PhaseContext) -> ComposeRef {
-    let i = &ctx.compose.info;
-    ComposeRef {
-        id: i.id.clone(),
-        date: i.date.clone(),
-        kind: i.compose_type.as_str().to_owned(),
-        respin: i.respin,
-        label: i.label.clone(),
-    }
-}
 
 /// `media_checksums` parsed, in config order.
 pub fn algorithms(config: &Config) -> Result<Vec<Algorithm>, PhaseError> {
@@ -193,7 +181,12 @@ impl Phase for ImageChecksum {
             }
         }
         let path = ctx.compose.paths.metadata_dir().join("images.json");
-        ctx.write(&path, images.render(&compose_ref(ctx)).as_bytes())
+        ctx.write(
+            &path,
+            images
+                .render(&kiln_engine::compose_ref(ctx.compose))
+                .as_bytes(),
+        )
     }
 }
 
