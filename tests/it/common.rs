@@ -8,6 +8,11 @@ pub fn mini() -> xtask::fixtures::MiniDistro {
     xtask::fixtures::mini_distro_cached().expect("building the mini distro fixture")
 }
 
+/// Whether a peer tool is on PATH (tests that need it skip without it).
+pub fn have(tool: &str) -> bool {
+    kiln_iso::tools::find_tool(tool, None).is_ok()
+}
+
 /// A fixed compose date, so two runs make the same compose ID and the same bytes.
 pub const EPOCH: &str = "1795219200";
 

@@ -5,11 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use super::common::{kiln, mini, text};
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
+use super::common::{have, kiln, mini, text};
 
 fn dnf(repo: &Path, cache: &Path, args: &[&str]) -> String {
     let out = Command::new("dnf")

@@ -81,16 +81,9 @@ fn mini_distro_mirrors_pungi_run_input() {
     }
 }
 
-fn tool(name: &str) -> bool {
-    Command::new(name)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn rpm_checks_digests_and_sees_sources() {
-    if !tool("rpm") {
+    if !crate::common::have("rpm") {
         eprintln!("skipping: rpm not installed");
         return;
     }

@@ -14,14 +14,9 @@ use kiln_engine::{
 };
 use kiln_variants::Variants;
 
-const TIMESTAMP: i64 = 1_795_251_170;
+use crate::common::have;
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+const TIMESTAMP: i64 = 1_795_251_170;
 
 /// The peer tools these tests need; a test without them says so and passes nothing off as
 /// checked.

@@ -9,12 +9,9 @@ use std::process::Command;
 use kiln_repodata::createrepo::{Request, createrepo};
 use kiln_repodata::{RepoMd, RepoOptions, RepoReader, write_repo};
 
-const REALDATA: &str = "/work/shared/realdata";
+use crate::common::have;
 
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-        || Command::new(tool).arg("-h").output().is_ok()
-}
+const REALDATA: &str = "/work/shared/realdata";
 
 /// Copy packages keeping their mtimes (createrepo records them).
 fn copy_rpms(from: &Path, to: &Path) -> usize {
