@@ -158,11 +158,27 @@ struct Gather<'p> {
     /// How far each pass has walked its append-only list: a pass only looks at what is new,
     /// so the fixpoint costs O(packages), not O(packages × passes of the loop).
     cursors: [usize; 8],
-    req_cache: FxHashMap<(ReqId, bool), Vec<SolvId>>,
+    /// The best providers chosen for each simple requirement, binary `[0]` and debuginfo
+    /// `[1]`, as ranges of `req_store` indexed by [`ReqId`] (sized on first use). One arena
+    /// instead of a `Vec` per requirement: allocations were most of the closure's cost.
+    req_cache: [Vec<(u32, u32)>; 2],
+    req_store: Vec<SolvId>,
+    /// Reused buffers: the candidates of one requirement, the deps of one package.
+    cands_buf: Vec<SolvId>,
+    deps_buf: Vec<SolvId>,
     /// Requirements whose meaning depends on the result (`if`/`unless`), re-checked each pass.
     pending_cond: Vec<(SolvId, ReqId, bool)>,
     conditional: FxHashMap<&'p str, Vec<&'p str>>,
     unresolved: FxHashSet<(SolvId, ReqId)>,
+}
+
+/// A requirement whose best providers are not chosen yet (see `Gather::req_cache`).
+const UNCACHED: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// An offset into `Gather::req_store`, which holds at most one entry per requirement and
+/// candidate package, far below `u32::MAX`.
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Runs pungi's gather over `pool`.
@@ -260,7 +276,10 @@ impl<'p> Gather<'p> {
             done_multilib: vec![false; n],
             done_conditional: vec![false; n],
             cursors: [0; 8],
-            req_cache: FxHashMap::default(),
+            req_cache: [Vec::new(), Vec::new()],
+            req_store: Vec::new(),
+            cands_buf: Vec::new(),
+            deps_buf: Vec::new(),
             pending_cond: Vec::new(),
             conditional: FxHashMap::default(),
             unresolved: FxHashSet::default(),
@@ -513,8 +532,21 @@ impl<'p> Gather<'p> {
 
     /// pungi's `_get_best_package`.
     fn best(&self, cands: &[SolvId], req: Option<ReqId>, debuginfo: bool) -> Vec<SolvId> {
+        let mut out = Vec::new();
+        self.best_into(cands, req, debuginfo, &mut out);
+        out
+    }
+
+    /// [`Gather::best`], appending to `out`.
+    fn best_into(
+        &self,
+        cands: &[SolvId],
+        req: Option<ReqId>,
+        debuginfo: bool,
+        out: &mut Vec<SolvId>,
+    ) {
         if cands.is_empty() {
-            return Vec::new();
+            return;
         }
         let kind = if debuginfo { Kind::Debug } else { Kind::Binary };
         // The common case, one provider: every rule below would pick it.
@@ -522,7 +554,8 @@ impl<'p> Gather<'p> {
             && self.vis_kind(*only, kind)
             && (self.is_native(*only) || self.is_multilib_q(*only))
         {
-            return vec![*only];
+            out.push(*only);
+            return;
         }
         let mut list: Vec<SolvId> = cands.to_vec();
         if self.has_lookaside {
@@ -560,7 +593,8 @@ impl<'p> Gather<'p> {
             all.extend(multilib);
             all.sort_unstable();
             all.dedup();
-            return all;
+            out.extend(all);
+            return;
         }
         let seen_native: Vec<SolvId> = native
             .iter()
@@ -582,7 +616,7 @@ impl<'p> Gather<'p> {
             multilib.clone()
         };
         if result.is_empty() {
-            return Vec::new();
+            return;
         }
         let pool = self.pool;
         result.sort_by(|&a, &b| {
@@ -613,12 +647,10 @@ impl<'p> Gather<'p> {
             } else {
                 multilib
             };
-            return from
-                .into_iter()
-                .filter(|&i| pool.s(i).sourcerpm == src)
-                .collect();
+            out.extend(from.into_iter().filter(|&i| pool.s(i).sourcerpm == src));
+            return;
         }
-        vec![pick]
+        out.push(pick);
     }
 
     fn providers(&self, dep: DepId, kind: Kind) -> Vec<SolvId> {
@@ -735,28 +767,47 @@ impl<'p> Gather<'p> {
         }
     }
 
-    /// pungi's `_get_package_deps`: the best providers of every requirement of `id`.
-    fn package_deps(&mut self, id: SolvId, debuginfo: bool) -> Vec<SolvId> {
-        let mut out = Vec::new();
+    /// pungi's `_get_package_deps`: the best providers of every requirement of `id`, into
+    /// `out` (cleared first).
+    fn package_deps(&mut self, id: SolvId, debuginfo: bool, out: &mut Vec<SolvId>) {
+        out.clear();
         if self.pool.is_lookaside(id) {
-            return out;
+            return;
         }
         let kind = if debuginfo { Kind::Debug } else { Kind::Binary };
+        let cache = usize::from(debuginfo);
+        if self.req_cache[cache].is_empty() {
+            self.req_cache[cache] = vec![UNCACHED; self.pool.reqs.len()];
+        }
         for &r in self.pool.requires(id) {
-            if let Some(c) = self.req_cache.get(&(r, debuginfo)) {
-                out.extend_from_slice(c);
+            let (start, end) = self.req_cache[cache][r.0 as usize];
+            if (start, end) != UNCACHED {
+                out.extend_from_slice(&self.req_store[start as usize..end as usize]);
                 continue;
             }
             match self.pool.req(r) {
                 Req::Simple(d) => {
-                    let cands = self.providers(*d, kind);
+                    // The buffers are taken out of `self` while `best_into` borrows it.
+                    let mut cands = std::mem::take(&mut self.cands_buf);
+                    cands.clear();
+                    cands.extend(
+                        self.pool
+                            .whatprovides(*d)
+                            .iter()
+                            .copied()
+                            .filter(|&i| self.vis_kind(i, kind)),
+                    );
                     if cands.is_empty() {
                         self.unresolved.insert((id, r));
-                        continue;
+                    } else {
+                        let mut store = std::mem::take(&mut self.req_store);
+                        let start = store.len();
+                        self.best_into(&cands, Some(r), debuginfo, &mut store);
+                        out.extend_from_slice(&store[start..]);
+                        self.req_cache[cache][r.0 as usize] = (index(start), index(store.len()));
+                        self.req_store = store;
                     }
-                    let best = self.best(&cands, Some(r), debuginfo);
-                    out.extend_from_slice(&best);
-                    self.req_cache.insert((r, debuginfo), best);
+                    self.cands_buf = cands;
                 }
                 Req::Rich(rich) => {
                     if rich.is_conditional() {
@@ -772,7 +823,6 @@ impl<'p> Gather<'p> {
                 }
             }
         }
-        out
     }
 
     /// The entries of `list` (0 = binary, 1 = debug, 2 = source) pass `pass` has not seen yet.
@@ -824,9 +874,12 @@ impl<'p> Gather<'p> {
             if std::mem::replace(&mut self.done_binary_deps[id.index()], true) {
                 continue;
             }
-            for dep in self.package_deps(id, false) {
+            let mut deps = std::mem::take(&mut self.deps_buf);
+            self.package_deps(id, false, &mut deps);
+            for &dep in &deps {
                 added |= self.add_binary(dep, 0);
             }
+            self.deps_buf = deps;
         }
         added | self.recheck_conditional()
     }
@@ -869,12 +922,15 @@ impl<'p> Gather<'p> {
             if std::mem::replace(&mut self.done_source_deps[id.index()], true) {
                 continue;
             }
-            for dep in self.package_deps(id, false) {
+            let mut deps = std::mem::take(&mut self.deps_buf);
+            self.package_deps(id, false, &mut deps);
+            for &dep in &deps {
                 if self.add_binary(dep, 0) {
                     added = true;
                     self.set_flag(id, flags::SELF_HOSTING);
                 }
             }
+            self.deps_buf = deps;
         }
         added
     }
@@ -973,12 +1029,14 @@ impl<'p> Gather<'p> {
             if std::mem::replace(&mut self.done_debug_deps[id.index()], true) {
                 continue;
             }
-            for dep in self.package_deps(id, true) {
-                if self.in_binary[dep.index()] {
-                    continue;
+            let mut deps = std::mem::take(&mut self.deps_buf);
+            self.package_deps(id, true, &mut deps);
+            for &dep in &deps {
+                if !self.in_binary[dep.index()] {
+                    added |= self.add_debug(dep, 0);
                 }
-                added |= self.add_debug(dep, 0);
             }
+            self.deps_buf = deps;
         }
         added
     }
