@@ -181,6 +181,15 @@ fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
+/// `pattern` without any trailing `.+` (`str::trim_end_matches` with a string pattern costs
+/// a substring search).
+fn strip_multilib_suffixes(mut pattern: &str) -> &str {
+    while let Some(base) = pattern.strip_suffix(".+") {
+        pattern = base;
+    }
+    pattern
+}
+
 /// Runs pungi's gather over `pool`.
 pub fn gather(pool: &Pool, opts: &GatherOptions, req: &GatherRequest) -> GatherOutcome {
     let mut g = Gather::new(pool, opts);
@@ -423,8 +432,9 @@ impl<'p> Gather<'p> {
     ) -> (Vec<SolvId>, Vec<SolvId>) {
         let mut added = Vec::new();
         let mut added_debug = Vec::new();
+        let mut found = Vec::new();
         for pattern in includes {
-            let mut found = Vec::new();
+            found.clear();
             let mut debuginfo = false;
             if pattern == "system-release" && self.opts.greedy == Greedy::All {
                 if let Some(name) = self.pool.strings.get("system-release") {
@@ -446,7 +456,7 @@ impl<'p> Gather<'p> {
                         );
                     }
                 }
-            } else if is_debug_name(pattern.trim_end_matches(".+")) {
+            } else if is_debug_name(strip_multilib_suffixes(pattern)) {
                 debuginfo = true;
                 if let Some(base) = pattern.strip_suffix(".+") {
                     self.match_names(base, Kind::Debug, &mut found);
@@ -478,18 +488,23 @@ impl<'p> Gather<'p> {
                 missing.push(pattern.clone());
                 continue;
             }
+            let into = if debuginfo {
+                &mut added_debug
+            } else {
+                &mut added
+            };
+            let first = self.pool.s(found[0]).name;
+            if found.iter().all(|&i| self.pool.s(i).name == first) {
+                self.best_into(&found, None, debuginfo, into);
+                continue;
+            }
             // A glob picks the best package of every name it matched.
             let mut by_name: BTreeMap<Sym, Vec<SolvId>> = BTreeMap::new();
-            for id in found {
+            for &id in &found {
                 by_name.entry(self.pool.s(id).name).or_default().push(id);
             }
             for (_, cands) in by_name {
-                let best = self.best(&cands, None, debuginfo);
-                if debuginfo {
-                    added_debug.extend(best);
-                } else {
-                    added.extend(best);
-                }
+                self.best_into(&cands, None, debuginfo, into);
             }
         }
         (added, added_debug)

@@ -191,8 +191,7 @@ impl PoolBuilder {
             dep_map: FxHashMap::default(),
             reqs: Vec::new(),
             req_map: FxHashMap::default(),
-            provides: FxHashMap::default(),
-            files: FxHashMap::default(),
+            providers: FxHashMap::default(),
             by_name: FxHashMap::default(),
             by_sourcerpm: FxHashMap::default(),
             src_by_nvr: FxHashMap::default(),
@@ -273,15 +272,18 @@ impl PoolBuilder {
             }
             for d in provs {
                 let pname = pool.deps[d.0 as usize].name;
-                pool.provides.entry(pname).or_default().push((id, d));
+                let p = pool.providers.entry(pname).or_default();
+                p.provides.push((id, d));
+                p.add_any(id);
             }
             for f in spec.files.iter().filter(|_| kind != Kind::Source) {
                 if wanted_files.contains(f.as_str()) {
                     let fs = pool.strings.intern(f);
-                    let v = pool.files.entry(fs).or_default();
-                    if v.last() != Some(&id) {
-                        v.push(id);
+                    let p = pool.providers.entry(fs).or_default();
+                    if p.files.last() != Some(&id) {
+                        p.files.push(id);
                     }
+                    p.add_any(id);
                 }
             }
             let requires: Box<[ReqId]> = reqs.into_iter().map(|r| pool.intern_req(r)).collect();
@@ -322,6 +324,28 @@ impl PoolBuilder {
     }
 }
 
+/// Who provides one name (a capability or a file path).
+#[derive(Debug, Default)]
+struct Providers {
+    /// Every provide of the name with its package, in package order.
+    provides: Vec<(SolvId, DepId)>,
+    /// Packages that own the name as a file, in package order.
+    files: Vec<SolvId>,
+    /// Every package in `provides` or `files`, ascending, each once: the whole answer for an
+    /// unversioned requirement, so those need no computing or caching during a closure.
+    any: Vec<SolvId>,
+}
+
+impl Providers {
+    /// Packages are added in ascending order and all entries of one package come together,
+    /// so comparing with the last entry keeps `any` sorted and free of duplicates.
+    fn add_any(&mut self, id: SolvId) {
+        if self.any.last() != Some(&id) {
+            self.any.push(id);
+        }
+    }
+}
+
 /// The index. Immutable once built; lookups are cached per dependency and thread-safe.
 #[derive(Debug)]
 pub struct Pool {
@@ -332,8 +356,8 @@ pub struct Pool {
     dep_map: FxHashMap<IDep, DepId>,
     pub(crate) reqs: Vec<Req>,
     req_map: FxHashMap<Req, ReqId>,
-    provides: FxHashMap<Sym, Vec<(SolvId, DepId)>>,
-    files: FxHashMap<Sym, Vec<SolvId>>,
+    /// Provides and file owners by name (libsolv's createwhatprovides).
+    providers: FxHashMap<Sym, Providers>,
     pub(crate) by_name: FxHashMap<Sym, Vec<SolvId>>,
     pub(crate) by_sourcerpm: FxHashMap<Sym, Vec<SolvId>>,
     pub(crate) src_by_nvr: FxHashMap<(Sym, Sym, Sym), Vec<SolvId>>,
@@ -476,17 +500,31 @@ impl Pool {
     /// The NEVRA's first 16 bytes, big-endian, zero-padded: a shorter string sorts first, as
     /// with strings (NEVRAs hold no NUL bytes; if one did, the tie-break would still be exact).
     fn nevra_prefix(&self, id: SolvId) -> u128 {
-        let mut epoch = [0u8; 10];
         let mut key = [0u8; 16];
         let mut at = 0;
-        for part in self.nevra_parts(id, &mut epoch) {
-            let n = part.len().min(key.len() - at);
-            key[at..at + n].copy_from_slice(&part[..n]);
-            at += n;
-            if at == key.len() {
-                break;
+        // Byte by byte: these pieces are short, and a memcpy call per piece cost more.
+        let mut put = |part: &[u8]| {
+            for &b in part {
+                if at == key.len() {
+                    return true;
+                }
+                key[at] = b;
+                at += 1;
             }
-        }
+            at == key.len()
+        };
+        let s = self.s(id);
+        let mut epoch = [0u8; 10];
+        // Short-circuits: most names fill the key before the version is even looked up.
+        let _full = put(self.str(s.name).as_bytes())
+            || put(b"-")
+            || put(epoch_digits(s.epoch, &mut epoch))
+            || put(b":")
+            || put(self.str(s.version).as_bytes())
+            || put(b"-")
+            || put(self.str(s.release).as_bytes())
+            || put(b".")
+            || put(self.str(s.arch).as_bytes());
         u128::from_be_bytes(key)
     }
 
@@ -499,20 +537,10 @@ impl Pool {
     /// The pieces of `name-epoch:version-release.arch`; `buf` holds the epoch's digits.
     fn nevra_parts<'a>(&'a self, id: SolvId, buf: &'a mut [u8; 10]) -> [&'a [u8]; 9] {
         let s = self.s(id);
-        let mut e = s.epoch;
-        let mut at = buf.len();
-        loop {
-            at -= 1;
-            buf[at] = b'0' + (e % 10) as u8;
-            e /= 10;
-            if e == 0 {
-                break;
-            }
-        }
         [
             self.str(s.name).as_bytes(),
             b"-",
-            &buf[at..],
+            epoch_digits(s.epoch, buf),
             b":",
             self.str(s.version).as_bytes(),
             b"-",
@@ -601,26 +629,33 @@ impl Pool {
         &self.reqs[r.0 as usize]
     }
 
-    /// All packages whose provides (or files, for a path) satisfy `dep`, sorted, cached.
+    /// All packages whose provides (or files, for a path) satisfy `dep`, sorted. Unversioned
+    /// requirements are answered from the name index; versioned ones are computed once and
+    /// cached per dependency, as libsolv does for its relations.
     pub fn whatprovides(&self, dep: DepId) -> &[SolvId] {
-        self.whatprovides_cache[dep.0 as usize].get_or_init(|| self.compute_whatprovides(dep))
+        let d = &self.deps[dep.0 as usize];
+        let Some(p) = self.providers.get(&d.name) else {
+            return &[];
+        };
+        if d.op == Op::Any {
+            return &p.any;
+        }
+        self.whatprovides_cache[dep.0 as usize].get_or_init(|| self.compute_whatprovides(*d, p))
     }
 
-    fn compute_whatprovides(&self, dep: DepId) -> Box<[SolvId]> {
-        let d = self.deps[dep.0 as usize];
-        let mut out: Vec<SolvId> = Vec::new();
-        if let Some(list) = self.provides.get(&d.name) {
-            for &(id, p) in list {
-                if self.provide_matches(self.deps[p.0 as usize], d) {
-                    out.push(id);
-                }
+    fn compute_whatprovides(&self, d: IDep, p: &Providers) -> Box<[SolvId]> {
+        let mut out: Vec<SolvId> = Vec::with_capacity(p.provides.len() + p.files.len());
+        for &(id, pd) in &p.provides {
+            if out.last() != Some(&id) && self.provide_matches(self.deps[pd.0 as usize], d) {
+                out.push(id);
             }
         }
-        if let Some(list) = self.files.get(&d.name) {
-            out.extend_from_slice(list);
+        // A path is owned whatever version the requirement names.
+        if !p.files.is_empty() {
+            out.extend_from_slice(&p.files);
+            out.sort_unstable();
+            out.dedup();
         }
-        out.sort_unstable();
-        out.dedup();
         out.into_boxed_slice()
     }
 
@@ -704,6 +739,19 @@ impl Pool {
             }
         };
         format!("({body})")
+    }
+}
+
+/// The decimal digits of an epoch, written into `buf`.
+fn epoch_digits(mut e: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (e % 10) as u8;
+        e /= 10;
+        if e == 0 {
+            return &buf[at..];
+        }
     }
 }
 
