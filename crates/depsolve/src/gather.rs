@@ -129,16 +129,31 @@ pub struct GatherOutcome {
 struct Arches {
     /// Index in preference order for every arch the compose arch takes.
     order: FxHashMap<Sym, usize>,
-    native: FxHashSet<Sym>,
     multilib: FxHashSet<Sym>,
-    noarch: Option<Sym>,
+}
+
+/// What the closure asks about every candidate package, one byte per package: read from a
+/// small array rather than the pool's large package records, whose cache misses were most of
+/// the closure's time.
+mod class {
+    /// Of an arch the compose arch takes (and not hidden by an exclude), or a source package.
+    pub const VISIBLE: u8 = 1;
+    pub const BINARY: u8 = 2;
+    pub const DEBUG: u8 = 4;
+    pub const SOURCE: u8 = 8;
+    pub const NOARCH: u8 = 16;
+    /// The compose arch's own arches, or noarch.
+    pub const NATIVE: u8 = 32;
+    /// pungi's multilib queue: the multilib arches, or noarch.
+    pub const MULTILIB: u8 = 64;
 }
 
 struct Gather<'p> {
     pool: &'p Pool,
     opts: &'p GatherOptions,
     arches: Arches,
-    visible: Vec<bool>,
+    /// [`class`] bits of every package.
+    class: Vec<u8>,
     has_lookaside: bool,
     in_binary: Vec<bool>,
     in_debug: Vec<bool>,
@@ -253,21 +268,36 @@ impl<'p> Gather<'p> {
             }
         }
         let noarch = pool.strings.get("noarch");
-        let visible = pool
+        let class = pool
             .solvables
             .iter()
-            .map(|s| s.kind == Kind::Source || order.contains_key(&s.arch))
+            .map(|s| {
+                let noarch = Some(s.arch) == noarch;
+                let mut c = match s.kind {
+                    Kind::Binary => class::BINARY,
+                    Kind::Debug => class::DEBUG,
+                    Kind::Source => class::SOURCE,
+                };
+                if s.kind == Kind::Source || order.contains_key(&s.arch) {
+                    c |= class::VISIBLE;
+                }
+                if noarch {
+                    c |= class::NOARCH;
+                }
+                if noarch || native.contains(&s.arch) {
+                    c |= class::NATIVE;
+                }
+                if noarch || multilib.contains(&s.arch) {
+                    c |= class::MULTILIB;
+                }
+                c
+            })
             .collect();
         Gather {
             pool,
             opts,
-            arches: Arches {
-                order,
-                native,
-                multilib,
-                noarch,
-            },
-            visible,
+            arches: Arches { order, multilib },
+            class,
             has_lookaside: pool.repos.iter().any(|r| r.lookaside),
             in_binary: vec![false; n],
             in_debug: vec![false; n],
@@ -295,28 +325,35 @@ impl<'p> Gather<'p> {
         }
     }
 
+    fn has(&self, id: SolvId, bits: u8) -> bool {
+        self.class[id.index()] & bits == bits
+    }
+
     fn is_noarch(&self, id: SolvId) -> bool {
-        Some(self.pool.s(id).arch) == self.arches.noarch
+        self.has(id, class::NOARCH)
     }
 
     /// Native per pungi: the compose arch's own arches and noarch.
     fn is_native(&self, id: SolvId) -> bool {
-        let a = self.pool.s(id).arch;
-        self.arches.native.contains(&a) || Some(a) == self.arches.noarch
+        self.has(id, class::NATIVE)
     }
 
     /// pungi's multilib queue: multilib arches and noarch.
     fn is_multilib_q(&self, id: SolvId) -> bool {
-        let a = self.pool.s(id).arch;
-        self.arches.multilib.contains(&a) || Some(a) == self.arches.noarch
+        self.has(id, class::MULTILIB)
     }
 
     fn vis(&self, id: SolvId) -> bool {
-        self.visible[id.index()]
+        self.has(id, class::VISIBLE)
     }
 
     fn vis_kind(&self, id: SolvId, kind: Kind) -> bool {
-        self.vis(id) && self.pool.kind(id) == kind
+        let k = match kind {
+            Kind::Binary => class::BINARY,
+            Kind::Debug => class::DEBUG,
+            Kind::Source => class::SOURCE,
+        };
+        self.has(id, class::VISIBLE | k)
     }
 
     fn set_flag(&mut self, id: SolvId, f: u16) {
@@ -421,7 +458,7 @@ impl<'p> Gather<'p> {
             }
         }
         for id in hide {
-            self.visible[id.index()] = false;
+            self.class[id.index()] &= !class::VISIBLE;
         }
     }
 
