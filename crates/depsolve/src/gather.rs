@@ -1044,14 +1044,11 @@ impl<'p> Gather<'p> {
             let cands: Vec<SolvId> = self
                 .pool
                 .by_sourcerpm
-                .get(&src)
-                .map(|v| {
-                    v.iter()
-                        .copied()
-                        .filter(|&d| self.vis_kind(d, Kind::Debug))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .get(src)
+                .iter()
+                .copied()
+                .filter(|&d| self.vis_kind(d, Kind::Debug))
+                .collect();
             for d in cands {
                 let in_queue = if native {
                     self.is_native(d)
@@ -1116,14 +1113,11 @@ impl<'p> Gather<'p> {
             let siblings: Vec<SolvId> = self
                 .pool
                 .by_sourcerpm
-                .get(&src)
-                .map(|v| {
-                    v.iter()
-                        .copied()
-                        .filter(|&d| self.vis_kind(d, Kind::Binary))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .get(src)
+                .iter()
+                .copied()
+                .filter(|&d| self.vis_kind(d, Kind::Binary))
+                .collect();
             let native: Vec<SolvId> = siblings
                 .iter()
                 .copied()
@@ -1185,20 +1179,17 @@ impl<'p> Gather<'p> {
             let cands: Vec<SolvId> = self
                 .pool
                 .by_name
-                .get(&s.name)
-                .map(|v| {
-                    v.iter()
-                        .copied()
-                        .filter(|&d| {
-                            let x = self.pool.s(d);
-                            self.vis_kind(d, Kind::Binary)
-                                && self.arches.multilib.contains(&x.arch)
-                                && x.version == s.version
-                                && x.release == s.release
-                        })
-                        .collect()
+                .get(s.name)
+                .iter()
+                .copied()
+                .filter(|&d| {
+                    let x = self.pool.s(d);
+                    self.vis_kind(d, Kind::Binary)
+                        && self.arches.multilib.contains(&x.arch)
+                        && x.version == s.version
+                        && x.release == s.release
                 })
-                .unwrap_or_default();
+                .collect();
             for d in self.best(&cands, None, false) {
                 if self
                     .opts

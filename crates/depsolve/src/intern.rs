@@ -89,6 +89,11 @@ impl Interner {
         self.map.get(s).copied()
     }
 
+    /// How many strings there are; every symbol is below this.
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
     pub fn resolve(&self, sym: Sym) -> &str {
         self.strings.get(sym.0 as usize).map_or("", |s| s)
     }

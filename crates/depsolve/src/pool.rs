@@ -191,13 +191,22 @@ impl PoolBuilder {
             dep_map: FxHashMap::default(),
             reqs: Vec::new(),
             req_map: FxHashMap::default(),
-            providers: FxHashMap::default(),
-            by_name: FxHashMap::default(),
-            by_sourcerpm: FxHashMap::default(),
+            provides: SymIndex::default(),
+            file_owners: SymIndex::default(),
+            providers: SymIndex::default(),
+            by_name: SymIndex::default(),
+            by_sourcerpm: SymIndex::default(),
             src_by_nvr: FxHashMap::default(),
             whatprovides_cache: Vec::new(),
+            nevra_keys: Vec::with_capacity(self.pkgs.len()),
             empty: Sym(0),
         };
+        // (key, value) pairs in package order, grouped into the indexes at the end.
+        let mut provides: Vec<(Sym, (SolvId, DepId))> = Vec::new();
+        let mut file_owners: Vec<(Sym, SolvId)> = Vec::new();
+        let mut providers: Vec<(Sym, SolvId)> = Vec::new();
+        let mut by_name: Vec<(Sym, SolvId)> = Vec::with_capacity(self.pkgs.len());
+        let mut by_sourcerpm: Vec<(Sym, SolvId)> = Vec::with_capacity(self.pkgs.len());
         pool.empty = pool.strings.intern("");
         // Only paths that some dependency names are indexed (libsolv's addfileprovides): the
         // file lists are far larger than everything else put together.
@@ -270,26 +279,33 @@ impl PoolBuilder {
             if kind == Kind::Source {
                 provs.clear();
             }
+            // This package's entries are the tail of `providers` from here: a name it provides
+            // twice (two versions, or a provide that is also one of its paths) enters once.
+            let own = providers.len();
+            let add_provider = |providers: &mut Vec<(Sym, SolvId)>, name: Sym| {
+                if !providers[own..].iter().any(|&(n, _)| n == name) {
+                    providers.push((name, id));
+                }
+            };
             for d in provs {
                 let pname = pool.deps[d.0 as usize].name;
-                let p = pool.providers.entry(pname).or_default();
-                p.provides.push((id, d));
-                p.add_any(id);
+                provides.push((pname, (id, d)));
+                add_provider(&mut providers, pname);
             }
+            let own_files = file_owners.len();
             for f in spec.files.iter().filter(|_| kind != Kind::Source) {
                 if wanted_files.contains(f.as_str()) {
                     let fs = pool.strings.intern(f);
-                    let p = pool.providers.entry(fs).or_default();
-                    if p.files.last() != Some(&id) {
-                        p.files.push(id);
+                    if !file_owners[own_files..].iter().any(|&(n, _)| n == fs) {
+                        file_owners.push((fs, id));
                     }
-                    p.add_any(id);
+                    add_provider(&mut providers, fs);
                 }
             }
             let requires: Box<[ReqId]> = reqs.into_iter().map(|r| pool.intern_req(r)).collect();
             let obsoletes = spec.obsoletes.iter().map(|a| pool.intern_dep(a)).collect();
             let conflicts = spec.conflicts.iter().map(|a| pool.intern_dep(a)).collect();
-            pool.by_name.entry(name).or_default().push(id);
+            by_name.push((name, id));
             match kind {
                 Kind::Source => pool
                     .src_by_nvr
@@ -298,10 +314,11 @@ impl PoolBuilder {
                     .push(id),
                 _ => {
                     if let Some(s) = sourcerpm {
-                        pool.by_sourcerpm.entry(s).or_default().push(id);
+                        by_sourcerpm.push((s, id));
                     }
                 }
             }
+            pool.nevra_keys.push(nevra_prefix(&spec));
             pool.solvables.push(Solvable {
                 name,
                 epoch: spec.epoch,
@@ -319,30 +336,75 @@ impl PoolBuilder {
                 ),
             });
         }
+        let keys = pool.strings.len();
+        pool.provides = SymIndex::new(keys, &provides);
+        pool.file_owners = SymIndex::new(keys, &file_owners);
+        pool.providers = SymIndex::new(keys, &providers);
+        pool.by_name = SymIndex::new(keys, &by_name);
+        pool.by_sourcerpm = SymIndex::new(keys, &by_sourcerpm);
         pool.whatprovides_cache = (0..pool.deps.len()).map(|_| OnceLock::new()).collect();
         Ok(pool)
     }
 }
 
-/// Who provides one name (a capability or a file path).
-#[derive(Debug, Default)]
-struct Providers {
-    /// Every provide of the name with its package, in package order.
-    provides: Vec<(SolvId, DepId)>,
-    /// Packages that own the name as a file, in package order.
-    files: Vec<SolvId>,
-    /// Every package in `provides` or `files`, ascending, each once: the whole answer for an
-    /// unversioned requirement, so those need no computing or caching during a closure.
-    any: Vec<SolvId>,
+/// A multimap from interned strings to values, stored as one array grouped by key, as libsolv
+/// lays out its whatprovides: a lookup is an index and a slice, with no hashing, and building
+/// costs two allocations instead of one per key.
+#[derive(Debug)]
+pub(crate) struct SymIndex<T> {
+    /// The values of key `k` are `values[starts[k]..starts[k + 1]]`.
+    starts: Vec<u32>,
+    values: Vec<T>,
 }
 
-impl Providers {
-    /// Packages are added in ascending order and all entries of one package come together,
-    /// so comparing with the last entry keeps `any` sorted and free of duplicates.
-    fn add_any(&mut self, id: SolvId) {
-        if self.any.last() != Some(&id) {
-            self.any.push(id);
+impl<T> Default for SymIndex<T> {
+    fn default() -> Self {
+        SymIndex {
+            starts: Vec::new(),
+            values: Vec::new(),
         }
+    }
+}
+
+impl<T: Copy> SymIndex<T> {
+    /// Groups `pairs` by key (a counting sort), keeping their order within each key. `keys`
+    /// bounds the symbols.
+    fn new(keys: usize, pairs: &[(Sym, T)]) -> Self {
+        let mut starts = vec![0u32; keys + 1];
+        for (k, _) in pairs {
+            starts[k.0 as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut slots: Vec<Option<T>> = vec![None; pairs.len()];
+        for &(k, v) in pairs {
+            let at = &mut next[k.0 as usize];
+            slots[*at as usize] = Some(v);
+            *at += 1;
+        }
+        SymIndex {
+            starts,
+            values: slots.into_iter().flatten().collect(),
+        }
+    }
+
+    pub(crate) fn get(&self, k: Sym) -> &[T] {
+        let i = k.0 as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.values[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// Every key with values, in symbol order.
+    fn iter(&self) -> impl Iterator<Item = (Sym, &[T])> + '_ {
+        self.starts
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0] < w[1])
+            .map(|(k, w)| (Sym(k as u32), &self.values[w[0] as usize..w[1] as usize]))
     }
 }
 
@@ -356,12 +418,20 @@ pub struct Pool {
     dep_map: FxHashMap<IDep, DepId>,
     pub(crate) reqs: Vec<Req>,
     req_map: FxHashMap<Req, ReqId>,
-    /// Provides and file owners by name (libsolv's createwhatprovides).
-    providers: FxHashMap<Sym, Providers>,
-    pub(crate) by_name: FxHashMap<Sym, Vec<SolvId>>,
-    pub(crate) by_sourcerpm: FxHashMap<Sym, Vec<SolvId>>,
+    /// Every provide with its package, by provided name, in package order.
+    provides: SymIndex<(SolvId, DepId)>,
+    /// Packages owning a path, by path (only paths some requirement names).
+    file_owners: SymIndex<SolvId>,
+    /// Every package that provides a name or owns it as a path, ascending, each once: the
+    /// whole answer for an unversioned requirement (libsolv's createwhatprovides).
+    providers: SymIndex<SolvId>,
+    pub(crate) by_name: SymIndex<SolvId>,
+    pub(crate) by_sourcerpm: SymIndex<SolvId>,
     pub(crate) src_by_nvr: FxHashMap<(Sym, Sym, Sym), Vec<SolvId>>,
     whatprovides_cache: Vec<OnceLock<Box<[SolvId]>>>,
+    /// Each package's NEVRA sort key (see [`nevra_prefix`]), so that sorting results reads
+    /// one small array instead of every package's strings.
+    nevra_keys: Vec<u128>,
     empty: Sym,
 }
 
@@ -489,43 +559,14 @@ impl Pool {
     pub fn sort_by_nevra(&self, ids: &mut [SolvId]) {
         // The first 16 bytes, as one integer, decide most comparisons; ties (long common
         // prefixes such as `python3-`) fall back to the full byte-wise comparison.
-        let mut keyed: Vec<(u128, SolvId)> =
-            ids.iter().map(|&id| (self.nevra_prefix(id), id)).collect();
+        let mut keyed: Vec<(u128, SolvId)> = ids
+            .iter()
+            .map(|&id| (self.nevra_keys[id.index()], id))
+            .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| self.cmp_nevra(a.1, b.1)));
         for (slot, (_, id)) in ids.iter_mut().zip(keyed) {
             *slot = id;
         }
-    }
-
-    /// The NEVRA's first 16 bytes, big-endian, zero-padded: a shorter string sorts first, as
-    /// with strings (NEVRAs hold no NUL bytes; if one did, the tie-break would still be exact).
-    fn nevra_prefix(&self, id: SolvId) -> u128 {
-        let mut key = [0u8; 16];
-        let mut at = 0;
-        // Byte by byte: these pieces are short, and a memcpy call per piece cost more.
-        let mut put = |part: &[u8]| {
-            for &b in part {
-                if at == key.len() {
-                    return true;
-                }
-                key[at] = b;
-                at += 1;
-            }
-            at == key.len()
-        };
-        let s = self.s(id);
-        let mut epoch = [0u8; 10];
-        // Short-circuits: most names fill the key before the version is even looked up.
-        let _full = put(self.str(s.name).as_bytes())
-            || put(b"-")
-            || put(epoch_digits(s.epoch, &mut epoch))
-            || put(b":")
-            || put(self.str(s.version).as_bytes())
-            || put(b"-")
-            || put(self.str(s.release).as_bytes())
-            || put(b".")
-            || put(self.str(s.arch).as_bytes());
-        u128::from_be_bytes(key)
     }
 
     /// Orders two packages exactly as their [`Pool::nevra`] strings would sort.
@@ -567,25 +608,21 @@ impl Pool {
 
     /// Packages of a name, in pool order.
     pub fn by_name(&self, name: &str) -> &[SolvId] {
-        self.strings
-            .get(name)
-            .and_then(|s| self.by_name.get(&s))
-            .map_or(&[], Vec::as_slice)
+        self.strings.get(name).map_or(&[], |s| self.by_name.get(s))
     }
 
     /// Every distinct package name, with its packages.
     pub fn names(&self) -> impl Iterator<Item = (&str, &[SolvId])> + '_ {
         self.by_name
             .iter()
-            .map(|(k, v)| (self.strings.resolve(*k), v.as_slice()))
+            .map(|(k, v)| (self.strings.resolve(k), v))
     }
 
     /// Binary and debug packages built from the same source RPM file name.
     pub fn built_from(&self, sourcerpm: &str) -> &[SolvId] {
         self.strings
             .get(sourcerpm)
-            .and_then(|s| self.by_sourcerpm.get(&s))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[], |s| self.by_sourcerpm.get(s))
     }
 
     /// The source packages a binary package was built from (parsed from its sourcerpm).
@@ -634,25 +671,24 @@ impl Pool {
     /// cached per dependency, as libsolv does for its relations.
     pub fn whatprovides(&self, dep: DepId) -> &[SolvId] {
         let d = &self.deps[dep.0 as usize];
-        let Some(p) = self.providers.get(&d.name) else {
-            return &[];
-        };
         if d.op == Op::Any {
-            return &p.any;
+            return self.providers.get(d.name);
         }
-        self.whatprovides_cache[dep.0 as usize].get_or_init(|| self.compute_whatprovides(*d, p))
+        self.whatprovides_cache[dep.0 as usize].get_or_init(|| self.compute_whatprovides(*d))
     }
 
-    fn compute_whatprovides(&self, d: IDep, p: &Providers) -> Box<[SolvId]> {
-        let mut out: Vec<SolvId> = Vec::with_capacity(p.provides.len() + p.files.len());
-        for &(id, pd) in &p.provides {
+    fn compute_whatprovides(&self, d: IDep) -> Box<[SolvId]> {
+        let provides = self.provides.get(d.name);
+        let files = self.file_owners.get(d.name);
+        let mut out: Vec<SolvId> = Vec::with_capacity(provides.len() + files.len());
+        for &(id, pd) in provides {
             if out.last() != Some(&id) && self.provide_matches(self.deps[pd.0 as usize], d) {
                 out.push(id);
             }
         }
         // A path is owned whatever version the requirement names.
-        if !p.files.is_empty() {
-            out.extend_from_slice(&p.files);
+        if !files.is_empty() {
+            out.extend_from_slice(files);
             out.sort_unstable();
             out.dedup();
         }
@@ -740,6 +776,37 @@ impl Pool {
         };
         format!("({body})")
     }
+}
+
+/// The first 16 bytes of a package's NEVRA string, big-endian, zero-padded: a shorter string
+/// sorts first, as with strings (NEVRAs hold no NUL bytes; if one did, the full comparison that
+/// breaks ties would still be exact).
+fn nevra_prefix(p: &PkgSpec) -> u128 {
+    let mut key = [0u8; 16];
+    let mut at = 0;
+    // Byte by byte: the pieces are short, and a memcpy call per piece cost more.
+    let mut put = |part: &[u8]| {
+        for &b in part {
+            if at == key.len() {
+                return true;
+            }
+            key[at] = b;
+            at += 1;
+        }
+        at == key.len()
+    };
+    let mut epoch = [0u8; 10];
+    // Short-circuits: most names fill the key on their own.
+    let _full = put(p.name.as_bytes())
+        || put(b"-")
+        || put(epoch_digits(p.epoch, &mut epoch))
+        || put(b":")
+        || put(p.version.as_bytes())
+        || put(b"-")
+        || put(p.release.as_bytes())
+        || put(b".")
+        || put(p.arch.as_bytes());
+    u128::from_be_bytes(key)
 }
 
 /// The decimal digits of an epoch, written into `buf`.
