@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 
 use crate::common::{kiln, mini_config, text};
 
-const REFERENCE: &str = "/work/shared/reference/pungi-compose/compose/metadata/rpms.json";
+const REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/reference/pungi-compose/compose/metadata/rpms.json"
+);
 
 /// The example config with pungi-run's own additional package, edited by `edit`.
 fn config(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {

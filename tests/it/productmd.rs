@@ -7,7 +7,10 @@ use kiln_productmd::{
     ComposeRef, ExtraFile, ExtraFiles, Images, Product, TreeInfo, TreeVariant, extra_files,
 };
 
-const REF: &str = "/work/shared/reference/pungi-compose/compose";
+const REF: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/reference/pungi-compose/compose"
+);
 
 fn reference(rel: &str) -> Option<String> {
     let r = std::fs::read_to_string(Path::new(REF).join(rel)).ok();

@@ -11,7 +11,7 @@ use kiln_repodata::{RepoMd, RepoOptions, RepoReader, write_repo};
 
 use crate::common::have;
 
-const REALDATA: &str = "/work/shared/realdata";
+const REALDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata");
 
 /// Copy packages keeping their mtimes (createrepo records them).
 fn copy_rpms(from: &Path, to: &Path) -> usize {
@@ -297,9 +297,10 @@ fn pungi_shaped_repomd_with_comps() {
     );
     assert_eq!(r.repomd.revision, "1795251170");
     // pungi's reference repomd.xml has exactly this element structure
-    let reference = Path::new(
-        "/work/shared/reference/pungi-compose/compose/BaseOS/x86_64/os/repodata/repomd.xml",
-    );
+    let reference = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/pungi-compose/compose/BaseOS/x86_64/os/repodata/repomd.xml"
+    ));
     if let Ok(text) = fs::read_to_string(reference) {
         let shape = |s: &str| -> Vec<String> {
             s.lines()

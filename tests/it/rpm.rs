@@ -1,5 +1,5 @@
 //! The reader against rpm's own answers on real packages from
-//! /work/shared/realdata (skipped when that folder is absent), and against
+//! ../shared/realdata (skipped when that folder is absent), and against
 //! malformed input.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::process::Command;
 
 use kiln_rpm::{ChecksumKind, RpmError, read_package, read_package_from};
 
-const REALDATA: &str = "/work/shared/realdata";
+const REALDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata");
 
 fn real_rpms() -> Vec<PathBuf> {
     let mut v = Vec::new();

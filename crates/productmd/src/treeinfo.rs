@@ -451,7 +451,11 @@ mod tests {
     use super::*;
 
     fn reference(rel: &str) -> Option<String> {
-        let p = Path::new("/work/shared/reference/pungi-compose/compose").join(rel);
+        let p = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/reference/pungi-compose/compose"
+        ))
+        .join(rel);
         std::fs::read_to_string(p).ok()
     }
 
