@@ -29,6 +29,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use arches::accepts;
+pub use sources::{Expected, PackageSource, RemoteCtx, source_for};
 
 /// One package of the set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,7 +138,9 @@ impl Phase for PkgsetPhase {
         let mut listed: BTreeMap<&str, Vec<(PathBuf, Option<sources::Expected>)>> = BTreeMap::new();
         for repo in all_repos {
             ctx.check_cancelled()?;
-            listed.insert(repo, sources::list(repo, &remote_ctx)?);
+            let source = sources::source_for(repo)?;
+            tracing::info!("listing the packages of {}", source.describe());
+            listed.insert(repo, source.files(&remote_ctx)?);
         }
         dl_bar.finish_and_clear();
         let mut files: BTreeMap<PathBuf, Option<sources::Expected>> = BTreeMap::new();

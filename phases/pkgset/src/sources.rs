@@ -53,14 +53,72 @@ pub struct RemoteCtx<'a> {
     pub done: &'a (dyn Fn() + Sync),
 }
 
-/// Every package file of one `pkgset_repos` entry.
-pub fn list(
-    repo: &str,
-    remote: &RemoteCtx,
-) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
+/// Where a package set's files come from. Each `pkgset_repos` entry is one source; a Koji source
+/// (a tag at an event, its builds listed over XML-RPC, its files on the Koji volume) implements the
+/// same trait without the phase changing.
+pub trait PackageSource {
+    /// The entry as the user wrote it, for messages.
+    fn describe(&self) -> &str;
+    /// Every package file the source offers, on local disk (fetched first if need be), with what
+    /// the source's metadata says about each file when it has metadata.
+    fn files(&self, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError>;
+}
+
+/// A local repository: its primary names the files and their checksums.
+struct LocalRepo {
+    entry: String,
+    root: PathBuf,
+}
+
+/// A local folder of RPMs without repodata.
+struct RpmFolder {
+    entry: String,
+    root: PathBuf,
+}
+
+/// An http(s) repository, mirrored into the download cache.
+struct HttpRepo {
+    entry: String,
+}
+
+impl PackageSource for LocalRepo {
+    fn describe(&self) -> &str {
+        &self.entry
+    }
+    fn files(&self, _remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
+        from_repodata(&self.root)
+    }
+}
+
+impl PackageSource for RpmFolder {
+    fn describe(&self) -> &str {
+        &self.entry
+    }
+    fn files(&self, _remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
+        let mut out = Vec::new();
+        walk(&self.root, &mut out)
+            .map_err(|e| PhaseError::with(format!("reading {}", self.entry), e))?;
+        out.sort();
+        Ok(out.into_iter().map(|p| (p, None)).collect())
+    }
+}
+
+impl PackageSource for HttpRepo {
+    fn describe(&self) -> &str {
+        &self.entry
+    }
+    fn files(&self, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
+        from_remote(&self.entry, remote)
+            .map_err(|e| PhaseError::msg(format!("pkgset_repos entry {}: {e}", self.entry)))
+    }
+}
+
+/// The source a `pkgset_repos` entry names: an http(s) URL, a repository, or a folder of RPMs.
+pub fn source_for(repo: &str) -> Result<Box<dyn PackageSource>, PhaseError> {
     if Url::is_remote(repo) {
-        return from_remote(repo, remote)
-            .map_err(|e| PhaseError::msg(format!("pkgset_repos entry {repo}: {e}")));
+        return Ok(Box::new(HttpRepo {
+            entry: repo.to_owned(),
+        }));
     }
     let local = repo.strip_prefix("file://").unwrap_or(repo);
     if local.contains("://") {
@@ -68,19 +126,17 @@ pub fn list(
             "pkgset_repos entry {repo}: only local folders and http(s) URLs are supported"
         )));
     }
-    let root = Path::new(local);
+    let root = PathBuf::from(local);
     if !root.is_dir() {
         return Err(PhaseError::msg(format!(
             "pkgset_repos entry {repo} is not a folder"
         )));
     }
+    let entry = repo.to_owned();
     if root.join("repodata/repomd.xml").is_file() {
-        from_repodata(root)
+        Ok(Box::new(LocalRepo { entry, root }))
     } else {
-        let mut out = Vec::new();
-        walk(root, &mut out).map_err(|e| PhaseError::with(format!("reading {repo}"), e))?;
-        out.sort();
-        Ok(out.into_iter().map(|p| (p, None)).collect())
+        Ok(Box::new(RpmFolder { entry, root }))
     }
 }
 
