@@ -1225,10 +1225,15 @@ impl<'p> Gather<'p> {
         let debug = keep(&self.debug);
         let source = keep(&self.source);
         pool.sort_by_nevra(&mut lookaside);
-        let mut flag_map = BTreeMap::new();
-        for &id in binary.iter().chain(&debug).chain(&source).chain(&lookaside) {
-            flag_map.insert(id, self.flags[id.index()]);
-        }
+        // Collected, the map is sorted once and built in bulk rather than by one search per
+        // insert.
+        let flag_map: BTreeMap<SolvId, u16> = binary
+            .iter()
+            .chain(&debug)
+            .chain(&source)
+            .chain(&lookaside)
+            .map(|&id| (id, self.flags[id.index()]))
+            .collect();
         let mut unresolved: Vec<Unresolved> = self
             .unresolved
             .iter()
