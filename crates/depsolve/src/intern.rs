@@ -2,7 +2,7 @@
 //! `u32`, which is what keeps provider lookups to hash probes on integers.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// An interned string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,35 +66,69 @@ pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
 pub type FxHashSet<K> = std::collections::HashSet<K, FxBuild>;
 
-/// Owns the interned strings of one pool.
+/// Owns the interned strings of one pool, back to back in one buffer: a lookup compares
+/// against neighbouring memory rather than a separate allocation per string, and interning
+/// allocates nothing per string.
 #[derive(Debug, Default)]
 pub struct Interner {
-    map: FxHashMap<Box<str>, Sym>,
-    strings: Vec<Box<str>>,
+    bytes: String,
+    /// String `i` ends at `ends[i]` and starts where string `i - 1` ends.
+    ends: Vec<u32>,
+    /// The first symbol whose text has this hash; `next` chains any others (a 64-bit hash
+    /// collision between two strings of one pool is possible in principle, never in practice).
+    by_hash: FxHashMap<u64, Sym>,
+    next: Vec<Option<Sym>>,
+}
+
+fn hash(s: &str) -> u64 {
+    let mut h = FxHasher::default();
+    s.hash(&mut h);
+    h.finish()
 }
 
 impl Interner {
     pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.map.get(s) {
+        let h = hash(s);
+        if let Some(sym) = self.find(h, s) {
             return sym;
         }
-        let sym = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
-        self.strings.push(s.into());
-        self.map.insert(s.into(), sym);
+        let sym = Sym(u32::try_from(self.ends.len()).unwrap_or(u32::MAX));
+        self.bytes.push_str(s);
+        self.ends
+            .push(u32::try_from(self.bytes.len()).unwrap_or(u32::MAX));
+        let previous = self.by_hash.insert(h, sym);
+        self.next.push(previous);
         sym
+    }
+
+    fn find(&self, h: u64, s: &str) -> Option<Sym> {
+        let mut at = self.by_hash.get(&h).copied();
+        while let Some(sym) = at {
+            if self.resolve(sym) == s {
+                return Some(sym);
+            }
+            at = self.next.get(sym.0 as usize).copied().flatten();
+        }
+        None
     }
 
     /// The symbol of `s` if it was ever interned (a lookup that must not grow the pool).
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.map.get(s).copied()
+        self.find(hash(s), s)
     }
 
     /// How many strings there are; every symbol is below this.
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len()
     }
 
     pub fn resolve(&self, sym: Sym) -> &str {
-        self.strings.get(sym.0 as usize).map_or("", |s| s)
+        let i = sym.0 as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).map_or(0, |&e| e as usize),
+        };
+        let end = self.ends.get(i).map_or(start, |&e| e as usize);
+        self.bytes.get(start..end).unwrap_or("")
     }
 }
