@@ -132,3 +132,33 @@ impl Interner {
         self.bytes.get(start..end).unwrap_or("")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_round_trip_and_hash_collisions_chain() {
+        let mut i = Interner::default();
+        let alpha = i.intern("alpha");
+        let empty = i.intern("");
+        let beta = i.intern("beta");
+        assert_eq!(i.intern("alpha"), alpha);
+        assert_eq!(i.resolve(alpha), "alpha");
+        assert_eq!(i.resolve(empty), "");
+        assert_eq!(i.resolve(beta), "beta");
+        assert_eq!(i.get("beta"), Some(beta));
+        assert_eq!(i.get("gamma"), None);
+        assert_eq!(i.len(), 3);
+        // File "gamma" under alpha's hash, as a collision would: both stay reachable.
+        let h = hash("alpha");
+        i.bytes.push_str("gamma");
+        i.ends.push(u32::try_from(i.bytes.len()).unwrap());
+        let gamma = Sym(3);
+        let previous = i.by_hash.insert(h, gamma);
+        i.next.push(previous);
+        assert_eq!(i.find(h, "gamma"), Some(gamma));
+        assert_eq!(i.find(h, "alpha"), Some(alpha));
+        assert_eq!(i.find(h, "delta"), None);
+    }
+}
