@@ -2,11 +2,12 @@
 //!
 //! - [`PoolBuilder`] collects packages ([`PkgSpec`], convertible from `kiln_rpm::Package`) per
 //!   repository (a repository may be a lookaside) and [`PoolBuilder::build`] interns every
-//!   string and indexes provides by name and files by path. Only paths that some requirement
+//!   string and indexes every name's providers (provides, and files by path), as libsolv's
+//!   `createwhatprovides` does, in arrays grouped by symbol. Only paths that some requirement
 //!   names are indexed, as libsolv's `addfileprovides` does.
-//! - [`Pool::whatprovides`] answers a dependency with RPM's range-overlap rule: a missing epoch
-//!   is 0 and a release is compared only when both sides carry one. Answers are cached per
-//!   interned dependency.
+//! - [`Pool::whatprovides`] answers an unversioned dependency from that index, and a versioned
+//!   one with RPM's range-overlap rule (a missing epoch is 0, a release is compared only when
+//!   both sides carry one), cached per interned dependency.
 //! - [`gather()`] is pungi's `gather_dnf` fixpoint (one best provider per requirement, pungi's
 //!   tie-breaks, greedy, fulltree, selfhosting, multilib, comps conditionals, debuginfo and
 //!   sources). Weak dependencies are never followed, as pungi does not.
