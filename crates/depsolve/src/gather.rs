@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::arch::{all_arches, is_debug_name, multilib_arches, native_arches};
 use crate::intern::{FxHashMap, FxHashSet, Sym};
 use crate::multilib::Multilib;
-use crate::pool::{DepId, Kind, Pool, Req, ReqId, SolvId};
+use crate::pool::{DepId, Kind, Pool, Req, ReqId, SolvId, index};
 use crate::rich::Rich;
 use kiln_comps::{fnmatch, is_glob};
 
@@ -189,12 +189,6 @@ struct Gather<'p> {
 
 /// A requirement whose best providers are not chosen yet (see `Gather::req_cache`).
 const UNCACHED: (u32, u32) = (u32::MAX, u32::MAX);
-
-/// An offset into `Gather::req_store`, which holds at most one entry per requirement and
-/// candidate package, far below `u32::MAX`.
-fn index(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
-}
 
 /// `pattern` without any trailing `.+` (`str::trim_end_matches` with a string pattern costs
 /// a substring search).

@@ -125,7 +125,8 @@ pub(crate) struct Solvable {
     pub repo: RepoId,
     pub kind: Kind,
     pub sourcerpm: Option<Sym>,
-    pub requires: Box<[ReqId]>,
+    /// This package's range of [`Pool::requires`].
+    pub requires: (u32, u32),
     pub obsoletes: Box<[DepId]>,
     pub conflicts: Box<[DepId]>,
     pub runtime_lib: bool,
@@ -191,6 +192,7 @@ impl PoolBuilder {
             dep_map: FxHashMap::default(),
             reqs: Vec::new(),
             req_map: FxHashMap::default(),
+            requires: Vec::new(),
             provides: SymIndex::default(),
             file_owners: SymIndex::default(),
             providers: SymIndex::default(),
@@ -302,7 +304,12 @@ impl PoolBuilder {
                     add_provider(&mut providers, fs);
                 }
             }
-            let requires: Box<[ReqId]> = reqs.into_iter().map(|r| pool.intern_req(r)).collect();
+            let start = index(pool.requires.len());
+            for r in reqs {
+                let r = pool.intern_req(r);
+                pool.requires.push(r);
+            }
+            let requires = (start, index(pool.requires.len()));
             let obsoletes = spec.obsoletes.iter().map(|a| pool.intern_dep(a)).collect();
             let conflicts = spec.conflicts.iter().map(|a| pool.intern_dep(a)).collect();
             by_name.push((name, id));
@@ -418,6 +425,9 @@ pub struct Pool {
     dep_map: FxHashMap<IDep, DepId>,
     pub(crate) reqs: Vec<Req>,
     req_map: FxHashMap<Req, ReqId>,
+    /// Every package's requirements back to back, in package order: one allocation, and the
+    /// closure, which reads them for every package it takes, finds them in few cache lines.
+    requires: Vec<ReqId>,
     /// Every provide with its package, by provided name, in package order.
     provides: SymIndex<(SolvId, DepId)>,
     /// Packages owning a path, by path (only paths some requirement names).
@@ -651,7 +661,10 @@ impl Pool {
     }
 
     pub fn requires(&self, id: SolvId) -> &[ReqId] {
-        &self.s(id).requires
+        let (start, end) = self.s(id).requires;
+        self.requires
+            .get(start as usize..end as usize)
+            .unwrap_or(&[])
     }
 
     pub fn obsoletes(&self, id: SolvId) -> &[DepId] {
@@ -807,6 +820,12 @@ fn nevra_prefix(p: &PkgSpec) -> u128 {
         || put(b".")
         || put(p.arch.as_bytes());
     u128::from_be_bytes(key)
+}
+
+/// A position in one of the pool's (or a gather run's) arrays, which stay far below
+/// `u32::MAX` entries.
+pub(crate) fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// The decimal digits of an epoch, written into `buf`.
