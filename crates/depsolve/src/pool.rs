@@ -354,6 +354,23 @@ impl PoolBuilder {
     }
 }
 
+/// A cached [`Pool::whatprovides`] answer for a versioned dependency.
+#[derive(Debug)]
+enum Answer {
+    /// Most versioned requirements have a single provider, kept inline.
+    One(SolvId),
+    Many(Box<[SolvId]>),
+}
+
+impl Answer {
+    fn as_slice(&self) -> &[SolvId] {
+        match self {
+            Answer::One(id) => std::slice::from_ref(id),
+            Answer::Many(ids) => ids,
+        }
+    }
+}
+
 /// A multimap from interned strings to values, stored as one array grouped by key, as libsolv
 /// lays out its whatprovides: a lookup is an index and a slice, with no hashing, and building
 /// costs two allocations instead of one per key.
@@ -438,7 +455,7 @@ pub struct Pool {
     pub(crate) by_name: SymIndex<SolvId>,
     pub(crate) by_sourcerpm: SymIndex<SolvId>,
     pub(crate) src_by_nvr: FxHashMap<(Sym, Sym, Sym), Vec<SolvId>>,
-    whatprovides_cache: Vec<OnceLock<Box<[SolvId]>>>,
+    whatprovides_cache: Vec<OnceLock<Answer>>,
     /// Each package's NEVRA sort key (see [`nevra_prefix`]), so that sorting results reads
     /// one small array instead of every package's strings.
     nevra_keys: Vec<u128>,
@@ -687,25 +704,38 @@ impl Pool {
         if d.op == Op::Any {
             return self.providers.get(d.name);
         }
-        self.whatprovides_cache[dep.0 as usize].get_or_init(|| self.compute_whatprovides(*d))
+        self.whatprovides_cache[dep.0 as usize]
+            .get_or_init(|| self.compute_whatprovides(*d))
+            .as_slice()
     }
 
-    fn compute_whatprovides(&self, d: IDep) -> Box<[SolvId]> {
-        let provides = self.provides.get(d.name);
+    fn compute_whatprovides(&self, d: IDep) -> Answer {
         let files = self.file_owners.get(d.name);
-        let mut out: Vec<SolvId> = Vec::with_capacity(provides.len() + files.len());
-        for &(id, pd) in provides {
-            if out.last() != Some(&id) && self.provide_matches(self.deps[pd.0 as usize], d) {
-                out.push(id);
+        // The first match is kept apart so that the usual single provider allocates nothing.
+        let mut first = None;
+        let mut more: Vec<SolvId> = Vec::new();
+        for &(id, pd) in self.provides.get(d.name) {
+            if more.last().copied().or(first) != Some(id)
+                && self.provide_matches(self.deps[pd.0 as usize], d)
+            {
+                match first {
+                    None => first = Some(id),
+                    Some(_) => more.push(id),
+                }
             }
         }
-        // A path is owned whatever version the requirement names.
-        if !files.is_empty() {
-            out.extend_from_slice(files);
-            out.sort_unstable();
-            out.dedup();
+        match (first, files.is_empty()) {
+            (None, true) => Answer::Many(Box::default()),
+            (Some(id), true) if more.is_empty() => Answer::One(id),
+            _ => {
+                more.extend(first);
+                // A path is owned whatever version the requirement names.
+                more.extend_from_slice(files);
+                more.sort_unstable();
+                more.dedup();
+                Answer::Many(more.into_boxed_slice())
+            }
         }
-        out.into_boxed_slice()
     }
 
     fn provide_matches(&self, p: IDep, r: IDep) -> bool {
