@@ -16,14 +16,31 @@ pub fn have(tool: &str) -> bool {
 /// A fixed compose date, so two runs make the same compose ID and the same bytes.
 pub const EPOCH: &str = "1795219200";
 
-pub fn kiln(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(args)
+/// The kiln binary with the fixed compose date, run in `cwd`.
+pub fn kiln_command(args: &[&str], cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.args(args)
         .current_dir(cwd)
         .env("SOURCE_DATE_EPOCH", EPOCH)
-        .env_remove("KILN_FAILPOINT")
-        .output()
-        .expect("running kiln")
+        .env_remove("KILN_FAILPOINT");
+    cmd
+}
+
+pub fn kiln(args: &[&str], cwd: &Path) -> Output {
+    kiln_command(args, cwd).output().expect("running kiln")
+}
+
+/// `kiln compose CONFIG --target-dir t --no-label EXTRA...` in `dir`.
+pub fn compose_args<'a>(cfg: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "compose",
+        cfg.to_str().expect("utf-8 path"),
+        "--target-dir",
+        "t",
+        "--no-label",
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 pub fn text(o: &Output) -> String {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{EPOCH, compose_dir, files, kiln, mini_config, text};
+use crate::common::{compose_args, compose_dir, files, kiln, kiln_command, mini_config, text};
 
 #[test]
 fn config_errors_are_located_and_exit_2() {
@@ -61,18 +61,7 @@ fn a_production_compose_needs_a_label_decision() {
 fn skipping_a_needed_phase_names_both_phases() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = mini_config(dir.path(), "");
-    let out = kiln(
-        &[
-            "compose",
-            cfg.to_str().unwrap(),
-            "--target-dir",
-            "t",
-            "--no-label",
-            "--skip-phase",
-            "gather",
-        ],
-        dir.path(),
-    );
+    let out = kiln(&compose_args(&cfg, &["--skip-phase", "gather"]), dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("phase gather is skipped but phase createrepo needs its output"),
@@ -90,16 +79,7 @@ fn skipping_a_needed_phase_names_both_phases() {
 fn the_mini_distro_composes_finished_with_pungis_layout() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = mini_config(dir.path(), "");
-    let out = kiln(
-        &[
-            "compose",
-            cfg.to_str().unwrap(),
-            "--target-dir",
-            "t",
-            "--no-label",
-        ],
-        dir.path(),
-    );
+    let out = kiln(&compose_args(&cfg, &[]), dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let top = dir.path().join("t/Mini-36-20261121.0");
     assert_eq!(
@@ -153,15 +133,7 @@ fn the_mini_distro_composes_finished_with_pungis_layout() {
 
     // Same day, same target: the next compose is respin 1.
     let out = kiln(
-        &[
-            "compose",
-            cfg.to_str().unwrap(),
-            "--target-dir",
-            "t",
-            "--no-label",
-            "--skip-phase",
-            "createiso",
-        ],
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -185,16 +157,7 @@ const PIPELINE: &[&str] = &[
 fn resume_after_a_failure_in_any_phase_ends_byte_identical() {
     let clean = tempfile::tempdir().unwrap();
     let cfg = mini_config(clean.path(), "");
-    let out = kiln(
-        &[
-            "compose",
-            cfg.to_str().unwrap(),
-            "--target-dir",
-            "t",
-            "--no-label",
-        ],
-        clean.path(),
-    );
+    let out = kiln(&compose_args(&cfg, &[]), clean.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let expected = files(&compose_dir(&clean.path().join("t")).join("compose"));
     assert!(expected.len() > 50, "a real compose has many files");
@@ -202,16 +165,7 @@ fn resume_after_a_failure_in_any_phase_ends_byte_identical() {
     for phase in PIPELINE {
         let dir = tempfile::tempdir().unwrap();
         let cfg = mini_config(dir.path(), "");
-        let failed = Command::new(env!("CARGO_BIN_EXE_kiln"))
-            .args([
-                "compose",
-                cfg.to_str().unwrap(),
-                "--target-dir",
-                "t",
-                "--no-label",
-            ])
-            .current_dir(dir.path())
-            .env("SOURCE_DATE_EPOCH", EPOCH)
+        let failed = kiln_command(&compose_args(&cfg, &[]), dir.path())
             .env("KILN_FAILPOINT", format!("fail:{phase}"))
             .output()
             .unwrap();
@@ -257,16 +211,7 @@ fn resume_after_a_failure_in_any_phase_ends_byte_identical() {
 fn sigterm_stops_the_tool_and_leaves_a_resumable_compose() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = mini_config(dir.path(), "");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args([
-            "compose",
-            cfg.to_str().unwrap(),
-            "--target-dir",
-            "t",
-            "--no-label",
-        ])
-        .current_dir(dir.path())
-        .env("SOURCE_DATE_EPOCH", EPOCH)
+    let mut child = kiln_command(&compose_args(&cfg, &[]), dir.path())
         .env("KILN_FAILPOINT", "hang:createrepo")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -339,18 +284,7 @@ fn notification_scripts_hear_pungis_messages_with_json() {
         dir.path(),
         &format!("notification_script: {}\n", script.display()),
     );
-    let out = kiln(
-        &[
-            "compose",
-            cfg.to_str().unwrap(),
-            "--target-dir",
-            "t",
-            "--no-label",
-            "--just-phase",
-            "pkgset",
-        ],
-        dir.path(),
-    );
+    let out = kiln(&compose_args(&cfg, &["--just-phase", "pkgset"]), dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let lines: Vec<(String, serde_json::Value)> = std::fs::read_to_string(&heard)
         .unwrap()
