@@ -33,10 +33,13 @@ pub struct Config {
     /// Base product of a layered product.
     #[serde(default)]
     pub base_product_name: Option<String>,
+    /// Short name of the base product of a layered product.
     #[serde(default)]
     pub base_product_short: Option<String>,
+    /// Version of the base product.
     #[serde(default)]
     pub base_product_version: Option<String>,
+    /// Release type of the base product (ga, updates, ...).
     #[serde(default = "d_ga")]
     pub base_product_type: String,
     /// Version written into .treeinfo instead of release_version.
@@ -84,9 +87,6 @@ pub struct Config {
     /// Put packages in Packages/<first letter>/.
     #[serde(default)]
     pub hashed_directories: bool,
-    /// Path prefix rewrites for messages: `[[from, to], ...]`.
-    #[serde(default)]
-    pub translate_paths: Vec<(String, String)>,
     /// Where external commands run: local (podman, mock, koji and kube runners fit the same trait).
     #[serde(default = "d_local")]
     pub runroot_method: String,
@@ -98,6 +98,7 @@ pub struct Config {
     /// Volume ID candidates, tried in order until one fits in 32 bytes.
     #[serde(default = "d_volid_formats")]
     pub image_volid_formats: Vec<String>,
+    /// Volume ID candidates for layered products, tried in order until one fits in 32 bytes.
     #[serde(default = "d_volid_lp_formats")]
     pub image_volid_layered_product_formats: Vec<String>,
     /// Replacements applied to volume IDs, longest key first.
@@ -123,6 +124,7 @@ pub struct Config {
     /// A noarch package whose build has ExclusiveArch/ExcludeArch enters only the arches it allows.
     #[serde(default = "d_true")]
     pub pkgset_exclusive_arch_considers_noarch: bool,
+    /// Accepted for pungi compatibility: kiln always reuses package headers through its header cache.
     #[serde(default = "d_true")]
     pub pkgset_allow_reuse: bool,
     /// Keep every version of a package, not only the newest.
@@ -136,10 +138,13 @@ pub struct Config {
     /// deps, nodeps or hybrid; or a map variant regex -> method.
     #[serde(default = "d_deps")]
     pub gather_method: GatherMethod,
+    /// Accepted for pungi compatibility (dnf, yum): kiln always solves with its own provides index.
     #[serde(default)]
     pub gather_backend: Option<String>,
+    /// Ship every subpackage of each source package that has one package shipped.
     #[serde(default)]
     pub gather_fulltree: bool,
+    /// Also ship what the shipped source packages' BuildRequires need.
     #[serde(default)]
     pub gather_selfhosting: bool,
     /// none, all or build.
@@ -148,8 +153,10 @@ pub struct Config {
     /// Multilib methods per variant/arch: devel, runtime, all.
     #[serde(default)]
     pub multilib: VariantArchMap<Vec<String>>,
+    /// `{arch: [package name globs]}` always shipped as multilib.
     #[serde(default)]
     pub multilib_whitelist: BTreeMap<String, Vec<String>>,
+    /// `{arch: [package name globs]}` never shipped as multilib.
     #[serde(default)]
     pub multilib_blacklist: BTreeMap<String, Vec<String>>,
     /// Packages (name or name.arch globs) removed everywhere they would enter.
@@ -167,24 +174,27 @@ pub struct Config {
     /// Fail the compose on unresolved dependencies.
     #[serde(default = "d_true")]
     pub check_deps: bool,
+    /// Accepted for pungi compatibility: kiln reuses gather results through `--resume` records.
     #[serde(default)]
     pub gather_allow_reuse: bool,
-    #[serde(default = "d_true")]
-    pub filter_system_release_packages: bool,
 
     // ---- createrepo ----
     /// sha256, sha1, sha224, sha384, sha512.
     #[serde(default = "d_sha256")]
     pub createrepo_checksum: String,
+    /// Compress primary, filelists and other with xz.
     #[serde(default)]
     pub createrepo_use_xz: bool,
     /// gz, zstd, xz: compression of primary/filelists/other (pungi's default is gz).
     #[serde(default)]
     pub createrepo_compress_type: Option<String>,
+    /// createrepo_c flags; those with a kiln equivalent are applied, the others warned about.
     #[serde(default)]
     pub createrepo_extra_args: Vec<String>,
+    /// Accepted for pungi compatibility: kiln writes repodata on all cores.
     #[serde(default)]
     pub createrepo_num_threads: Option<usize>,
+    /// Accepted for pungi compatibility: kiln reads headers once per compose, in the pkgset phase.
     #[serde(default = "d_three")]
     pub createrepo_num_workers: usize,
     /// Reuse repodata of unchanged packages from this earlier compose's trees.
@@ -193,6 +203,7 @@ pub struct Config {
     /// productid certificate source (scm dict) installed into repodata.
     #[serde(default)]
     pub product_id: Option<Scm>,
+    /// Go on without a productid certificate when product_id finds none.
     #[serde(default)]
     pub product_id_allow_missing: bool,
 
@@ -208,8 +219,10 @@ pub struct Config {
     /// lorax: run lorax to make the installer tree. Unset: no buildinstall.
     #[serde(default)]
     pub buildinstall_method: Option<String>,
+    /// Per variant/arch lorax options: nomacboot, noupgrade, bugurl.
     #[serde(default)]
     pub lorax_options: VariantArchMap<serde_json::Value>,
+    /// Per variant/arch: true skips lorax there.
     #[serde(default)]
     pub buildinstall_skip: VariantArchMap<bool>,
 
@@ -219,6 +232,7 @@ pub struct Config {
     pub extra_files: VariantArchMap<Vec<ExtraFile>>,
 
     // ---- createiso ----
+    /// Per variant/arch: true makes no ISO there (`src` for source ISOs).
     #[serde(default)]
     pub createiso_skip: VariantArchMap<bool>,
     /// Size of one disc; larger trees are split.
@@ -230,20 +244,25 @@ pub struct Config {
     /// Warn (or fail, when strict) when an ISO grows past this many bytes.
     #[serde(default)]
     pub createiso_max_size: VariantArchMap<u64>,
+    /// Per variant/arch: an ISO over createiso_max_size fails the compose instead of warning.
     #[serde(default)]
     pub createiso_max_size_is_strict: VariantArchMap<bool>,
+    /// Make ISOs of optional variants too.
     #[serde(default)]
     pub create_optional_isos: bool,
     /// Put ISOs in this folder and symlink iso/ to it.
     #[serde(default)]
     pub symlink_isos_to: Option<PathBuf>,
+    /// Copy hardlinked files before xorriso reads them, so later changes cannot alter an ISO.
     #[serde(default)]
     pub createiso_break_hardlinks: bool,
     /// Accepted for pungi compatibility: kiln always uses xorrisofs.
     #[serde(default = "d_true")]
     pub createiso_use_xorrisofs: bool,
+    /// ISO 9660 interchange level (1-4), or per variant/arch.
     #[serde(default)]
     pub iso_level: Option<IsoLevel>,
+    /// Accepted for pungi compatibility: kiln makes no HFS partition for ppc64le.
     #[serde(default = "d_true")]
     pub iso_hfs_ppc64le_compatible: bool,
     /// jigdo files are not supported by kiln; must stay false.
@@ -259,20 +278,27 @@ pub struct Config {
     /// md5, sha1, sha256, sha512.
     #[serde(default = "d_media_checksums")]
     pub media_checksums: Vec<String>,
+    /// Write one CHECKSUM file per folder instead of one file per digest (MD5SUM, SHA256SUM, ...).
     #[serde(default)]
     pub media_checksum_one_file: bool,
+    /// Prefix of checksum file names, a format with {release_short}, {variant}, {version}, {arch}, {date}, {type_suffix}, {respin}.
     #[serde(default)]
     pub media_checksum_base_filename: String,
 
     // ---- image builders (each phase runs only when configured) ----
+    /// OSTree commits: not driven by this kiln; setting it makes the ostree phase fail saying so.
     #[serde(default)]
     pub ostree: Option<serde_json::Value>,
+    /// Live media: not driven by this kiln; setting it makes the live phase fail saying so.
     #[serde(default)]
     pub live_media: Option<serde_json::Value>,
+    /// Disk images (ImageFactory): not driven by this kiln; setting it makes the imagebuild phase fail saying so.
     #[serde(default)]
     pub image_build: Option<serde_json::Value>,
+    /// KIWI images: not driven by this kiln; setting it makes the kiwi phase fail saying so.
     #[serde(default)]
     pub kiwibuild: Option<serde_json::Value>,
+    /// osbuild images: not driven by this kiln; setting it makes the osbuild phase fail saying so.
     #[serde(default)]
     pub osbuild: Option<serde_json::Value>,
 }
