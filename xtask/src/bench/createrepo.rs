@@ -55,35 +55,6 @@ fn median(mut v: Vec<Sample>) -> Sample {
     Sample { secs, max_rss_kib }
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `kiln createrepo` built in release: the standalone example made from
-/// crates/cli/createrepo.rs (the same code as the `kiln createrepo` subcommand).
-fn build_kiln() -> Result<PathBuf> {
-    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "kiln-repodata",
-            "--example",
-            "kiln-createrepo",
-        ])
-        .current_dir(workspace_root())
-        .status()
-        .context("cargo build")?;
-    if !st.success() {
-        bail!("building kiln-createrepo failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    Ok(target.join("release/examples/kiln-createrepo"))
-}
-
 fn count_packages(out: &Path) -> Result<usize> {
     let md = std::fs::read_to_string(out.join("repodata/repomd.xml"))?;
     let href = md
@@ -128,7 +99,7 @@ pub fn run(args: Args) -> Result<()> {
         args.seed,
         args.count,
     )?;
-    let kiln = build_kiln()?;
+    let kiln = super::build_example("kiln-repodata", "kiln-createrepo")?;
     let work = dir.join(format!("bench-createrepo-{}-{}", args.seed, args.count));
     let total = corpus.binary_count + corpus.source_count;
 

@@ -139,34 +139,6 @@ m = lambda v: sorted(v)[len(v)//2]
 print(m(loads), m(selects), m(solves), m(closures), sizes[0], problems[0])
 "#;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// kiln's side, built in release.
-fn build_kiln() -> Result<PathBuf> {
-    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "kiln-depsolve",
-            "--example",
-            "bench-gather",
-        ])
-        .current_dir(workspace_root())
-        .status()
-        .context("cargo build")?;
-    if !st.success() {
-        bail!("building the bench-gather example failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    Ok(target.join("release/examples/bench-gather"))
-}
-
 /// Runs a side and parses its one line of whitespace-separated numbers.
 fn numbers(cmd: &mut Command, what: &str) -> Result<Vec<f64>> {
     let out = cmd
@@ -211,7 +183,7 @@ pub fn run(args: Args) -> Result<()> {
     std::fs::write(&names_file, names.join("\n"))?;
     let runs = args.runs.max(1).to_string();
 
-    let kiln_bin = build_kiln()?;
+    let kiln_bin = super::build_example("kiln-depsolve", "bench-gather")?;
     let k = numbers(
         Command::new(&kiln_bin)
             .arg(&view)
