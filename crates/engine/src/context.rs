@@ -26,6 +26,7 @@ pub struct PhaseContext<'a> {
     pub(crate) notifier: &'a Notifier,
     pub(crate) deliverables: &'a Deliverables,
     pub(crate) outputs: Mutex<Vec<PathBuf>>,
+    pub(crate) known_digests: Mutex<std::collections::HashMap<PathBuf, String>>,
     pub(crate) failed: Mutex<Vec<DeliverableEntry>>,
 }
 
@@ -63,6 +64,15 @@ impl<'a> PhaseContext<'a> {
         let phase_span = self.span.clone();
         let log = self.compose.paths.log_file(arch, self.phase);
         tracing::info_span!(parent: &phase_span, "arch", arch, arch_log = %log.display()).entered()
+    }
+
+    /// Records a file whose sha256 the phase already knows (a linked package, whose checksum
+    /// came from its one header read), so the record does not read the file again.
+    pub fn produced_with_sha256(&self, path: &Path, hex: &str) {
+        if let Ok(mut k) = self.known_digests.lock() {
+            k.insert(path.to_owned(), format!("sha256:{hex}"));
+        }
+        self.produced(path);
     }
 
     /// `logs/<arch>/<name>.<arch>.log` for a command's output.

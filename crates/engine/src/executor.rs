@@ -471,6 +471,7 @@ impl<'a> Executor<'a> {
             notifier,
             deliverables,
             outputs: Mutex::new(Vec::new()),
+            known_digests: Mutex::new(HashMap::new()),
             failed: Mutex::new(Vec::new()),
         };
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -488,7 +489,12 @@ impl<'a> Executor<'a> {
         });
         let produced = ctx.outputs.lock().map(|o| o.clone()).unwrap_or_default();
         let failed_deliverables = ctx.failed.lock().map(|f| f.clone()).unwrap_or_default();
-        let outputs = describe(topdir, &produced);
+        let known = ctx
+            .known_digests
+            .lock()
+            .map(|k| k.clone())
+            .unwrap_or_default();
+        let outputs = describe(topdir, &produced, &known);
 
         let (status, result, error) = match (&outcome, &outputs) {
             (Ok(()), Ok(_)) => (RecordStatus::Done, PhaseResult::Ran, None),

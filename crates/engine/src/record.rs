@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::deliverables::DeliverableEntry;
 
 /// Bumped whenever the record format or the fingerprint recipe changes: an old record is then stale.
-pub const RECORD_VERSION: u32 = 1;
+pub const RECORD_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -31,7 +31,9 @@ pub struct OutputFile {
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: i128,
-    pub blake3: String,
+    /// `<algorithm>:<hex>`: blake3 for what the engine hashes itself, or a digest a phase already
+    /// had (a package's sha256 from its header read), so no file is read twice to be recorded.
+    pub digest: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +72,7 @@ impl PhaseRecord {
         for o in &self.outputs {
             h.update(o.path.to_string_lossy().as_bytes());
             h.update(&[0]);
-            h.update(o.blake3.as_bytes());
+            h.update(o.digest.as_bytes());
             h.update(&[0]);
         }
         h.finalize().to_hex().to_string()
@@ -88,8 +90,8 @@ impl PhaseRecord {
             if mtime_ns(&meta) == o.mtime_ns {
                 return Ok(());
             }
-            match hash_file(&path) {
-                Ok(d) if d == o.blake3 => Ok(()),
+            match hash_file(&path, algorithm(&o.digest)) {
+                Ok(d) if d == o.digest => Ok(()),
                 _ => Err(format!("{} changed", o.path.display())),
             }
         })
@@ -111,14 +113,31 @@ pub(crate) fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
         .unwrap_or(0)
 }
 
-pub(crate) fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut h = blake3::Hasher::new();
-    h.update_reader(std::fs::File::open(path)?)?;
-    Ok(h.finalize().to_hex().to_string())
+fn algorithm(digest: &str) -> &str {
+    digest.split_once(':').map_or("blake3", |(alg, _)| alg)
 }
 
-/// Records every regular file under `path` (or `path` itself), relative to `topdir`.
-pub(crate) fn describe(topdir: &Path, paths: &[PathBuf]) -> std::io::Result<Vec<OutputFile>> {
+/// `<algorithm>:<hex>` of a file's bytes; sha256 for digests phases hand over, else blake3.
+pub(crate) fn hash_file(path: &Path, algorithm: &str) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    if algorithm == "sha256" {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        std::io::copy(&mut std::io::BufReader::new(file), &mut h)?;
+        return Ok(format!("sha256:{}", hex::encode(h.finalize())));
+    }
+    let mut h = blake3::Hasher::new();
+    h.update_reader(file)?;
+    Ok(format!("blake3:{}", h.finalize().to_hex()))
+}
+
+/// Records every regular file under `path` (or `path` itself), relative to `topdir`. Files in
+/// `known` keep the digest their phase already computed instead of being read again.
+pub(crate) fn describe(
+    topdir: &Path,
+    paths: &[PathBuf],
+    known: &std::collections::HashMap<PathBuf, String>,
+) -> std::io::Result<Vec<OutputFile>> {
     let mut files = Vec::new();
     for p in paths {
         collect(p, &mut files)?;
@@ -129,19 +148,22 @@ pub(crate) fn describe(topdir: &Path, paths: &[PathBuf]) -> std::io::Result<Vec<
         .par_iter()
         .map(|f| {
             let meta = std::fs::symlink_metadata(f)?;
-            let blake3 = if meta.file_type().is_symlink() {
+            let digest = if meta.file_type().is_symlink() {
                 let target = std::fs::read_link(f)?;
-                blake3::hash(target.to_string_lossy().as_bytes())
-                    .to_hex()
-                    .to_string()
+                format!(
+                    "blake3:{}",
+                    blake3::hash(target.to_string_lossy().as_bytes()).to_hex()
+                )
+            } else if let Some(d) = known.get(f) {
+                d.clone()
             } else {
-                hash_file(f)?
+                hash_file(f, "blake3")?
             };
             Ok(OutputFile {
                 path: f.strip_prefix(topdir).unwrap_or(f).to_owned(),
                 size: meta.len(),
                 mtime_ns: mtime_ns(&meta),
-                blake3,
+                digest,
             })
         })
         .collect::<std::io::Result<_>>()?;

@@ -577,3 +577,57 @@ fn each_phase_logs_to_its_own_file_and_the_main_log() {
     let main = std::fs::read_to_string(logs.join("kiln.global.log")).unwrap();
     assert!(main.contains("read 3 headers") && main.contains("mini-foo has no provider"));
 }
+
+#[test]
+fn a_digest_the_phase_already_has_is_recorded_without_reading_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let phases = vec![phase("gather", &[], |ctx| {
+        let p = ctx.compose.paths.compose_dir().join("Packages/a.rpm");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, b"package bytes").unwrap();
+        // A made-up sha256 standing in for the one pkgset computed during its header read.
+        let hex = "5b0ad7a2c4a1ba3a2b0c8f1ab9e2d1ad7f2c9ad1e8a0e3a1b9d0f6d6a0c41a1b";
+        ctx.produced_with_sha256(&p, hex);
+        Ok(())
+    })];
+    run(dir.path(), phases, &config(""), &Options::default());
+    let top = dir.path().join("T-1-20260101.t.0");
+    let rec = crate::record::PhaseRecord::load(&Paths::new(&top).phase_record("gather")).unwrap();
+    // The recorded digest is the one handed over: the engine did not hash the file itself.
+    assert_eq!(
+        rec.outputs[0].digest,
+        "sha256:5b0ad7a2c4a1ba3a2b0c8f1ab9e2d1ad7f2c9ad1e8a0e3a1b9d0f6d6a0c41a1b"
+    );
+    // When the mtime no longer vouches for the file, verification recomputes the same
+    // algorithm: here the handed-over digest was made up, so the file does not match it.
+    let f = top.join("compose/Packages/a.rpm");
+    std::fs::write(&f, b"package bytez").unwrap();
+    assert!(rec.verify(&top).is_err());
+}
+
+#[test]
+fn verification_recomputes_a_recorded_sha256() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("a.rpm");
+    std::fs::write(&f, b"package bytes").unwrap();
+    let hex = hex::encode(sha2::Sha256::digest(b"package bytes"));
+    let rec = crate::record::PhaseRecord {
+        version: crate::record::RECORD_VERSION,
+        phase: "gather".into(),
+        status: crate::record::RecordStatus::Done,
+        fingerprint: String::new(),
+        tools: Default::default(),
+        outputs: vec![crate::record::OutputFile {
+            path: "a.rpm".into(),
+            size: 13,
+            mtime_ns: 0, // never the file's: forces the digest check
+            digest: format!("sha256:{hex}"),
+        }],
+        failed_deliverables: Vec::new(),
+        error: None,
+    };
+    assert_eq!(rec.verify(dir.path()), Ok(()));
+    std::fs::write(&f, b"package bytez").unwrap();
+    assert!(rec.verify(dir.path()).is_err());
+}

@@ -312,8 +312,26 @@ impl Phase for Gather {
                 }
                 let made = link_result(topdir, &result, kind)
                     .map_err(|e| PhaseError::with(format!("linking {}.{arch}", v.uid), e))?;
+                // The packages' sha256 came from their one header read: record them with it
+                // rather than have the engine read every package again.
+                let sha256: BTreeMap<PathBuf, &str> = result
+                    .trees()
+                    .into_iter()
+                    .flat_map(|(_, t)| {
+                        t.packages
+                            .iter()
+                            .filter(|p| p.package.checksum.kind == kiln_rpm::ChecksumKind::Sha256)
+                            .map(move |p| {
+                                let path = topdir.join(&t.tree).join(&p.path);
+                                (path, p.package.checksum.hex.as_str())
+                            })
+                    })
+                    .collect();
                 for p in made {
-                    ctx.produced(&p);
+                    match sha256.get(&p) {
+                        Some(hex) => ctx.produced_with_sha256(&p, hex),
+                        None => ctx.produced(&p),
+                    }
                 }
                 add_to_rpms(&mut rpms, &result);
             }
