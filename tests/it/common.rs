@@ -8,9 +8,15 @@ pub fn mini() -> xtask::fixtures::MiniDistro {
     xtask::fixtures::mini_distro_cached().expect("building the mini distro fixture")
 }
 
-/// Whether a peer tool is on PATH (tests that need it skip without it).
+/// Whether a peer tool is installed. A developer without it gets a skipped check; CI installs
+/// every one of them (`.ci/run`), so there a missing tool fails the test instead of hiding it.
 pub fn have(tool: &str) -> bool {
-    kiln_iso::tools::find_tool(tool, None).is_ok()
+    let found = kiln_iso::tools::find_tool(tool, None).is_ok();
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "{tool} is not installed, but CI must run every peer check: install it in .ci/run"
+    );
+    found
 }
 
 /// A fixed compose date, so two runs make the same compose ID and the same bytes.
