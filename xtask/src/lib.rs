@@ -3,3 +3,4 @@
 
 pub mod bench;
 pub mod fixtures;
+pub mod layout;

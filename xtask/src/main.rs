@@ -50,6 +50,9 @@ enum Task {
         #[arg(long, default_value_t = 1024)]
         size_mib: u64,
     },
+    /// Check the workspace's layering: no phase crate depends on another, libraries stay below
+    /// the engine (ARCHITECTURE.md, "Layers").
+    CheckLayout,
 }
 
 fn main() -> Result<()> {
@@ -110,6 +113,19 @@ fn main() -> Result<()> {
             })?,
             other => anyhow::bail!("unknown bench {other:?} (gather, media, createrepo)"),
         },
+        Task::CheckLayout => {
+            let members = xtask::layout::members(&xtask::layout::workspace_root()?)?;
+            let violations = xtask::layout::check(&members);
+            for v in &violations {
+                eprintln!("layout: {v}");
+            }
+            anyhow::ensure!(
+                violations.is_empty(),
+                "{} layering rule(s) broken",
+                violations.len()
+            );
+            println!("layout: {} crates, no layering rule broken", members.len());
+        }
     }
     Ok(())
 }

@@ -137,14 +137,6 @@ impl Paths {
         self.log_dir(arch).join(format!("{name}.{arch}.log"))
     }
 
-    /// `work/global/images/<phase>.json`: the images a phase made (createiso, extraisos,
-    /// buildinstall, ...), merged into images.json by imagechecksum.
-    pub fn image_records(&self, phase: &str) -> PathBuf {
-        self.work_dir("global")
-            .join("images")
-            .join(format!("{phase}.json"))
-    }
-
     /// `work/<arch>/iso/<iso name>`: staging of one ISO (its .treeinfo/.discinfo copies, graft
     /// points).
     pub fn iso_staging(&self, arch: &str, iso_name: &str) -> PathBuf {

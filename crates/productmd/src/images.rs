@@ -273,34 +273,11 @@ impl Images {
     }
 }
 
-/// One image as an image phase records it in `work/global/images/<phase>.json` for
-/// imagechecksum to merge: the variant and binary arch it is filed under, and the image.
+/// One image as an image phase records it for imagechecksum to merge (kiln-artifacts'
+/// `ImageRecords`): the variant and binary arch it is filed under, and the image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRecord {
     pub variant: String,
     pub arch: String,
     pub image: Image,
-}
-
-/// Serialise a phase's image records (sorted, so reruns give the same bytes).
-pub fn records_to_json(records: &[ImageRecord]) -> Vec<u8> {
-    let mut r = records.to_vec();
-    r.sort_by(|a, b| {
-        (&a.variant, &a.arch, &a.image.path).cmp(&(&b.variant, &b.arch, &b.image.path))
-    });
-    let mut out = serde_json::to_vec_pretty(&r).unwrap_or_default();
-    out.push(b'\n');
-    out
-}
-
-/// Read a phase's image records.
-pub fn records_from_file(path: &Path) -> Result<Vec<ImageRecord>, ProductmdError> {
-    let text = std::fs::read(path).map_err(|source| ProductmdError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_slice(&text).map_err(|source| ProductmdError::Parse {
-        path: path.to_owned(),
-        source,
-    })
 }

@@ -7,7 +7,7 @@ use kiln_iso::Boot;
 use kiln_productmd::{Image, ImageRecord};
 use kiln_variants::Variant;
 
-use crate::make::{IsoJob, check_size, make_iso};
+use kiln_media::{IsoJob, check_size, make_iso};
 
 /// A file on an ISO: its path there and its source.
 pub type Graft = (String, PathBuf);
@@ -117,7 +117,7 @@ pub(crate) fn isos_for_tree(
             );
             let staging = paths.iso_staging(arch, "tree-metadata").join(&variant.uid);
             let mut text = String::new();
-            for (p, bytes) in crate::tree_metadata(ctx, variant, arch)? {
+            for (p, bytes) in kiln_media::tree_metadata(ctx, variant, arch)? {
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
                 match name.as_deref() {
                     Some(".treeinfo") => text = String::from_utf8_lossy(&bytes).into_owned(),
@@ -136,7 +136,7 @@ pub(crate) fn isos_for_tree(
     let capacity = cfg.iso_size.0.saturating_sub(cfg.split_iso_reserve.0);
     let discs = split_discs(&sticky, &packages, capacity)?;
     let total = discs.len() as u32;
-    let volid = crate::naming::volume_id(cfg, ctx.compose, &variant.uid, arch, &disc_type, None)?;
+    let volid = kiln_media::naming::volume_id(cfg, ctx.compose, &variant.uid, arch, &disc_type, None)?;
     let boot = if arch == "src" {
         Boot::None
     } else {
@@ -152,7 +152,7 @@ pub(crate) fn isos_for_tree(
         .createiso_max_size_is_strict
         .last_for(&variant.uid, arch)
         == Some(&true);
-    let out_dir = crate::iso_output_dir(ctx, variant, arch)?;
+    let out_dir = kiln_media::iso_output_dir(ctx, variant, arch)?;
     let description = cfg.discinfo_description();
 
     let mut records = Vec::new();
@@ -160,7 +160,7 @@ pub(crate) fn isos_for_tree(
         ctx.check_cancelled()?;
         let num = i as u32 + 1;
         let name =
-            crate::naming::image_name(cfg, ctx.compose, &variant.uid, arch, &disc_type, num)?;
+            kiln_media::naming::image_name(cfg, ctx.compose, &variant.uid, arch, &disc_type, num)?;
         let staging = paths.iso_staging(arch, &name);
         let ti = kiln_productmd::treeinfo::with_media(&treeinfo, ".treeinfo", num, total)
             .map_err(|e| PhaseError::msg(e.to_string()))?;
@@ -194,7 +194,7 @@ pub(crate) fn isos_for_tree(
         check_size(&made.path, made.size, limit, strict)?;
         let iso_in_compose = ctx.compose.paths.iso_dir(variant, arch).join(&name);
         let image = Image {
-            path: crate::compose_relative(ctx, &iso_in_compose),
+            path: kiln_media::compose_relative(ctx, &iso_in_compose),
             mtime: ctx.compose.timestamp,
             size: made.size,
             volume_id: Some(volid.clone()),
@@ -214,7 +214,7 @@ pub(crate) fn isos_for_tree(
             "createiso-imagedone",
             serde_json::json!({"file": image.path, "arch": arch, "variant": variant.uid}),
         );
-        records.extend(crate::file_image(variant, arch, image));
+        records.extend(kiln_media::file_image(variant, arch, image));
     }
     Ok(records)
 }

@@ -9,20 +9,19 @@
 //! copy an earlier compose's repodata (`createrepo_reuse_from`) when nothing changed.
 
 mod options;
-mod treemeta;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
-use kiln_phase_gather::{GatherResult, GatheredPackage};
+use kiln_artifacts::{Artifact, GatherResult, GatheredPackage};
 use kiln_repodata::{ExtraFile, Location, RepoOptions};
 use kiln_variants::Variant;
 use serde::{Deserialize, Serialize};
 
 pub use options::repo_options;
-pub use treemeta::tree_metadata;
+use kiln_media::tree_metadata;
 
 pub struct Createrepo;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use kiln_config::{Config, ExtraIso};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
 use kiln_iso::Boot;
-use kiln_phase_createiso::{IsoJob, check_size, make_iso};
+use kiln_media::{IsoJob, check_size, make_iso};
 use kiln_productmd::treeinfo::{Product, TreeInfo, TreeVariant};
 use kiln_productmd::{Image, ImageRecord};
 use kiln_variants::Variant;
@@ -49,7 +49,7 @@ fn boot_files(tree: &Path) -> Result<Vec<Graft>, PhaseError> {
 }
 
 /// The extra files a tree lists in its extra_files.json (for `inherit_extra_files`).
-fn inherited(tree: &Path) -> Result<Vec<kiln_phase_extrafiles::Fetched>, PhaseError> {
+fn inherited(tree: &Path) -> Result<Vec<kiln_media::extra_files::Fetched>, PhaseError> {
     let json = tree.join("extra_files.json");
     let Ok(bytes) = std::fs::read(&json) else {
         return Ok(Vec::new());
@@ -61,11 +61,11 @@ fn inherited(tree: &Path) -> Result<Vec<kiln_phase_extrafiles::Fetched>, PhaseEr
         let Some(rel) = f["file"].as_str() else {
             continue;
         };
-        kiln_phase_extrafiles::check_relative(rel, "inherited extra file")?;
+        kiln_media::extra_files::check_relative(rel, "inherited extra file")?;
         let bytes = std::fs::read(tree.join(rel)).map_err(|e| {
             PhaseError::with(format!("cannot read {}", tree.join(rel).display()), e)
         })?;
-        out.push(kiln_phase_extrafiles::Fetched {
+        out.push(kiln_media::extra_files::Fetched {
             rel: rel.to_owned(),
             bytes,
         });
@@ -107,7 +107,7 @@ fn one_iso(
         .get("dvd")
         .cloned()
         .unwrap_or_else(|| "dvd".into());
-    let base = kiln_phase_createiso::naming::image_name(
+    let base = kiln_media::naming::image_name(
         cfg,
         ctx.compose,
         &variant.uid,
@@ -118,11 +118,11 @@ fn one_iso(
     let name = match &block.filename {
         None => base,
         Some(fmt) => {
-            let mut vars = kiln_phase_createiso::naming::format_vars(
+            let mut vars = kiln_media::naming::format_vars(
                 cfg,
                 ctx.compose,
                 &variant.uid,
-                kiln_phase_createiso::naming::name_arch(arch),
+                kiln_media::naming::name_arch(arch),
             );
             vars.insert("disc_type".into(), disc_type.clone());
             vars.insert("disc_num".into(), "1".into());
@@ -136,7 +136,7 @@ fn one_iso(
         .as_ref()
         .map(|v| v.to_vec())
         .filter(|v| !v.is_empty());
-    let volid = kiln_phase_createiso::naming::volume_id(
+    let volid = kiln_media::naming::volume_id(
         cfg,
         ctx.compose,
         &variant.uid,
@@ -197,10 +197,10 @@ fn one_iso(
 
     // Extra files: the main tree's (inherit_extra_files) and the block's own, at the top.
     let top = staging.join("top");
-    let algs = kiln_phase_extrafiles::algorithms(cfg);
+    let algs = kiln_media::extra_files::algorithms(cfg);
     let mut listed = Vec::new();
     if block.inherit_extra_files && arch != "src" {
-        listed.extend(kiln_phase_extrafiles::place(
+        listed.extend(kiln_media::extra_files::place(
             ctx,
             &top,
             "",
@@ -209,8 +209,8 @@ fn one_iso(
         )?);
     }
     for entry in &block.extra_files {
-        let files = kiln_phase_extrafiles::fetch(ctx, entry, &variant.uid, arch)?;
-        listed.extend(kiln_phase_extrafiles::place(
+        let files = kiln_media::extra_files::fetch(ctx, entry, &variant.uid, arch)?;
+        listed.extend(kiln_media::extra_files::place(
             ctx,
             &top,
             &entry.target,
@@ -253,7 +253,7 @@ fn one_iso(
         }
         files.extend(variant_files(&tree, &v.uid)?);
     }
-    let out_dir = kiln_phase_createiso::iso_output_dir(ctx, variant, arch)?;
+    let out_dir = kiln_media::iso_output_dir(ctx, variant, arch)?;
     let job = IsoJob {
         name: name.clone(),
         dir: out_dir,
@@ -269,7 +269,7 @@ fn one_iso(
     let made = make_iso(ctx, &job)?;
     check_size(&made.path, made.size, block.max_size, false)?;
     let image = Image {
-        path: kiln_phase_createiso::compose_relative(
+        path: kiln_media::compose_relative(
             ctx,
             &ctx.compose.paths.iso_dir(variant, arch).join(&name),
         ),
@@ -288,7 +288,7 @@ fn one_iso(
         unified: true,
         additional_variants: block.include_variants.clone(),
     };
-    Ok(kiln_phase_createiso::file_image(variant, arch, image))
+    Ok(kiln_media::file_image(variant, arch, image))
 }
 
 impl Phase for ExtraIsos {
@@ -368,6 +368,6 @@ impl Phase for ExtraIsos {
                 }
             }
         }
-        kiln_phase_createiso::write_records(ctx, "extraisos", &records)
+        kiln_media::write_records(ctx, records)
     }
 }

@@ -3,8 +3,8 @@
 //! # Output contract (read by createrepo, repoclosure, createiso)
 //!
 //! For every variant `V` and arch `A` it writes `work/<A>/gather/<V>.<A>.json`, a
-//! [`GatherResult`] (load it with [`GatherResult::load`], locate it with
-//! [`GatherResult::path`]). It holds three [`Tree`]s — `os`, `debug`, `source` — each with:
+//! `kiln_artifacts::GatherResult` (load it with `Artifact::load`, locate it with
+//! `GatherResult::path`). It holds three [`Tree`]s — `os`, `debug`, `source` — each with:
 //! - `tree`: the directory the package paths are relative to (relative to the compose top
 //!   directory), e.g. `compose/BaseOS/x86_64/os`; an addon's packages live in its parent's tree;
 //! - `repo`: where that tree's repodata belongs (the tree, or `os/addons/<id>` for an addon);
@@ -23,11 +23,10 @@ pub mod comps;
 pub mod output;
 pub mod phase;
 mod pkgset;
-pub mod result;
 pub mod solve;
 
 pub use phase::Gather;
-pub use result::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
+pub use kiln_artifacts::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
 pub use solve::{Method, PkgRecord, Selection, VariantPlan, solve_arch};
 
 use std::path::PathBuf;
@@ -39,12 +38,6 @@ pub enum GatherError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-    },
-    #[error("{path} is not a gather result: {source}")]
-    Json {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
     },
     #[error(transparent)]
     Comps(#[from] kiln_comps::CompsError),

@@ -9,7 +9,7 @@ use kiln_productmd::rpms::{RpmCategory, RpmEntry, Rpms, srpm_nevra};
 use kiln_variants::Variant;
 
 use crate::GatherError;
-use crate::result::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
+use kiln_artifacts::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
 use crate::solve::{Method, Pick, PkgRecord, Selection};
 
 fn rel(topdir: &Path, p: &Path) -> PathBuf {
@@ -66,6 +66,7 @@ pub fn build_result(
     let debug = paths.debug_tree(variant, arch);
     let source = paths.source_tree(variant);
     GatherResult {
+        artifact: Default::default(),
         variant: variant.uid.clone(),
         arch: arch.to_owned(),
         method: method.as_str().to_owned(),

@@ -13,7 +13,7 @@ use kiln_variants::Variant;
 
 use crate::comps::{group_inputs, read_groups};
 use crate::output::{add_to_rpms, build_result, link_result};
-use crate::result::GatherResult;
+use kiln_artifacts::{Artifact, GatherResult};
 use crate::solve::{Method, PkgRecord, VariantPlan, solve_arch};
 
 /// The phase.
@@ -108,7 +108,7 @@ fn lookaside_packages(
     let mut out = Vec::new();
     for url in config.gather_lookaside_repos.list_for(variant, arch) {
         let url = url.replace("$basearch", arch);
-        let local = kiln_phase_pkgset::local_repo(config, &ctx.compose.paths, &url, &cancelled)
+        let local = kiln_remote::local_repo(config, &ctx.compose.paths, &url, &cancelled)
             .map_err(|e| {
                 PhaseError::msg(format!(
                     "gather_lookaside_repos {url} for {variant}.{arch}: {e}"
@@ -298,10 +298,10 @@ impl Phase for Gather {
                             .join("\n  ")
                     ));
                 }
-                ctx.write(
-                    &GatherResult::path(topdir, &v.uid, &arch),
-                    &result.to_json(),
-                )?;
+                let json = result
+                    .encode_for(ctx.phase())
+                    .map_err(|e| PhaseError::with("gather result", e))?;
+                ctx.write(&GatherResult::path(topdir, &v.uid, &arch), &json)?;
                 for (_, t) in result.trees() {
                     let set = wanted.entry(t.tree.clone()).or_default();
                     set.extend(

@@ -12,24 +12,13 @@ use std::path::{Path, PathBuf};
 use kiln_checksum::Algorithm;
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
+use kiln_artifacts::{Artifact, IMAGE_PHASES, ImageRecords};
 use kiln_productmd::Images;
 
 pub struct ImageChecksum;
 
 /// One image in a CHECKSUM file: file name, size, digests.
 pub type Entry = (String, u64, Vec<(Algorithm, String)>);
-
-/// The phases whose image records are merged, in a fixed order.
-pub const IMAGE_PHASES: &[&str] = &[
-    "buildinstall",
-    "createiso",
-    "extraisos",
-    "live",
-    "imagebuild",
-    "osbuild",
-    "kiwi",
-    "ostree",
-];
 
 /// `media_checksums` parsed, in config order.
 pub fn algorithms(config: &Config) -> Result<Vec<Algorithm>, PhaseError> {
@@ -50,14 +39,13 @@ fn load_records(ctx: &PhaseContext) -> Result<Option<Images>, PhaseError> {
     let mut images = Images::default();
     let mut any = false;
     for phase in IMAGE_PHASES {
-        let file = ctx.compose.paths.image_records(phase);
+        let file = ImageRecords::path(&ctx.compose.paths, phase);
         if !file.is_file() {
             continue;
         }
         any = true;
-        let records = kiln_productmd::images::records_from_file(&file)
-            .map_err(|e| PhaseError::msg(e.to_string()))?;
-        for r in records {
+        let records = ImageRecords::load(&file).map_err(|e| PhaseError::msg(e.to_string()))?;
+        for r in records.images {
             images
                 .add(&r.variant, &r.arch, r.image)
                 .map_err(|e| PhaseError::msg(format!("{}: {e}", file.display())))?;
@@ -196,7 +184,7 @@ fn base_name(ctx: &PhaseContext, variant: &str, arch: &str) -> Result<String, Ph
     if fmt.is_empty() {
         return Ok(String::new());
     }
-    let vars = kiln_phase_createiso::naming::format_vars(ctx.config, ctx.compose, variant, arch);
+    let vars = kiln_media::naming::format_vars(ctx.config, ctx.compose, variant, arch);
     let base = kiln_iso::format::expand(fmt, &vars)
         .map_err(|e| PhaseError::with("media_checksum_base_filename", e))?;
     Ok(if base.is_empty() {

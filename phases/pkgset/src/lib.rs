@@ -7,72 +7,25 @@
 //! never read twice — checks `sigkeys`, keeps the arches that arch takes, and keeps the newest
 //! version of each name (all versions with `pkgset_all_versions`).
 //!
-//! **Contract with the phases that read it** (gather, createrepo through gather's results):
-//! `work/global/pkgset/<arch>.json` is a [`PackageSet`]: every binary, debug and source package the
-//! arch may use, with its full header ([`kiln_rpm::Package`], checksum included) and the absolute
-//! path of its file. Readers call [`PackageSet::load`]; nobody reads a package file's header again.
+//! It writes `work/global/pkgset/<arch>.json`, a `kiln_artifacts::PackageSet`: every binary, debug
+//! and source package the arch may use, with its full header and the absolute path of its file.
 
 mod arches;
 mod cache;
-pub mod remote;
 mod sources;
-pub mod url;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kiln_compose::Paths;
+use kiln_artifacts::{Artifact, Entry, PackageSet};
+use kiln_remote::{cache_dir, download as remote};
 use kiln_engine::{Phase, PhaseContext, PhaseError};
 use kiln_rpm::{ChecksumKind, Package};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 pub use arches::accepts;
 pub use sources::{Expected, PackageSource, RemoteCtx, source_for};
-
-/// One package of the set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Absolute path of the RPM file.
-    pub path: PathBuf,
-    pub package: Package,
-}
-
-/// What an arch may use, sorted by name, arch, then version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PackageSet {
-    pub arch: String,
-    pub packages: Vec<Entry>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PkgsetError {
-    #[error("cannot read the package set {path}: {message}")]
-    Load { path: PathBuf, message: String },
-}
-
-impl PackageSet {
-    pub fn path(paths: &Paths, arch: &str) -> PathBuf {
-        paths
-            .work_dir("global")
-            .join("pkgset")
-            .join(format!("{arch}.json"))
-    }
-
-    /// The package set the pkgset phase wrote for `arch`.
-    pub fn load(paths: &Paths, arch: &str) -> Result<PackageSet, PkgsetError> {
-        let path = Self::path(paths, arch);
-        let bytes = std::fs::read(&path).map_err(|e| PkgsetError::Load {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| PkgsetError::Load {
-            path,
-            message: e.to_string(),
-        })
-    }
-}
 
 pub struct PkgsetPhase;
 
@@ -243,13 +196,10 @@ impl Phase for PkgsetPhase {
                 newest_only(entries)
             };
             tracing::info!("{arch}: {} packages", packages.len());
-            let set = PackageSet {
-                arch: arch.clone(),
-                packages,
-            };
-            let mut json =
-                serde_json::to_vec(&set).map_err(|e| PhaseError::with("package set", e))?;
-            json.push(b'\n');
+            let set = PackageSet::new(arch.clone(), packages);
+            let json = set
+                .encode_for(ctx.phase())
+                .map_err(|e| PhaseError::with("package set", e))?;
             ctx.write(&PackageSet::path(&ctx.compose.paths, arch), &json)?;
         }
         Ok(())
@@ -258,42 +208,6 @@ impl Phase for PkgsetPhase {
 
 fn cache_file(ctx: &PhaseContext) -> PathBuf {
     cache_dir(ctx.config, &ctx.compose.paths).join("headers.json")
-}
-
-/// The cache shared by the composes of a target dir: `pkgset_cache_dir`, else
-/// `<target>/.kiln-cache`. Holds `headers.json` and `downloads/<host>/<path>`.
-pub fn cache_dir(config: &kiln_config::Config, paths: &Paths) -> PathBuf {
-    match &config.pkgset_cache_dir {
-        Some(dir) => dir.clone(),
-        None => paths
-            .topdir()
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(".kiln-cache"),
-    }
-}
-
-/// Mirrors a remote repository's metadata (primary, filelists, other) into the download cache
-/// and returns the local folder holding its `repodata/`, for readers of whole repositories
-/// (gather's lookasides). Local paths and `file://` URLs are returned as they are.
-pub fn local_repo(
-    config: &kiln_config::Config,
-    paths: &Paths,
-    repo: &str,
-    cancelled: &(dyn Fn() -> bool + Sync),
-) -> Result<PathBuf, PhaseError> {
-    if !url::Url::is_remote(repo) {
-        return Ok(PathBuf::from(repo.strip_prefix("file://").unwrap_or(repo)));
-    }
-    let dl = remote::Downloader::new(cancelled);
-    remote::mirror_metadata(
-        &dl,
-        repo,
-        &cache_dir(config, paths),
-        &["primary", "filelists", "other"],
-    )
-    .map(|m| m.root)
-    .map_err(|e| PhaseError::msg(e.to_string()))
 }
 
 /// Offenders named in the error itself.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use kiln_engine::PhaseError;
 use kiln_rpm::Package;
 
-use crate::remote::{self, Downloader};
-use crate::url::Url;
+use kiln_remote::download::{self as remote, Downloader};
+use kiln_remote::url::Url;
 
 /// What a repository's metadata says a package file is.
 #[derive(Debug, Clone)]

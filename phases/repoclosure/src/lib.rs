@@ -16,7 +16,7 @@ use std::process::Command;
 
 use kiln_depsolve::{ClosureProblem, ClosureScope, PkgSpec, PoolBuilder, format_dnf, repoclosure};
 use kiln_engine::{Config, Phase, PhaseContext, PhaseError};
-use kiln_phase_gather::GatherResult;
+use kiln_artifacts::{Artifact, GatherResult};
 use kiln_variants::{Variant, VariantKind};
 
 /// The phase.

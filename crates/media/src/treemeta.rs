@@ -2,7 +2,7 @@
 //! the variants. createrepo writes these the moment a tree's repodata exists:
 //!
 //! ```ignore
-//! for (path, bytes) in kiln_phase_createiso::tree_metadata(ctx, variant, arch)? {
+//! for (path, bytes) in kiln_media::tree_metadata(ctx, variant, arch)? {
 //!     ctx.write(&path, &bytes)?;
 //! }
 //! ```

@@ -1,11 +1,12 @@
-//! The gather phase's output under `work/<arch>/gather/<V>.<arch>.json`: what each tree of a
-//! variant holds, with every package's full header so later phases never re-read RPM files.
+//! The gather phase's output under `work/<arch>/gather/<V>.<arch>.json`, read by createrepo and
+//! repoclosure: what each tree of a variant holds, with every package's full header so later
+//! phases never re-read RPM files.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::GatherError;
+use crate::{Artifact, Stamp};
 
 /// One package placed in a tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,7 @@ pub struct UnresolvedDep {
 /// The gather result of one variant and arch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GatherResult {
+    pub artifact: Stamp<GatherResult>,
     pub variant: String,
     pub arch: String,
     /// `deps` or `nodeps`.
@@ -62,6 +64,13 @@ pub struct GatherResult {
     pub missing: Vec<String>,
 }
 
+impl Artifact for GatherResult {
+    const KIND: &'static str = "gather-result";
+    const VERSION: u32 = 1;
+    const WRITER: &'static str = "gather";
+    const PRETTY: bool = true;
+}
+
 impl GatherResult {
     /// `work/<arch>/gather/<V>.<arch>.json` under the compose top directory.
     pub fn path(topdir: &Path, variant_uid: &str, arch: &str) -> PathBuf {
@@ -72,23 +81,9 @@ impl GatherResult {
             .join(format!("{variant_uid}.{arch}.json"))
     }
 
-    /// Reads a result written by the gather phase.
-    pub fn load(path: &Path) -> Result<GatherResult, GatherError> {
-        let text = std::fs::read(path).map_err(|source| GatherError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        serde_json::from_slice(&text).map_err(|source| GatherError::Json {
-            path: path.to_owned(),
-            source,
-        })
-    }
-
-    /// Deterministic JSON bytes.
+    /// Deterministic JSON bytes (see [`Artifact::to_json`]).
     pub fn to_json(&self) -> Vec<u8> {
-        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
-        v.push(b'\n');
-        v
+        Artifact::to_json(self)
     }
 
     /// Every tree with its kind.
