@@ -33,7 +33,7 @@ enum Task {
     },
     /// Benchmarks against peer tools (`gather`: kiln's closure and repoclosure vs libsolv).
     Bench {
-        /// Which bench: gather, media, createrepo.
+        /// Which bench: build, gather, media, createrepo.
         name: String,
         /// Binary packages in the synthetic corpus.
         #[arg(long, default_value_t = 10_000)]
@@ -49,14 +49,37 @@ enum Task {
         /// media: total size of the synthetic trees, MiB.
         #[arg(long, default_value_t = 1024)]
         size_mib: u64,
+        /// build: also time the old profile (every dependency at opt-level 2) and print ratios.
+        #[arg(long)]
+        old_profile: bool,
     },
     /// Check the workspace's layering: no phase crate depends on another, libraries stay below
     /// the engine (ARCHITECTURE.md, "Layers").
     CheckLayout,
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().task {
+/// Errors end as one line (no backtrace, even under `RUST_BACKTRACE=1`): what failed, and for
+/// the example, how to get the missing tools.
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let is_example = matches!(cli.task, Task::Example { .. });
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if is_example {
+                eprintln!(
+                    "hint: `.ci/run` installs every tool kiln drives and the tests use (xorriso, \
+                     isomd5sum, createrepo-c, ...); or install the one named above"
+                );
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.task {
         Task::Example { target_dir } => example(&target_dir)?,
         Task::Fixtures { out, seed, scale } => {
             let started = std::time::Instant::now();
@@ -92,6 +115,7 @@ fn main() -> Result<()> {
             runs,
             dir,
             size_mib,
+            old_profile,
         } => match name.as_str() {
             "gather" => xtask::bench::gather::run(xtask::bench::gather::Args {
                 count,
@@ -111,7 +135,11 @@ fn main() -> Result<()> {
                 dir,
                 workers: None,
             })?,
-            other => anyhow::bail!("unknown bench {other:?} (gather, media, createrepo)"),
+            "build" => xtask::bench::build::run(xtask::bench::build::Args {
+                dir,
+                against_old_profile: old_profile,
+            })?,
+            other => anyhow::bail!("unknown bench {other:?} (build, gather, media, createrepo)"),
         },
         Task::CheckLayout => {
             let members = xtask::layout::members(&xtask::layout::workspace_root()?)?;
@@ -131,7 +159,8 @@ fn main() -> Result<()> {
 }
 
 /// `cargo xtask example`: the README's first command. The compose runs through the real `kiln`
-/// binary (release build) on the example config, exactly as a user would run it.
+/// binary on the example config, exactly as a user would run it. It is the dev build, the same
+/// one `cargo test --workspace` uses, so a fresh clone builds the workspace once, not twice.
 fn example(target_dir: &std::path::Path) -> Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -147,7 +176,6 @@ fn example(target_dir: &std::path::Path) -> Result<()> {
         .current_dir(&root)
         .args([
             "run",
-            "--release",
             "--quiet",
             "--bin",
             "kiln",
@@ -158,7 +186,11 @@ fn example(target_dir: &std::path::Path) -> Result<()> {
         .arg("--target-dir")
         .arg(target_dir)
         .arg("--no-label")
-        .status()?;
-    anyhow::ensure!(status.success(), "kiln compose exited with {status}");
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run cargo: {e}"))?;
+    anyhow::ensure!(
+        status.success(),
+        "the example compose failed (kiln exited with {status}); its message is above"
+    );
     Ok(())
 }

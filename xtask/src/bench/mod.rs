@@ -1,5 +1,6 @@
 //! Benchmarks against peer tools: `cargo xtask bench <name>`.
 
+pub mod build;
 pub mod createrepo;
 pub mod gather;
 pub mod media;
