@@ -200,6 +200,16 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
     let (topdir, identity, config) = match (&args.resume, &args.target_dir, &args.compose_dir) {
         (Some(dir), _, _) => {
             let identity = read_identity(dir)?;
+            if kiln_compose::read_status(dir)? == Some(kiln_compose::ComposeStatus::Finished) {
+                // Nothing failed and nothing is left to do; the compose stays untouched.
+                if verbosity != Verbosity::Quiet {
+                    eprintln!(
+                        "kiln: {} is FINISHED: nothing to resume (a finished compose is never changed)",
+                        dir.display()
+                    );
+                }
+                return Ok(ExitCode::from(exit::FINISHED));
+            }
             let config_path = args
                 .config
                 .clone()
@@ -334,8 +344,12 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
         console.error_line(&format!("{status}: {}", topdir.display()));
     }
     for (phase, result) in &report.results {
-        if let kiln_engine::executor::PhaseResult::Failed(e) = result {
-            eprintln!("kiln: phase {phase} failed: {e}");
+        if let kiln_engine::executor::PhaseResult::Failed(_) = result {
+            let log = compose.paths.log_file("global", phase);
+            eprintln!(
+                "kiln: phase {phase} failed (its error is above; log: {})",
+                log.display()
+            );
         }
     }
     Ok(ExitCode::from(match report.outcome {

@@ -81,15 +81,21 @@ impl Observer for Console {
         if let Some(spinner) = self.running.lock().ok().and_then(|mut r| r.remove(phase)) {
             spinner.finish_and_clear();
         }
-        let text = format!("[{phase:<13}] {outcome} in {seconds:.1}s");
+        // The error itself was printed once, in full, by `error`; this line only ends the phase.
         if outcome.starts_with("FAILED") {
-            self.error_line(&text);
+            self.error_line(&format!("[{phase:<13}] FAILED in {seconds:.1}s"));
         } else {
+            let text = format!("[{phase:<13}] {outcome} in {seconds:.1}s");
             self.line(&text);
         }
     }
 
     fn phase_not_run(&self, phase: &str, why: &str) {
+        // Phases the config never mentions are noise in every compose: `kiln plan` and
+        // `--verbose` list them.
+        if why == "not configured" && self.verbosity != Verbosity::Verbose {
+            return;
+        }
         self.line(&format!("[{phase:<13}] {why}"));
     }
 

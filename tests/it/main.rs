@@ -11,6 +11,7 @@ mod gather;
 mod gather_solve;
 mod init;
 mod media;
+mod messages;
 mod pkgset;
 mod productmd;
 mod repoclosure;

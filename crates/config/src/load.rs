@@ -36,7 +36,7 @@ pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigEr
 
     // Unknown keys first, all of them, each with a suggestion: serde stops at the first one.
     let raw: serde_json::Value =
-        serde_saphyr::from_str(text).map_err(|e| yaml_problem(file, &e))?;
+        serde_saphyr::from_str(text).map_err(|e| yaml_problem(file, text, &e))?;
     let Some(map) = raw.as_object() else {
         return Err(ConfigError::Invalid(vec![Problem {
             file: file.to_owned(),
@@ -60,7 +60,8 @@ pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigEr
         return Err(ConfigError::Invalid(unknown));
     }
 
-    let mut config: Config = serde_saphyr::from_str(text).map_err(|e| yaml_problem(file, &e))?;
+    let mut config: Config =
+        serde_saphyr::from_str(text).map_err(|e| yaml_problem(file, text, &e))?;
     let problems = check(&config, &at);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
@@ -69,11 +70,24 @@ pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigEr
     Ok(config)
 }
 
-fn yaml_problem(file: &Path, err: &serde_saphyr::Error) -> ConfigError {
+fn yaml_problem(file: &Path, text: &str, err: &serde_saphyr::Error) -> ConfigError {
     let (line, column) = err
         .location()
         .map(|l| (l.line(), l.column()))
         .unwrap_or((1, 1));
+    if let serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } = err.without_snippet() {
+        let first = first_occurrence(text, key, line, column)
+            .map(|(l, c)| format!(" (first set at line {l}, column {c})"))
+            .unwrap_or_default();
+        return ConfigError::Invalid(vec![Problem {
+            file: file.to_owned(),
+            line,
+            column,
+            message: format!(
+                "`{key}` is set twice in the same mapping{first}; delete one of the two"
+            ),
+        }]);
+    }
     let message = err.without_snippet().to_string();
     // The library prefixes its own "line:col" in some messages; keep ours only.
     let message = message
@@ -86,6 +100,32 @@ fn yaml_problem(file: &Path, err: &serde_saphyr::Error) -> ConfigError {
         column,
         message,
     }])
+}
+
+/// Where `key` was first set in the block mapping whose later entry is at `line`:`column`: the
+/// nearest line above at the same indentation that sets it, looking no further up than the
+/// mapping's parent (a line indented less).
+fn first_occurrence(text: &str, key: &str, line: u64, column: u64) -> Option<(u64, u64)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = usize::try_from(column).ok()?.checked_sub(1)?;
+    let end = usize::try_from(line).ok()?.checked_sub(1)?;
+    for (i, l) in lines.get(..end)?.iter().enumerate().rev() {
+        let body = l.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let at = l.len() - body.len();
+        if at < indent {
+            return None;
+        }
+        if at == indent {
+            let name = body.split_once(':').map(|(k, _)| k.trim().trim_matches(['"', '\'']));
+            if name == Some(key) {
+                return Some((i as u64 + 1, column));
+            }
+        }
+    }
+    None
 }
 
 fn known_keys() -> Vec<&'static str> {

@@ -1,0 +1,104 @@
+//! What a release engineer reads: messages and exit codes of the `kiln` binary for the everyday
+//! mistakes and outcomes (a typo'd config, a resumed finished compose, a failed phase under -q).
+
+use crate::common::{compose_args, compose_dir, files, kiln, kiln_command, mini_config, text};
+
+#[test]
+fn a_duplicate_key_names_the_key_and_both_places() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dup.yaml"),
+        "release_name: X\nrelease_short: X\nrelease_version: '1'\nrelease_version: '2'\n\
+         variants: [{id: A, arches: [x86_64]}]\npkgset_repos: {x86_64: [r]}\n",
+    )
+    .unwrap();
+    let out = kiln(
+        &["compose", "dup.yaml", "--target-dir", "t", "--no-label"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "dup.yaml:4:1: `release_version` is set twice in the same mapping \
+             (first set at line 3, column 1); delete one of the two"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("DuplicateKeyPolicy"), "{err}");
+    assert!(!dir.path().join("t").exists());
+}
+
+#[test]
+fn a_duplicate_nested_key_points_into_its_own_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dup.yaml"),
+        "release_name: X\nrelease_short: X\nrelease_version: '1'\nvariants: [{id: A, arches: [x86_64]}]\n\
+         pkgset_repos:\n  x86_64: [r]\n  aarch64: [s]\n  x86_64: [t]\n",
+    )
+    .unwrap();
+    let out = kiln(&["plan", "dup.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "dup.yaml:8:3: `x86_64` is set twice in the same mapping (first set at line 6, column 3)"
+        ),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn resuming_a_finished_compose_says_so_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.path().join("t"));
+    let before = files(&top);
+    let again = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        text(&again).contains("is FINISHED: nothing to resume (a finished compose is never changed)"),
+        "{}",
+        text(&again)
+    );
+    assert!(files(&top) == before, "a finished compose was changed by --resume");
+}
+
+#[test]
+fn under_quiet_a_failure_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln_command(&compose_args(&cfg, &["-q"]), dir.path())
+        .env("KILN_FAILPOINT", "fail:createrepo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("failure injected by KILN_FAILPOINT in createrepo").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("[createrepo   ] FAILED in "), "{err}");
+    assert!(err.contains("kiln: phase createrepo failed (its error is above; log: "), "{err}");
+    assert!(err.contains("DOOMED: "), "{err}");
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+}
+
+#[test]
+fn phases_the_config_never_mentions_are_listed_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("not configured"), "{}", text(&out));
+    let out = kiln(
+        &compose_args(&cfg, &["--skip-phase", "createiso", "--verbose"]),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("[ostree       ] not configured"), "{}", text(&out));
+}
