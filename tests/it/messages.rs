@@ -56,6 +56,17 @@ fn resuming_a_finished_compose_says_so_and_changes_nothing() {
     let out = kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let top = compose_dir(&dir.path().join("t"));
+    // Log lines start with a readable UTC time, as pungi's do: `2026-12-04 21:19:34 [gather ...`.
+    let log = std::fs::read_to_string(top.join("logs/global/gather.global.log")).unwrap();
+    for line in log.lines() {
+        let (stamp, rest) = line.split_at_checked(19).expect("a log line");
+        let shape: String = stamp
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '9' } else { c })
+            .collect();
+        assert_eq!(shape, "9999-99-99 99:99:99", "{line}");
+        assert!(rest.starts_with(" [gather      ] ["), "{line}");
+    }
     let before = files(&top);
     let again = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
@@ -101,4 +112,36 @@ fn phases_the_config_never_mentions_are_listed_only_when_asked() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("[ostree       ] not configured"), "{}", text(&out));
+}
+
+#[test]
+fn an_extra_files_target_outside_the_tree_stops_the_compose_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ef.yaml"),
+        "release_name: X\nrelease_short: X\nrelease_version: '1'\n\
+         variants: [{id: A, arches: [x86_64]}]\npkgset_repos: {x86_64: [r]}\n\
+         extra_files:\n  - [\"^A$\", {\"*\": [\n      {scm: file, file: GPL, target: \"../../etc\"},\n\
+         \x20     {scm: file, file: GPL, target: /srv},\n    ]}]\n",
+    )
+    .unwrap();
+    let out = kiln(
+        &["compose", "ef.yaml", "--target-dir", "t", "--no-label"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "ef.yaml:8:38: extra_files target \"../../etc\" contains `..`, which would leave the tree"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "ef.yaml:9:38: extra_files target \"/srv\" is absolute; it must be relative to the tree's root"
+        ),
+        "{err}"
+    );
+    assert!(!dir.path().join("t").exists(), "nothing may run");
 }

@@ -62,7 +62,8 @@ pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigEr
 
     let mut config: Config =
         serde_saphyr::from_str(text).map_err(|e| yaml_problem(file, text, &e))?;
-    let problems = check(&config, &at);
+    let mut problems = check(&config, &at);
+    problems.extend(check_extra_file_targets(&config, text, file));
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
@@ -176,6 +177,75 @@ impl KeyLines {
     fn find(&self, key: &str) -> (u64, u64) {
         self.0.get(key).copied().unwrap_or((1, 1))
     }
+}
+
+/// `extra_files` targets (of variants and of `extra_isos` blocks) that would leave the tree: an
+/// absolute path or one with `..`. Checked here so that a typo stops the compose before anything
+/// runs; the extrafiles phase still checks symlinks on the way, which only the tree can show.
+fn check_extra_file_targets(c: &Config, text: &str, file: &Path) -> Vec<Problem> {
+    let targets = c
+        .extra_files
+        .0
+        .iter()
+        .flat_map(|(_, arches)| arches.values().flatten())
+        .chain(
+            c.extra_isos
+                .iter()
+                .flat_map(|(_, blocks)| blocks.iter().flat_map(|b| b.extra_files.iter())),
+        )
+        .map(|e| e.target.as_str());
+    let mut problems = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for target in targets {
+        let path = Path::new(target);
+        let why = if path.is_absolute() {
+            "is absolute; it must be relative to the tree's root"
+        } else if path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            "contains `..`, which would leave the tree"
+        } else {
+            continue;
+        };
+        if !seen.insert(target) {
+            continue;
+        }
+        let (line, column) = value_location(text, "target", target);
+        problems.push(Problem {
+            file: file.to_owned(),
+            line,
+            column,
+            message: format!("extra_files target {target:?} {why}"),
+        });
+    }
+    problems
+}
+
+/// Line and column of the first `key: value` in the text (block or flow style, quoted or not),
+/// for values that only exist deep inside the config.
+fn value_location(text: &str, key: &str, value: &str) -> (u64, u64) {
+    let wanted = format!("{key}:");
+    for (i, line) in text.lines().enumerate() {
+        let mut from = 0;
+        while let Some(pos) = line[from..].find(&wanted) {
+            let start = from + pos;
+            let before_ok = start == 0
+                || !line[..start]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|ch| ch.is_alphanumeric() || ch == '_');
+            let rest = &line[start + wanted.len()..];
+            let trimmed = rest.trim_start();
+            let unquoted = trimmed.trim_start_matches(['"', '\'']);
+            if before_ok && unquoted.starts_with(value) {
+                let col = line.len() - trimmed.len();
+                return (i as u64 + 1, col as u64 + 1);
+            }
+            from = start + wanted.len();
+        }
+    }
+    (1, 1)
 }
 
 fn one_of(key: &str, value: &str, allowed: &[&str]) -> Option<String> {

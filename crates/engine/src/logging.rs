@@ -147,10 +147,7 @@ where
         let Some(sink) = sink else { return };
         let mut msg = Message::default();
         event.record(&mut msg);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = log_time(time::OffsetDateTime::now_utc());
         let level = event.metadata().level();
         let line = format!("{now} [{:<12}] [{level:<5}] {}\n", sink.phase, msg.0);
         self.append(&sink.phase_log, &line);
@@ -158,5 +155,30 @@ where
         if let Some(ArchSink(path)) = arch {
             self.append(&path, &line);
         }
+    }
+}
+
+/// A log line's time, UTC, as pungi's logs write it: `2026-12-04 21:19:34`. Logs are the one
+/// output that carries the wall clock; nothing a compose ships does.
+fn log_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn log_lines_carry_a_readable_utc_time() {
+        let t = time::OffsetDateTime::from_unix_timestamp(1_796_419_174)
+            .expect("a valid timestamp");
+        assert_eq!(super::log_time(t), "2026-12-04 21:19:34");
     }
 }
