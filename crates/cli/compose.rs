@@ -9,7 +9,7 @@ use kiln_compose::{
     verify_label,
 };
 use kiln_config::Config;
-use kiln_engine::executor::{Options, Outcome};
+use kiln_engine::executor::{ExecError, Options, Outcome};
 use kiln_engine::plan::Selection;
 use kiln_engine::{CancelToken, Executor, LocalRunner, PhaseLogLayer};
 use kiln_variants::Variants;
@@ -218,6 +218,9 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
+            if let Some(code) = preflight(&config, Some(dir), &args.common)? {
+                return Ok(code);
+            }
             let identity = Identity {
                 config: std::path::absolute(&config_path)?,
                 ..identity
@@ -233,6 +236,9 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
+            if let Some(code) = preflight(&config, None, &args.common)? {
+                return Ok(code);
+            }
             let kind = compose_type(&args);
             if let Some(label) = &args.label {
                 if let Err(e) = verify_label(label) {
@@ -317,13 +323,7 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
         observer: &console,
         cancel,
     };
-    let opts = Options {
-        selection: Selection {
-            skip: args.common.skip_phase.clone(),
-            just: args.common.just_phase.clone(),
-        },
-        resume: args.resume.is_some(),
-    };
+    let opts = options(&args.common, args.resume.is_some());
     console.line(&format!(
         "compose {} in {}",
         compose.info.id,
@@ -331,7 +331,7 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
     ));
     let report = match exec.run(&opts) {
         Ok(r) => r,
-        Err(kiln_engine::executor::ExecError::Plan(e)) => {
+        Err(e @ (ExecError::Plan(_) | ExecError::MissingTools(_))) => {
             eprintln!("kiln: {e}");
             return Ok(ExitCode::from(exit::CONFIG_ERROR));
         }
@@ -360,6 +360,72 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// The compose as planning sees it: the real one when resuming (its records decide what is
+/// kept), else a stand-in at a path that does not exist, since nothing may be created yet.
+fn planning_compose(config: &Config, topdir: Option<&Path>) -> anyhow::Result<Compose> {
+    let info = match topdir {
+        Some(dir) => read_identity(dir)?.info,
+        None => {
+            let release = release(config);
+            ComposeInfo {
+                id: ComposeInfo::make_id(&release, "YYYYMMDD", ComposeType::Production, 0),
+                date: "YYYYMMDD".into(),
+                compose_type: ComposeType::Production,
+                respin: 0,
+                label: None,
+                release,
+            }
+        }
+    };
+    Ok(Compose {
+        info,
+        paths: Paths::new(
+            topdir
+                .map(Path::to_owned)
+                .unwrap_or_else(|| PathBuf::from("/nonexistent")),
+        ),
+        variants: variants(config)?,
+        timestamp: 0,
+    })
+}
+
+fn options(common: &CommonArgs, resume: bool) -> Options {
+    Options {
+        selection: Selection {
+            skip: common.skip_phase.clone(),
+            just: common.just_phase.clone(),
+        },
+        resume,
+    }
+}
+
+/// Everything that can be known to fail before the compose starts: the phase selection and the
+/// tools of every phase that will run. Prints the problem and returns exit 2, before any folder is
+/// created or any STATUS written.
+fn preflight(
+    config: &Config,
+    resume: Option<&Path>,
+    common: &CommonArgs,
+) -> anyhow::Result<Option<ExitCode>> {
+    let compose = planning_compose(config, resume)?;
+    let exec = Executor {
+        phases: crate::phases::all(),
+        config,
+        compose: &compose,
+        runner: &LocalRunner,
+        observer: &kiln_engine::Silent,
+        cancel: CancelToken::new(),
+    };
+    match exec.preflight(&options(common, resume.is_some())) {
+        Ok(_) => Ok(None),
+        Err(e @ (ExecError::Plan(_) | ExecError::MissingTools(_))) => {
+            eprintln!("kiln: {e}");
+            Ok(Some(ExitCode::from(exit::CONFIG_ERROR)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let (topdir, config_path) = match (&args.resume, &args.config) {
         (Some(dir), given) => {
@@ -376,30 +442,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let info = match &topdir {
-        Some(dir) => read_identity(dir)?.info,
-        None => {
-            let release = release(&config);
-            ComposeInfo {
-                id: ComposeInfo::make_id(&release, "YYYYMMDD", ComposeType::Production, 0),
-                date: "YYYYMMDD".into(),
-                compose_type: ComposeType::Production,
-                respin: 0,
-                label: None,
-                release,
-            }
-        }
-    };
-    let compose = Compose {
-        info,
-        paths: Paths::new(
-            topdir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("/nonexistent")),
-        ),
-        variants: variants(&config)?,
-        timestamp: 0,
-    };
+    let compose = planning_compose(&config, topdir.as_deref())?;
     let exec = Executor {
         phases: crate::phases::all(),
         config: &config,
@@ -408,14 +451,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         observer: &kiln_engine::Silent,
         cancel: CancelToken::new(),
     };
-    let opts = Options {
-        selection: Selection {
-            skip: args.common.skip_phase,
-            just: args.common.just_phase,
-        },
-        resume: topdir.is_some(),
-    };
-    match exec.plan(&opts) {
+    match exec.plan(&options(&args.common, topdir.is_some())) {
         Ok(plan) => {
             print!("{}", plan.render());
             Ok(ExitCode::SUCCESS)

@@ -145,3 +145,33 @@ fn an_extra_files_target_outside_the_tree_stops_the_compose_before_it_starts() {
     );
     assert!(!dir.path().join("t").exists(), "nothing may run");
 }
+
+#[test]
+fn a_missing_tool_stops_the_compose_before_it_starts_naming_tool_and_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let empty = dir.path().join("no-tools");
+    std::fs::create_dir(&empty).unwrap();
+    let out = kiln_command(&compose_args(&cfg, &[]), dir.path())
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "phase createiso needs `xorriso`, which is not installed; install it with \
+             `apt-get install xorriso` (Debian/Ubuntu) or `dnf install xorriso` (Fedora/RHEL)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("phase createiso needs `implantisomd5`"), "{err}");
+    assert!(!dir.path().join("t").exists(), "nothing may be created");
+
+    // Leaving the phase out is the other way to go on.
+    let out = kiln_command(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir.path())
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

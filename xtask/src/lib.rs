@@ -2,5 +2,6 @@
 //! `xtask::fixtures::mini_distro_cached()` in `tests/it`.
 
 pub mod bench;
+pub mod deps;
 pub mod fixtures;
 pub mod layout;

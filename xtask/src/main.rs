@@ -53,6 +53,16 @@ enum Task {
         #[arg(long)]
         old_profile: bool,
     },
+    /// Install the tools kiln drives and the tests judge with (apt-get, when root), or print the
+    /// commands that would.
+    Deps {
+        /// Only what `cargo xtask example` needs (xorriso, isomd5sum, git).
+        #[arg(long)]
+        example: bool,
+        /// Only check; install nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Check the workspace's layering: no phase crate depends on another, libraries stay below
     /// the engine (ARCHITECTURE.md, "Layers").
     CheckLayout,
@@ -69,8 +79,8 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             if is_example {
                 eprintln!(
-                    "hint: `.ci/run` installs every tool kiln drives and the tests use (xorriso, \
-                     isomd5sum, createrepo-c, ...); or install the one named above"
+                    "hint: `cargo xtask deps` installs the tools kiln drives and the tests use \
+                     (as root), or prints the commands; or install the one named above"
                 );
             }
             std::process::ExitCode::FAILURE
@@ -141,6 +151,14 @@ fn run(cli: Cli) -> Result<()> {
             })?,
             other => anyhow::bail!("unknown bench {other:?} (build, gather, media, createrepo)"),
         },
+        Task::Deps { example, check } => {
+            let set = if example {
+                xtask::deps::Set::Example
+            } else {
+                xtask::deps::Set::Tests
+            };
+            xtask::deps::ensure(set, !check)?
+        }
         Task::CheckLayout => {
             let members = xtask::layout::members(&xtask::layout::workspace_root()?)?;
             let violations = xtask::layout::check(&members);
@@ -166,6 +184,7 @@ fn example(target_dir: &std::path::Path) -> Result<()> {
         .parent()
         .ok_or_else(|| anyhow::anyhow!("xtask is not inside the workspace"))?
         .to_owned();
+    xtask::deps::ensure(xtask::deps::Set::Example, true)?;
     let mini = xtask::fixtures::mini_distro(&root.join("examples/mini/input/mini"))?;
     println!(
         "mini distro: {} RPMs in {}",

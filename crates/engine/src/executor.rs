@@ -102,14 +102,44 @@ impl RunReport {
     }
 }
 
+/// A tool a phase that will run needs, missing where the runner runs commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingTool {
+    pub phase: &'static str,
+    pub tool: &'static str,
+}
+
+impl std::fmt::Display for MissingTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "phase {} needs `{}`, which is not installed; {}",
+            self.phase,
+            self.tool,
+            crate::runner::install_hint(self.tool)
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// Found before anything ran: the compose was not started.
+    #[error("{}", render_missing(.0))]
+    MissingTools(Vec<MissingTool>),
     #[error(transparent)]
     Status(#[from] kiln_compose::StatusError),
     #[error(transparent)]
     Fs(#[from] kiln_fs::FsError),
+}
+
+fn render_missing(tools: &[MissingTool]) -> String {
+    let lines: Vec<String> = tools.iter().map(ToString::to_string).collect();
+    format!(
+        "cannot start the compose:\n  {}\n(or skip those phases with --skip-phase)",
+        lines.join("\n  ")
+    )
 }
 
 /// Config options every phase reads implicitly: the compose's identity and its variants.
@@ -166,10 +196,37 @@ impl<'a> Executor<'a> {
         )
     }
 
+    /// The plan, once every tool its running phases need is known to be there: a compose that
+    /// would fail on a missing tool after hours of work fails now instead, naming them all.
+    pub fn preflight(&self, opts: &Options) -> Result<Plan, ExecError> {
+        let plan = self.plan(opts)?;
+        let by_name: HashMap<&str, &dyn Phase> =
+            self.phases.iter().map(|p| (p.name(), p.as_ref())).collect();
+        let mut missing = Vec::new();
+        for planned in plan.phases.iter().filter(|p| p.action == Action::Run) {
+            let Some(phase) = by_name.get(planned.name) else {
+                continue;
+            };
+            for tool in phase.tools(self.config) {
+                if !self.runner.has_tool(tool) {
+                    missing.push(MissingTool {
+                        phase: planned.name,
+                        tool,
+                    });
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(plan)
+        } else {
+            Err(ExecError::MissingTools(missing))
+        }
+    }
+
     /// Runs the compose to its end and writes STATUS, deliverables.json, composeinfo.json and the
     /// `latest-*` link (FINISHED only).
     pub fn run(&self, opts: &Options) -> Result<RunReport, ExecError> {
-        let plan = self.plan(opts)?;
+        let plan = self.preflight(opts)?;
         let paths = &self.compose.paths;
         if kiln_compose::read_status(paths.topdir())? == Some(ComposeStatus::Finished) {
             return Err(

@@ -28,7 +28,7 @@ pub use logging::{LogSink, PhaseLogLayer};
 pub use notify::Notifier;
 pub use phase::{Phase, PhaseError, Work};
 pub use plan::{Action, Plan, PlanError};
-pub use runner::{CommandOutput, CommandSpec, LocalRunner, RunError, Runner};
+pub use runner::{CommandOutput, CommandSpec, LocalRunner, RunError, Runner, on_path};
 
 pub use kiln_compose::{Compose, ComposeInfo, Paths};
 pub use kiln_config::Config;

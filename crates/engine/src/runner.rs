@@ -131,31 +131,54 @@ pub enum RunError {
 /// How to get a tool, for the error a release engineer sees when it is missing.
 pub fn install_hint(tool: &str) -> String {
     let (deb, rpm) = match tool {
-        "xorriso" | "xorrisofs" => ("xorriso", "xorriso"),
-        "implantisomd5" | "checkisomd5" => ("isomd5sum", "isomd5sum"),
-        "isohybrid" => ("syslinux-utils", "syslinux"),
-        "createrepo_c" | "modifyrepo_c" => ("createrepo-c", "createrepo_c"),
-        "dnf" => ("dnf dnf-plugins-core", "dnf dnf-plugins-core"),
-        "git" => ("git", "git"),
-        "lorax" => ("(not packaged in Debian)", "lorax"),
-        "ostree" => ("ostree", "ostree"),
-        "podman" => ("podman", "podman"),
-        other => (other, other),
+        "xorriso" | "xorrisofs" => (Some("xorriso"), "xorriso"),
+        "implantisomd5" | "checkisomd5" => (Some("isomd5sum"), "isomd5sum"),
+        "isohybrid" => (Some("syslinux-utils"), "syslinux"),
+        "createrepo_c" | "modifyrepo_c" => (Some("createrepo-c"), "createrepo_c"),
+        "dnf" => (Some("dnf dnf-plugins-core"), "dnf dnf-plugins-core"),
+        "git" => (Some("git"), "git"),
+        "lorax" => (None, "lorax"),
+        "ostree" => (Some("ostree"), "ostree"),
+        "podman" => (Some("podman"), "podman"),
+        other => (Some(other), other),
     };
-    format!(
-        "install it with `apt-get install {deb}` (Debian/Ubuntu) or `dnf install {rpm}` (Fedora/RHEL)"
-    )
+    match deb {
+        Some(deb) => format!(
+            "install it with `apt-get install {deb}` (Debian/Ubuntu) or `dnf install {rpm}` (Fedora/RHEL)"
+        ),
+        None => format!(
+            "install it with `dnf install {rpm}` (Fedora/RHEL; Debian has no package for it)"
+        ),
+    }
 }
 
 /// Runs commands somewhere. Output goes to `log` as well as back to the caller.
 pub trait Runner: Send + Sync {
     fn name(&self) -> &'static str;
+    /// Whether `tool` can be run here; asked for every tool of every phase that will run, before
+    /// the compose starts. A runner that cannot tell (a remote one) says yes and lets `run` fail.
+    fn has_tool(&self, _tool: &str) -> bool {
+        true
+    }
     fn run(
         &self,
         cmd: &CommandSpec,
         log: &Path,
         cancel: &CancelToken,
     ) -> Result<CommandOutput, RunError>;
+}
+
+/// An executable file named `tool` in a `PATH` folder (or at `tool`, when it is a path).
+pub fn on_path(tool: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if tool.contains('/') {
+        return executable(Path::new(tool));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| executable(&dir.join(tool))))
 }
 
 /// Runs commands on this machine, in their own process group so a cancel stops their children too.
@@ -165,6 +188,10 @@ pub struct LocalRunner;
 impl Runner for LocalRunner {
     fn name(&self) -> &'static str {
         "local"
+    }
+
+    fn has_tool(&self, tool: &str) -> bool {
+        on_path(tool)
     }
 
     fn run(

@@ -1,0 +1,131 @@
+//! `cargo xtask deps`: the tools kiln drives and the tools the tests use as judges, installed
+//! when this machine can (root with apt-get), else named with the exact command to run.
+//!
+//! One list for both README commands: `cargo xtask example` checks the tools the example
+//! compose drives; `.ci/run` installs everything the suite needs.
+
+use std::process::{Command, Stdio};
+
+use anyhow::{Result, bail};
+
+/// A Debian package, the file that shows it is installed, and its Fedora name.
+struct Package {
+    deb: &'static str,
+    rpm: &'static str,
+    /// A program on PATH, or an absolute file path, that the package provides.
+    probe: &'static str,
+}
+
+/// What the example compose (and every compose with ISOs) drives.
+const DRIVEN: &[Package] = &[
+    Package { deb: "xorriso", rpm: "xorriso", probe: "xorriso" },
+    Package { deb: "isomd5sum", rpm: "isomd5sum", probe: "implantisomd5" },
+    Package { deb: "git", rpm: "git", probe: "git" },
+];
+
+/// The peers the tests judge kiln's output with, and boot files the media tests put on ISOs.
+const JUDGES: &[Package] = &[
+    Package { deb: "createrepo-c", rpm: "createrepo_c", probe: "createrepo_c" },
+    Package { deb: "dnf", rpm: "dnf", probe: "dnf" },
+    Package { deb: "dnf-plugins-core", rpm: "dnf-plugins-core", probe: "/usr/lib/python3/dist-packages/dnf-plugins/repoclosure.py" },
+    Package { deb: "libsolv-tools", rpm: "libsolv-tools", probe: "testsolv" },
+    Package { deb: "python3-solv", rpm: "python3-solv", probe: "/usr/lib/python3/dist-packages/solv.py" },
+    Package { deb: "syslinux-utils", rpm: "syslinux", probe: "isohybrid" },
+    Package { deb: "syslinux-common", rpm: "syslinux", probe: "/usr/lib/syslinux/modules/bios/ldlinux.c32" },
+    Package { deb: "isolinux", rpm: "syslinux", probe: "/usr/lib/ISOLINUX/isohdpfx.bin" },
+    Package { deb: "mtools", rpm: "mtools", probe: "mcopy" },
+    Package { deb: "zstd", rpm: "zstd", probe: "zstd" },
+    Package { deb: "xz-utils", rpm: "xz", probe: "xz" },
+    Package { deb: "rpm", rpm: "rpm", probe: "rpm" },
+    Package { deb: "ca-certificates", rpm: "ca-certificates", probe: "/etc/ssl/certs/ca-certificates.crt" },
+];
+
+/// Which set to bring in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Set {
+    /// What `cargo xtask example` needs.
+    Example,
+    /// What `cargo test --workspace` needs (the example's tools too).
+    Tests,
+}
+
+fn present(probe: &str) -> bool {
+    if probe.starts_with('/') {
+        return std::path::Path::new(probe).exists();
+    }
+    kiln_engine::on_path(probe)
+}
+
+fn productmd_present() -> bool {
+    Command::new("python3")
+        .args(["-c", "import productmd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs what is missing from `set`, or fails with the commands that would.
+pub fn ensure(set: Set, install: bool) -> Result<()> {
+    let packages: Vec<&Package> = match set {
+        Set::Example => DRIVEN.iter().collect(),
+        Set::Tests => DRIVEN.iter().chain(JUDGES).collect(),
+    };
+    let mut missing: Vec<&Package> = packages.into_iter().filter(|p| !present(p.probe)).collect();
+    let needs_productmd = set == Set::Tests && !productmd_present();
+    if missing.is_empty() && !needs_productmd {
+        println!("deps: every tool is installed");
+        return Ok(());
+    }
+    if install && !missing.is_empty() && is_root() && present("apt-get") {
+        let debs: Vec<&str> = missing.iter().map(|p| p.deb).collect();
+        println!("deps: apt-get install {}", debs.join(" "));
+        let update = Command::new("apt-get").args(["update", "-qq"]).status()?;
+        let installed = update.success()
+            && Command::new("apt-get")
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(&debs)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()?
+                .success();
+        if !installed {
+            bail!("apt-get could not install {}", debs.join(" "));
+        }
+        missing.retain(|p| !present(p.probe));
+    }
+    let mut pip_failed = false;
+    if needs_productmd && install {
+        println!("deps: pip install productmd");
+        pip_failed = !Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "productmd"])
+            .status()
+            .is_ok_and(|s| s.success());
+    }
+    let needs_productmd = needs_productmd && (!install || pip_failed);
+    if missing.is_empty() && !needs_productmd {
+        println!("deps: every tool is installed");
+        return Ok(());
+    }
+    let mut how = Vec::new();
+    if !missing.is_empty() {
+        let debs: Vec<&str> = missing.iter().map(|p| p.deb).collect();
+        let mut rpms: Vec<&str> = missing.iter().map(|p| p.rpm).collect();
+        rpms.dedup();
+        how.push(format!(
+            "sudo apt-get install -y {}   # Debian/Ubuntu",
+            debs.join(" ")
+        ));
+        how.push(format!("sudo dnf install -y {}   # Fedora/RHEL", rpms.join(" ")));
+    }
+    if needs_productmd {
+        how.push("python3 -m pip install productmd".to_owned());
+    }
+    bail!("tools are missing; install them with:\n  {}", how.join("\n  "))
+}
