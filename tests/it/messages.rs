@@ -175,3 +175,34 @@ fn a_missing_tool_stops_the_compose_before_it_starts_naming_tool_and_package() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[test]
+fn createiso_names_each_image_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln(&compose_args(&cfg, &[]), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.path().join("t"));
+    let log = std::fs::read_to_string(top.join("logs/global/createiso.global.log")).unwrap();
+    let mut named: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("] making image ").map(|(_, rest)| rest))
+        .collect();
+    named.sort();
+    let id = "Mini-36-20261121.0";
+    assert_eq!(named.len(), 4, "{log}");
+    for (n, line) in named.iter().enumerate() {
+        assert!(line.starts_with(&format!("{} of 4: {id}-", n + 1)), "{line}");
+    }
+    for iso in [
+        "BaseOS-x86_64-dvd1.iso",
+        "BaseOS-source-dvd1.iso",
+        "AppStream-x86_64-dvd1.iso",
+        "AppStream-source-dvd1.iso",
+    ] {
+        assert!(
+            named.iter().any(|l| l.ends_with(&format!(": {id}-{iso}"))),
+            "{iso} not named in\n{log}"
+        );
+    }
+}

@@ -71,7 +71,8 @@ impl Phase for CreateIso {
         vec!["xorriso", "implantisomd5", "checkisomd5"]
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        let mut records = Vec::new();
+        // Plan every tree first, so the images can be counted and made side by side.
+        let mut trees = Vec::new();
         let variants = iso_variants(ctx.config, ctx.compose.variants.all.iter());
         for variant in variants {
             let mut arches = variant.arches.clone();
@@ -83,12 +84,83 @@ impl Phase for CreateIso {
                     tracing::info!("createiso_skip: no ISO for {}.{arch}", variant.uid);
                     continue;
                 }
-                let made = ctx.failable("iso", &variant.uid, &arch, || {
-                    plan::isos_for_tree(ctx, variant, &arch)
+                let planned = ctx.failable("iso", &variant.uid, &arch, || {
+                    plan::plan_tree(ctx, variant, &arch)
                 })?;
-                records.extend(made.unwrap_or_default());
+                trees.extend(planned.filter(|t| !t.discs.is_empty()));
             }
         }
-        write_records(ctx, records)
+        let records = make_all(ctx, trees)?;
+        write_records(ctx, records.into_iter().flatten().collect())
     }
+}
+
+/// Makes the planned trees on a bounded number of threads (xorriso is one process per image and
+/// mostly waits on the disk, so more images at once than cores gains nothing), and hands back
+/// their records in plan order, so images.json does not depend on which finished first.
+fn make_all(
+    ctx: &PhaseContext,
+    trees: Vec<plan::TreePlan<'_>>,
+) -> Result<Vec<Vec<kiln_productmd::ImageRecord>>, PhaseError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let total: usize = trees.iter().map(|t| t.discs.len()).sum();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(trees.len())
+        .max(1);
+    let progress = ctx.progress(total as u64, "ISO images");
+    let begun = AtomicUsize::new(0);
+    let started = |name: &str| {
+        let n = begun.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::info!("making image {n} of {total}: {name}");
+        progress.set_message(format!("image {n} of {total}: {name}"));
+    };
+    let count = trees.len();
+    let queue = Mutex::new(trees.into_iter().enumerate());
+    let results: Mutex<Vec<Option<Result<Vec<_>, PhaseError>>>> =
+        Mutex::new((0..count).map(|_| None).collect());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let next = queue.lock().ok().and_then(|mut q| q.next());
+                    let Some((i, tree)) = next else { break };
+                    let _arch = ctx.arch_span(&tree.arch);
+                    let (uid, arch) = (tree.variant.uid.clone(), tree.arch.clone());
+                    let discs = tree.discs.len() as u64;
+                    let made = ctx
+                        .failable("iso", &uid, &arch, || plan::make_tree(ctx, tree, &started))
+                        .map(Option::unwrap_or_default);
+                    progress.inc(discs);
+                    if made.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(made);
+                    }
+                }
+            });
+        }
+    });
+    progress.finish_and_clear();
+    let results = results
+        .into_inner()
+        .map_err(|_| PhaseError::msg("an ISO worker panicked"))?;
+    // The first error in plan order wins; trees left unstarted after it do not matter.
+    let mut out = Vec::with_capacity(count);
+    for r in results {
+        match r {
+            Some(Ok(records)) => out.push(records),
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
+    Ok(out)
 }

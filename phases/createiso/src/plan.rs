@@ -81,11 +81,34 @@ pub fn split_discs(
 }
 
 /// The ISOs of one variant's os tree (`arch`) or source tree (`src`).
-pub(crate) fn isos_for_tree(
+/// One disc to make, fully decided: what goes on it and what images.json will say of it.
+pub(crate) struct PlannedIso {
+    pub job: IsoJob,
+    /// The record without what only the made image knows (size, implanted MD5).
+    pub image: Image,
+    limit: Option<u64>,
+    strict: bool,
+}
+
+/// The discs of one tree, made one after another (a tree is one deliverable for `failable`).
+pub(crate) struct TreePlan<'v> {
+    pub variant: &'v Variant,
+    pub arch: String,
+    pub discs: Vec<PlannedIso>,
+}
+
+/// Decides the discs of a tree and writes their staging metadata (.treeinfo with `[media]`,
+/// .discinfo); no image is made yet, so every ISO of the compose is known, and counted, first.
+pub(crate) fn plan_tree<'v>(
     ctx: &PhaseContext,
-    variant: &Variant,
+    variant: &'v Variant,
     arch: &str,
-) -> Result<Vec<ImageRecord>, PhaseError> {
+) -> Result<TreePlan<'v>, PhaseError> {
+    let none = || TreePlan {
+        variant,
+        arch: arch.to_owned(),
+        discs: Vec::new(),
+    };
     let paths = &ctx.compose.paths;
     let tree = if arch == "src" {
         paths.source_tree(variant)
@@ -98,7 +121,7 @@ pub(crate) fn isos_for_tree(
             tree.display(),
             variant.uid
         );
-        return Ok(Vec::new());
+        return Ok(none());
     }
     let cfg = ctx.config;
     let disc_type = cfg
@@ -155,7 +178,7 @@ pub(crate) fn isos_for_tree(
     let out_dir = kiln_media::iso_output_dir(ctx, variant, arch)?;
     let description = cfg.discinfo_description();
 
-    let mut records = Vec::new();
+    let mut planned = Vec::new();
     for (i, disc_packages) in discs.into_iter().enumerate() {
         ctx.check_cancelled()?;
         let num = i as u32 + 1;
@@ -190,13 +213,11 @@ pub(crate) fn isos_for_tree(
             supported: kiln_iso::md5::is_supported_label(ctx.compose.info.label.as_deref()),
             break_hardlinks: cfg.createiso_break_hardlinks,
         };
-        let made = make_iso(ctx, &job)?;
-        check_size(&made.path, made.size, limit, strict)?;
         let iso_in_compose = ctx.compose.paths.iso_dir(variant, arch).join(&name);
         let image = Image {
             path: kiln_media::compose_relative(ctx, &iso_in_compose),
             mtime: ctx.compose.timestamp,
-            size: made.size,
+            size: 0,
             volume_id: Some(volid.clone()),
             kind: "dvd".into(),
             format: "iso".into(),
@@ -204,17 +225,48 @@ pub(crate) fn isos_for_tree(
             disc_number: num,
             disc_count: total,
             checksums: Default::default(),
-            implant_md5: made.implant_md5,
+            implant_md5: None,
             bootable: boot.is_bootable(),
             subvariant: variant.uid.clone(),
             unified: false,
             additional_variants: Vec::new(),
         };
+        planned.push(PlannedIso {
+            job,
+            image,
+            limit,
+            strict,
+        });
+    }
+    Ok(TreePlan {
+        variant,
+        arch: arch.to_owned(),
+        discs: planned,
+    })
+}
+
+/// Makes the discs of a planned tree; `started(name)` is called as each image begins.
+pub(crate) fn make_tree(
+    ctx: &PhaseContext,
+    tree: TreePlan<'_>,
+    started: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let mut records = Vec::new();
+    for disc in tree.discs {
+        ctx.check_cancelled()?;
+        started(&disc.job.name);
+        let made = make_iso(ctx, &disc.job)?;
+        check_size(&made.path, made.size, disc.limit, disc.strict)?;
+        let image = Image {
+            size: made.size,
+            implant_md5: made.implant_md5,
+            ..disc.image
+        };
         ctx.notify(
             "createiso-imagedone",
-            serde_json::json!({"file": image.path, "arch": arch, "variant": variant.uid}),
+            serde_json::json!({"file": image.path, "arch": tree.arch, "variant": tree.variant.uid}),
         );
-        records.extend(kiln_media::file_image(variant, arch, image));
+        records.extend(kiln_media::file_image(tree.variant, &tree.arch, image));
     }
     Ok(records)
 }
