@@ -53,7 +53,10 @@ fn a_duplicate_nested_key_points_into_its_own_mapping() {
 fn resuming_a_finished_compose_says_so_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = mini_config(dir.path(), "");
-    let out = kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir.path());
+    let out = kiln(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let top = compose_dir(&dir.path().join("t"));
     // Log lines start with a readable UTC time, as pungi's do: `2026-12-04 21:19:34 [gather ...`.
@@ -71,11 +74,15 @@ fn resuming_a_finished_compose_says_so_and_changes_nothing() {
     let again = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert!(
-        text(&again).contains("is FINISHED: nothing to resume (a finished compose is never changed)"),
+        text(&again)
+            .contains("is FINISHED: nothing to resume (a finished compose is never changed)"),
         "{}",
         text(&again)
     );
-    assert!(files(&top) == before, "a finished compose was changed by --resume");
+    assert!(
+        files(&top) == before,
+        "a finished compose was changed by --resume"
+    );
 }
 
 #[test]
@@ -89,12 +96,16 @@ fn under_quiet_a_failure_is_printed_once() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
-        err.matches("failure injected by KILN_FAILPOINT in createrepo").count(),
+        err.matches("failure injected by KILN_FAILPOINT in createrepo")
+            .count(),
         1,
         "{err}"
     );
     assert!(err.contains("[createrepo   ] FAILED in "), "{err}");
-    assert!(err.contains("kiln: phase createrepo failed (its error is above; log: "), "{err}");
+    assert!(
+        err.contains("kiln: phase createrepo failed (its error is above; log: "),
+        "{err}"
+    );
     assert!(err.contains("DOOMED: "), "{err}");
     assert!(out.stdout.is_empty(), "{}", text(&out));
 }
@@ -103,7 +114,10 @@ fn under_quiet_a_failure_is_printed_once() {
 fn phases_the_config_never_mentions_are_listed_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = mini_config(dir.path(), "");
-    let out = kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir.path());
+    let out = kiln(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!text(&out).contains("not configured"), "{}", text(&out));
     let out = kiln(
@@ -111,7 +125,11 @@ fn phases_the_config_never_mentions_are_listed_only_when_asked() {
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("[ostree       ] not configured"), "{}", text(&out));
+    assert!(
+        text(&out).contains("[ostree       ] not configured"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -165,14 +183,20 @@ fn a_missing_tool_stops_the_compose_before_it_starts_naming_tool_and_package() {
         ),
         "{err}"
     );
-    assert!(err.contains("phase createiso needs `implantisomd5`"), "{err}");
+    assert!(
+        err.contains("phase createiso needs `implantisomd5`"),
+        "{err}"
+    );
     assert!(!dir.path().join("t").exists(), "nothing may be created");
 
     // Leaving the phase out is the other way to go on.
-    let out = kiln_command(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir.path())
-        .env("PATH", &empty)
-        .output()
-        .unwrap();
+    let out = kiln_command(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        dir.path(),
+    )
+    .env("PATH", &empty)
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -192,7 +216,10 @@ fn createiso_names_each_image_and_counts_them() {
     let id = "Mini-36-20261121.0";
     assert_eq!(named.len(), 4, "{log}");
     for (n, line) in named.iter().enumerate() {
-        assert!(line.starts_with(&format!("{} of 4: {id}-", n + 1)), "{line}");
+        assert!(
+            line.starts_with(&format!("{} of 4: {id}-", n + 1)),
+            "{line}"
+        );
     }
     for iso in [
         "BaseOS-x86_64-dvd1.iso",

@@ -18,26 +18,90 @@ struct Package {
 
 /// What the example compose (and every compose with ISOs) drives.
 const DRIVEN: &[Package] = &[
-    Package { deb: "xorriso", rpm: "xorriso", probe: "xorriso" },
-    Package { deb: "isomd5sum", rpm: "isomd5sum", probe: "implantisomd5" },
-    Package { deb: "git", rpm: "git", probe: "git" },
+    Package {
+        deb: "xorriso",
+        rpm: "xorriso",
+        probe: "xorriso",
+    },
+    Package {
+        deb: "isomd5sum",
+        rpm: "isomd5sum",
+        probe: "implantisomd5",
+    },
+    Package {
+        deb: "git",
+        rpm: "git",
+        probe: "git",
+    },
 ];
 
 /// The peers the tests judge kiln's output with, and boot files the media tests put on ISOs.
 const JUDGES: &[Package] = &[
-    Package { deb: "createrepo-c", rpm: "createrepo_c", probe: "createrepo_c" },
-    Package { deb: "dnf", rpm: "dnf", probe: "dnf" },
-    Package { deb: "dnf-plugins-core", rpm: "dnf-plugins-core", probe: "/usr/lib/python3/dist-packages/dnf-plugins/repoclosure.py" },
-    Package { deb: "libsolv-tools", rpm: "libsolv-tools", probe: "testsolv" },
-    Package { deb: "python3-solv", rpm: "python3-solv", probe: "/usr/lib/python3/dist-packages/solv.py" },
-    Package { deb: "syslinux-utils", rpm: "syslinux", probe: "isohybrid" },
-    Package { deb: "syslinux-common", rpm: "syslinux", probe: "/usr/lib/syslinux/modules/bios/ldlinux.c32" },
-    Package { deb: "isolinux", rpm: "syslinux", probe: "/usr/lib/ISOLINUX/isohdpfx.bin" },
-    Package { deb: "mtools", rpm: "mtools", probe: "mcopy" },
-    Package { deb: "zstd", rpm: "zstd", probe: "zstd" },
-    Package { deb: "xz-utils", rpm: "xz", probe: "xz" },
-    Package { deb: "rpm", rpm: "rpm", probe: "rpm" },
-    Package { deb: "ca-certificates", rpm: "ca-certificates", probe: "/etc/ssl/certs/ca-certificates.crt" },
+    Package {
+        deb: "createrepo-c",
+        rpm: "createrepo_c",
+        probe: "createrepo_c",
+    },
+    Package {
+        deb: "dnf",
+        rpm: "dnf",
+        probe: "dnf",
+    },
+    Package {
+        deb: "dnf-plugins-core",
+        rpm: "dnf-plugins-core",
+        probe: "/usr/lib/python3/dist-packages/dnf-plugins/repoclosure.py",
+    },
+    Package {
+        deb: "libsolv-tools",
+        rpm: "libsolv-tools",
+        probe: "testsolv",
+    },
+    Package {
+        deb: "python3-solv",
+        rpm: "python3-solv",
+        probe: "/usr/lib/python3/dist-packages/solv.py",
+    },
+    Package {
+        deb: "syslinux-utils",
+        rpm: "syslinux",
+        probe: "isohybrid",
+    },
+    Package {
+        deb: "syslinux-common",
+        rpm: "syslinux",
+        probe: "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+    },
+    Package {
+        deb: "isolinux",
+        rpm: "syslinux",
+        probe: "/usr/lib/ISOLINUX/isohdpfx.bin",
+    },
+    Package {
+        deb: "mtools",
+        rpm: "mtools",
+        probe: "mcopy",
+    },
+    Package {
+        deb: "zstd",
+        rpm: "zstd",
+        probe: "zstd",
+    },
+    Package {
+        deb: "xz-utils",
+        rpm: "xz",
+        probe: "xz",
+    },
+    Package {
+        deb: "rpm",
+        rpm: "rpm",
+        probe: "rpm",
+    },
+    Package {
+        deb: "ca-certificates",
+        rpm: "ca-certificates",
+        probe: "/etc/ssl/certs/ca-certificates.crt",
+    },
 ];
 
 /// Which set to bring in.
@@ -104,7 +168,14 @@ pub fn ensure(set: Set, install: bool) -> Result<()> {
     if needs_productmd && install {
         println!("deps: pip install productmd");
         pip_failed = !Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "productmd"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "productmd",
+            ])
             .status()
             .is_ok_and(|s| s.success());
     }
@@ -122,10 +193,16 @@ pub fn ensure(set: Set, install: bool) -> Result<()> {
             "sudo apt-get install -y {}   # Debian/Ubuntu",
             debs.join(" ")
         ));
-        how.push(format!("sudo dnf install -y {}   # Fedora/RHEL", rpms.join(" ")));
+        how.push(format!(
+            "sudo dnf install -y {}   # Fedora/RHEL",
+            rpms.join(" ")
+        ));
     }
     if needs_productmd {
         how.push("python3 -m pip install productmd".to_owned());
     }
-    bail!("tools are missing; install them with:\n  {}", how.join("\n  "))
+    bail!(
+        "tools are missing; install them with:\n  {}",
+        how.join("\n  ")
+    )
 }

@@ -216,7 +216,11 @@ mod tests {
         ];
         let violations = check(&members);
         assert_eq!(violations.len(), 1, "{violations:#?}");
-        assert!(violations[0].0.starts_with("kiln-phase-createiso (Phase) depends on kiln-phase-gather"));
+        assert!(
+            violations[0]
+                .0
+                .starts_with("kiln-phase-createiso (Phase) depends on kiln-phase-gather")
+        );
     }
 
     #[test]
@@ -230,7 +234,11 @@ mod tests {
         ];
         let violations = check(&members);
         assert_eq!(violations.len(), 2, "{violations:#?}");
-        assert!(violations.iter().all(|v| v.0.starts_with("kiln-rpm (Library)")));
+        assert!(
+            violations
+                .iter()
+                .all(|v| v.0.starts_with("kiln-rpm (Library)"))
+        );
     }
 
     #[test]

@@ -193,14 +193,7 @@ fn example(target_dir: &std::path::Path) -> Result<()> {
     );
     let status = std::process::Command::new(env!("CARGO"))
         .current_dir(&root)
-        .args([
-            "run",
-            "--quiet",
-            "--bin",
-            "kiln",
-            "--",
-            "compose",
-        ])
+        .args(["run", "--quiet", "--bin", "kiln", "--", "compose"])
         .arg(root.join("examples/mini/kiln.yaml"))
         .arg("--target-dir")
         .arg(target_dir)

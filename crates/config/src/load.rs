@@ -120,7 +120,9 @@ fn first_occurrence(text: &str, key: &str, line: u64, column: u64) -> Option<(u6
             return None;
         }
         if at == indent {
-            let name = body.split_once(':').map(|(k, _)| k.trim().trim_matches(['"', '\'']));
+            let name = body
+                .split_once(':')
+                .map(|(k, _)| k.trim().trim_matches(['"', '\'']));
             if name == Some(key) {
                 return Some((i as u64 + 1, column));
             }
@@ -190,8 +192,8 @@ fn check_extra_file_targets(c: &Config, text: &str, file: &Path) -> Vec<Problem>
         .flat_map(|(_, arches)| arches.values().flatten())
         .chain(
             c.extra_isos
-                .iter()
-                .flat_map(|(_, blocks)| blocks.iter().flat_map(|b| b.extra_files.iter())),
+                .values()
+                .flat_map(|blocks| blocks.iter().flat_map(|b| b.extra_files.iter())),
         )
         .map(|e| e.target.as_str());
     let mut problems = Vec::new();

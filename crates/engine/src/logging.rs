@@ -177,8 +177,8 @@ fn log_time(t: time::OffsetDateTime) -> String {
 mod time_tests {
     #[test]
     fn log_lines_carry_a_readable_utc_time() {
-        let t = time::OffsetDateTime::from_unix_timestamp(1_796_419_174)
-            .expect("a valid timestamp");
+        let t =
+            time::OffsetDateTime::from_unix_timestamp(1_796_419_174).expect("a valid timestamp");
         assert_eq!(super::log_time(t), "2026-12-04 21:19:34");
     }
 }

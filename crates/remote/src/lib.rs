@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use kiln_compose::Paths;
 use kiln_config::Config;
 
-pub use download::{DownloadError, Downloader, Job, Mirror, RemotePackage, mirror_metadata, packages};
+pub use download::{
+    DownloadError, Downloader, Job, Mirror, RemotePackage, mirror_metadata, packages,
+};
 pub use url::{Url, UrlError};
 
 /// The cache shared by the composes of a target dir: `pkgset_cache_dir`, else

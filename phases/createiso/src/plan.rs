@@ -159,7 +159,8 @@ pub(crate) fn plan_tree<'v>(
     let capacity = cfg.iso_size.0.saturating_sub(cfg.split_iso_reserve.0);
     let discs = split_discs(&sticky, &packages, capacity)?;
     let total = discs.len() as u32;
-    let volid = kiln_media::naming::volume_id(cfg, ctx.compose, &variant.uid, arch, &disc_type, None)?;
+    let volid =
+        kiln_media::naming::volume_id(cfg, ctx.compose, &variant.uid, arch, &disc_type, None)?;
     let boot = if arch == "src" {
         Boot::None
     } else {

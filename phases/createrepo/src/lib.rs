@@ -13,15 +13,15 @@ mod options;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use kiln_artifacts::{Artifact, GatherResult, GatheredPackage};
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
-use kiln_artifacts::{Artifact, GatherResult, GatheredPackage};
 use kiln_repodata::{ExtraFile, Location, RepoOptions};
 use kiln_variants::Variant;
 use serde::{Deserialize, Serialize};
 
-pub use options::repo_options;
 use kiln_media::tree_metadata;
+pub use options::repo_options;
 
 pub struct Createrepo;
 

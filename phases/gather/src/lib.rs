@@ -25,8 +25,8 @@ pub mod phase;
 mod pkgset;
 pub mod solve;
 
-pub use phase::Gather;
 pub use kiln_artifacts::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
+pub use phase::Gather;
 pub use solve::{Method, PkgRecord, Selection, VariantPlan, solve_arch};
 
 use std::path::PathBuf;

@@ -9,8 +9,8 @@ use kiln_productmd::rpms::{RpmCategory, RpmEntry, Rpms, srpm_nevra};
 use kiln_variants::Variant;
 
 use crate::GatherError;
-use kiln_artifacts::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
 use crate::solve::{Method, Pick, PkgRecord, Selection};
+use kiln_artifacts::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
 
 fn rel(topdir: &Path, p: &Path) -> PathBuf {
     p.strip_prefix(topdir).unwrap_or(p).to_owned()

@@ -13,8 +13,8 @@ use kiln_variants::Variant;
 
 use crate::comps::{group_inputs, read_groups};
 use crate::output::{add_to_rpms, build_result, link_result};
-use kiln_artifacts::{Artifact, GatherResult};
 use crate::solve::{Method, PkgRecord, VariantPlan, solve_arch};
+use kiln_artifacts::{Artifact, GatherResult};
 
 /// The phase.
 pub struct Gather;
@@ -108,8 +108,8 @@ fn lookaside_packages(
     let mut out = Vec::new();
     for url in config.gather_lookaside_repos.list_for(variant, arch) {
         let url = url.replace("$basearch", arch);
-        let local = kiln_remote::local_repo(config, &ctx.compose.paths, &url, &cancelled)
-            .map_err(|e| {
+        let local =
+            kiln_remote::local_repo(config, &ctx.compose.paths, &url, &cancelled).map_err(|e| {
                 PhaseError::msg(format!(
                     "gather_lookaside_repos {url} for {variant}.{arch}: {e}"
                 ))

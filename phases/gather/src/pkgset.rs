@@ -1,7 +1,7 @@
 //! Reading the package set the pkgset phase wrote for an arch.
 
-use kiln_engine::{PhaseContext, PhaseError};
 use kiln_artifacts::{Artifact, PackageSet};
+use kiln_engine::{PhaseContext, PhaseError};
 
 use crate::solve::PkgRecord;
 

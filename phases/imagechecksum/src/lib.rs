@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use kiln_artifacts::{Artifact, IMAGE_PHASES, ImageRecords};
 use kiln_checksum::Algorithm;
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
-use kiln_artifacts::{Artifact, IMAGE_PHASES, ImageRecords};
 use kiln_productmd::Images;
 
 pub struct ImageChecksum;

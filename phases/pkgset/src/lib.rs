@@ -19,8 +19,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiln_artifacts::{Artifact, Entry, PackageSet};
-use kiln_remote::{cache_dir, download as remote};
 use kiln_engine::{Phase, PhaseContext, PhaseError};
+use kiln_remote::{cache_dir, download as remote};
 use kiln_rpm::{ChecksumKind, Package};
 use rayon::prelude::*;
 

@@ -14,9 +14,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kiln_artifacts::{Artifact, GatherResult};
 use kiln_depsolve::{ClosureProblem, ClosureScope, PkgSpec, PoolBuilder, format_dnf, repoclosure};
 use kiln_engine::{Config, Phase, PhaseContext, PhaseError};
-use kiln_artifacts::{Artifact, GatherResult};
 use kiln_variants::{Variant, VariantKind};
 
 /// The phase.

@@ -25,9 +25,7 @@ struct Timing {
 
 pub fn run(args: Args) -> Result<()> {
     let root = workspace_root();
-    let dir = args
-        .dir
-        .unwrap_or_else(|| root.join("target/bench-build"));
+    let dir = args.dir.unwrap_or_else(|| root.join("target/bench-build"));
     let current = time_side(&root, &dir.join("current"), &[])?;
     report("current profile", &current);
     if args.against_old_profile {
@@ -60,7 +58,12 @@ fn time_side(root: &Path, target: &Path, extra: &[&str]) -> Result<Timing> {
         std::fs::remove_dir_all(target)
             .with_context(|| format!("emptying {}", target.display()))?;
     }
-    let build = timed(root, target, extra, &["build", "--workspace", "--all-targets"])?;
+    let build = timed(
+        root,
+        target,
+        extra,
+        &["build", "--workspace", "--all-targets"],
+    )?;
     let suite = timed(root, target, extra, &["test", "--workspace", "-q"])?;
     Ok(Timing { build, suite })
 }
