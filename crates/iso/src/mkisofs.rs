@@ -88,6 +88,10 @@ impl Boot {
                     a.push(mbr.display().to_string());
                     if *uefi {
                         a.push("-isohybrid-gpt-basdat".into());
+                        // xorriso draws GPT GUIDs at random unless told to derive them from the
+                        // volume's modification date, which is the compose's: same tree, same bytes.
+                        a.push("--gpt_disk_guid".into());
+                        a.push("modification-date".into());
                     }
                 }
                 a
@@ -298,7 +302,7 @@ mod tests {
             x86.args().join(" "),
             "-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 \
              -boot-info-table -eltorito-alt-boot -e images/efiboot.img -no-emul-boot \
-             -isohybrid-mbr /m.bin -isohybrid-gpt-basdat"
+             -isohybrid-mbr /m.bin -isohybrid-gpt-basdat --gpt_disk_guid modification-date"
         );
         assert_eq!(
             Boot::Aarch64.args().join(" "),
