@@ -8,6 +8,7 @@
 
 pub mod format;
 pub mod headers;
+pub mod implant;
 pub mod manifest;
 pub mod md5;
 pub mod mkisofs;
