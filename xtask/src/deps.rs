@@ -16,17 +16,13 @@ struct Package {
     probe: &'static str,
 }
 
-/// What the example compose (and every compose with ISOs) drives.
+/// What the example compose (and every compose with ISOs) drives. The MD5 implant is kiln's
+/// own; isomd5sum is one of the judges.
 const DRIVEN: &[Package] = &[
     Package {
         deb: "xorriso",
         rpm: "xorriso",
         probe: "xorriso",
-    },
-    Package {
-        deb: "isomd5sum",
-        rpm: "isomd5sum",
-        probe: "implantisomd5",
     },
     Package {
         deb: "git",
@@ -37,6 +33,11 @@ const DRIVEN: &[Package] = &[
 
 /// The peers the tests judge kiln's output with, and boot files the media tests put on ISOs.
 const JUDGES: &[Package] = &[
+    Package {
+        deb: "isomd5sum",
+        rpm: "isomd5sum",
+        probe: "checkisomd5",
+    },
     Package {
         deb: "createrepo-c",
         rpm: "createrepo_c",

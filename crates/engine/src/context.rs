@@ -105,6 +105,41 @@ impl<'a> PhaseContext<'a> {
         }
     }
 
+    /// Like [`run`](Self::run), but the command's standard output streams into `sink` (an image
+    /// written to stdout, hashed as it passes) instead of into memory.
+    pub fn run_into(
+        &self,
+        cmd: &Command,
+        log: &Path,
+        sink: &mut (dyn std::io::Write + Send),
+    ) -> Result<CommandOutput, PhaseError> {
+        self.check_cancelled()?;
+        let spec = CommandSpec::from_command(cmd);
+        let shown = spec.display();
+        tracing::info!("running {shown} (output streamed)");
+        self.observer.command(self.phase, &shown);
+        let out = self
+            .runner
+            .run_into(&spec, log, self.cancel, sink)
+            .map_err(|e| match e {
+                RunError::Cancelled { .. } => PhaseError::Cancelled,
+                e => PhaseError::from(e),
+            })?;
+        if out.success() {
+            return Ok(out);
+        }
+        Err(RunError::Failed {
+            command: shown,
+            status: match out.code {
+                Some(c) => format!("exit code {c}"),
+                None => "a signal".to_owned(),
+            },
+            log: log.to_owned(),
+            tail: tail(&out.stderr),
+        }
+        .into())
+    }
+
     /// Like [`run`](Self::run) but hands back any exit code, for tools whose codes carry meaning.
     pub fn run_status(&self, cmd: &Command, log: &Path) -> Result<CommandOutput, PhaseError> {
         self.check_cancelled()?;

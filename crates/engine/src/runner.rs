@@ -119,6 +119,11 @@ pub enum RunError {
         log: PathBuf,
         tail: String,
     },
+    #[error("cannot store the output of `{command}`: {source}")]
+    Output {
+        command: String,
+        source: std::io::Error,
+    },
     #[error("`{command}` was stopped because the compose was cancelled")]
     Cancelled { command: String },
     #[error("cannot write command log {path}: {source}")]
@@ -166,6 +171,28 @@ pub trait Runner: Send + Sync {
         log: &Path,
         cancel: &CancelToken,
     ) -> Result<CommandOutput, RunError>;
+    /// Like `run`, but standard output goes to `sink` as it comes instead of into memory or the
+    /// log (an image a tool writes to stdout). The returned output's `stdout` is empty. This
+    /// default holds the output in memory first; runners that can stream override it.
+    fn run_into(
+        &self,
+        cmd: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: &mut (dyn Write + Send),
+    ) -> Result<CommandOutput, RunError> {
+        let out = self.run(cmd, log, cancel)?;
+        sink.write_all(&out.stdout)
+            .and_then(|()| sink.flush())
+            .map_err(|source| RunError::Output {
+                command: cmd.display(),
+                source,
+            })?;
+        Ok(CommandOutput {
+            stdout: Vec::new(),
+            ..out
+        })
+    }
 }
 
 /// An executable file named `tool` in a `PATH` folder (or at `tool`, when it is a path).
@@ -199,6 +226,28 @@ impl Runner for LocalRunner {
         spec: &CommandSpec,
         log: &Path,
         cancel: &CancelToken,
+    ) -> Result<CommandOutput, RunError> {
+        self.exec(spec, log, cancel, None)
+    }
+
+    fn run_into(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: &mut (dyn Write + Send),
+    ) -> Result<CommandOutput, RunError> {
+        self.exec(spec, log, cancel, Some(sink))
+    }
+}
+
+impl LocalRunner {
+    fn exec(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: Option<&mut (dyn Write + Send)>,
     ) -> Result<CommandOutput, RunError> {
         let shown = spec.display();
         if let Some(dir) = log.parent() {
@@ -255,68 +304,96 @@ impl Runner for LocalRunner {
                 let _ = stdin.write_all(&input);
             });
         }
-        let pump = |stream: Option<Box<dyn Read + Send>>, log: Arc<Mutex<std::fs::File>>| {
-            std::thread::spawn(move || {
-                let mut captured = Vec::new();
-                if let Some(mut s) = stream {
-                    let mut buf = [0u8; 8192];
-                    while let Ok(n) = s.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        captured.extend_from_slice(&buf[..n]);
-                        if let Ok(mut f) = log.lock() {
-                            let _ = f.write_all(&buf[..n]);
-                        }
+        // Scoped threads, so stdout can go into a borrowed sink while this thread watches for
+        // the end of the command and for a cancel.
+        let capture = |stream: Option<Box<dyn Read + Send>>, log: Arc<Mutex<std::fs::File>>| {
+            let mut captured = Vec::new();
+            if let Some(mut s) = stream {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    captured.extend_from_slice(&buf[..n]);
+                    if let Ok(mut f) = log.lock() {
+                        let _ = f.write_all(&buf[..n]);
                     }
                 }
-                captured
-            })
-        };
-        let out = pump(
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            logf.clone(),
-        );
-        let err = pump(
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            logf.clone(),
-        );
-
-        let status = loop {
-            if cancel.is_cancelled() {
-                kill_group(child.id());
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = out.join();
-                let _ = err.join();
-                return Err(RunError::Cancelled { command: shown });
             }
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(source) => {
-                    return Err(RunError::Spawn {
-                        command: shown,
+            captured
+        };
+        let stdout = child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>);
+        let stderr = child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>);
+        let pid = child.id();
+        std::thread::scope(|scope| {
+            let out = match sink {
+                None => {
+                    let log = logf.clone();
+                    scope.spawn(move || Ok(capture(stdout, log)))
+                }
+                Some(sink) => scope.spawn(move || {
+                    let copied = match stdout {
+                        Some(mut s) => std::io::copy(&mut s, sink).and_then(|_| sink.flush()),
+                        None => Ok(()),
+                    };
+                    // A sink that fails (a full disk) must not leave the tool blocked on a pipe.
+                    if copied.is_err() {
+                        kill_group(pid);
+                    }
+                    copied.map(|()| Vec::new())
+                }),
+            };
+            let err = {
+                let log = logf.clone();
+                scope.spawn(move || capture(stderr, log))
+            };
+            let status = loop {
+                if cancel.is_cancelled() {
+                    kill_group(pid);
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let _ = out.join();
+                    let _ = err.join();
+                    return Err(RunError::Cancelled {
+                        command: shown.clone(),
+                    });
+                }
+                match child.try_wait() {
+                    Ok(Some(status)) => break status,
+                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                    Err(source) => {
+                        return Err(RunError::Spawn {
+                            command: shown.clone(),
+                            source,
+                        });
+                    }
+                }
+            };
+            let stdout = match out.join() {
+                Ok(Ok(bytes)) => bytes,
+                Ok(Err(source)) => {
+                    return Err(RunError::Output {
+                        command: shown.clone(),
                         source,
                     });
                 }
+                Err(_) => Vec::new(),
+            };
+            let stderr = err.join().unwrap_or_default();
+            if let Ok(mut f) = logf.lock() {
+                let _ = writeln!(f, "[exit: {status}]");
             }
-        };
-        let stdout = out.join().unwrap_or_default();
-        let stderr = err.join().unwrap_or_default();
-        if let Ok(mut f) = logf.lock() {
-            let _ = writeln!(f, "[exit: {status}]");
-        }
-        Ok(CommandOutput {
-            code: status.code(),
-            stdout,
-            stderr,
+            Ok(CommandOutput {
+                code: status.code(),
+                stdout,
+                stderr,
+            })
         })
     }
 }

@@ -1,24 +1,6 @@
-//! Implanted MD5 (isomd5sum): the real `implantisomd5` writes it, `checkisomd5 --md5sumonly`
-//! reads it back for images.json.
-
-use std::ffi::OsString;
-use std::path::Path;
-
-/// `implantisomd5 [--supported-iso] <iso>`; `--supported-iso` for labels that mark a supported
-/// release (RC, Update, SecurityFix).
-pub fn implant_argv(tool: &Path, iso: &Path, supported: bool) -> Vec<OsString> {
-    let mut a: Vec<OsString> = vec![tool.into()];
-    if supported {
-        a.push("--supported-iso".into());
-    }
-    a.push(iso.into());
-    a
-}
-
-/// `checkisomd5 --md5sumonly <iso>`: prints the implanted sum without verifying.
-pub fn md5sumonly_argv(tool: &Path, iso: &Path) -> Vec<OsString> {
-    vec![tool.into(), "--md5sumonly".into(), iso.into()]
-}
+//! Implanted MD5 (isomd5sum) helpers: which labels ask for `--supported-iso`, and reading
+//! `checkisomd5 --md5sumonly` output (the tests' judge). kiln computes the implant itself while
+//! the image is written: [`crate::implant`].
 
 /// The implanted MD5 from `checkisomd5 --md5sumonly` output (`<iso>:   <32 hex>`).
 pub fn parse_md5sumonly(stdout: &str) -> Option<String> {

@@ -71,13 +71,33 @@ fn break_hardlinks(ctx: &PhaseContext, job: &IsoJob) -> Result<Vec<(String, Path
     Ok(out)
 }
 
-/// Make the ISO: graft points, `xorriso -as mkisofs`, `implantisomd5`, the implanted sum read
-/// back with `checkisomd5 --md5sumonly`, and the `.manifest`. The image's dates are the
-/// compose's, so the same tree gives the same bytes.
+/// The file an ISO streams into, with the MD5 implant computed on the way.
+struct IsoSink {
+    file: std::io::BufWriter<std::fs::File>,
+    implanter: kiln_iso::implant::Implanter,
+}
+
+impl std::io::Write for IsoSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.implanter.write_all(&buf[..n])?;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Make the ISO: graft points, then `xorriso -as mkisofs -o -` streaming into a temporary file
+/// beside the final one while kiln computes isomd5sum's implant from the same bytes (so the
+/// image is never read back for it: no implantisomd5, no checkisomd5 in the compose), the
+/// implant written in place, the compose's mtime set, and a rename: an ISO under its final name
+/// is always complete. The image's dates are the compose's, so the same tree gives the same bytes.
 pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError> {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+
     let xorriso = tool("xorriso")?;
-    let implant = tool("implantisomd5")?;
-    let check = tool("checkisomd5")?;
     std::fs::create_dir_all(&job.dir)?;
     std::fs::create_dir_all(&job.staging)?;
     let files = if job.break_hardlinks {
@@ -91,22 +111,25 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
     ctx.write(&graft, kiln_iso::mkisofs::graft_points(&files).as_bytes())?;
 
     let iso = job.dir.join(&job.name);
-    // A leftover from an interrupted run must not be appended to.
-    match std::fs::remove_file(&iso) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(PhaseError::with(
-                format!("cannot remove {}", iso.display()),
-                e,
-            ));
+    let part = job.dir.join(format!(".{}.part", job.name));
+    // Leftovers of an interrupted run: a stale image must not survive a failed remake.
+    for stale in [&iso, &part] {
+        match std::fs::remove_file(stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(PhaseError::with(
+                    format!("cannot remove {}", stale.display()),
+                    e,
+                ));
+            }
         }
     }
     let log = ctx.log_file(&job.arch, &format!("createiso-{}", job.name));
     // A rerun appends to the log; start it fresh so it tells about this run only.
     let _ = std::fs::remove_file(&log);
     let spec = IsoSpec {
-        output: iso.clone(),
+        output: PathBuf::from("-"),
         volid: job.volid.clone(),
         iso_level: job.iso_level,
         graft_points: graft,
@@ -115,28 +138,55 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
     };
     let mut mk = cmd(kiln_iso::mkisofs::mkisofs_argv(&xorriso, &spec));
     mk.current_dir(&job.dir);
-    ctx.run(&mk, &log)?;
-    ctx.run(
-        &cmd(kiln_iso::md5::implant_argv(&implant, &iso, job.supported)),
-        &log,
-    )?;
-    let out = ctx.run(&cmd(kiln_iso::md5::md5sumonly_argv(&check, &iso)), &log)?;
-    let implant_md5 = kiln_iso::md5::parse_md5sumonly(&String::from_utf8_lossy(&out.stdout));
+    let cannot = |what: &str, e: std::io::Error| {
+        PhaseError::with(format!("cannot {what} {}", part.display()), e)
+    };
+    let file = std::fs::File::create(&part).map_err(|e| cannot("create", e))?;
+    let mut sink = IsoSink {
+        file: std::io::BufWriter::with_capacity(1 << 20, file),
+        implanter: kiln_iso::implant::Implanter::new(),
+    };
+    let made = (|| {
+        ctx.run_into(&mk, &log, &mut sink)?;
+        sink.flush().map_err(|e| cannot("write", e))?;
+        let IsoSink { file, implanter } = sink;
+        let size = implanter.len();
+        let implant = implanter
+            .finish(job.supported)
+            .map_err(|e| PhaseError::msg(format!("{}: {e}", job.name)))?;
+        let file = file
+            .into_inner()
+            .map_err(|e| cannot("write", e.into_error()))?;
+        file.write_all_at(&implant.appdata, implant.offset)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| cannot("write", e))?;
+        Ok::<_, PhaseError>((size, implant.md5))
+    })();
+    let (size, implant_md5) = match made {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+    };
+    set_mtime(&part, ctx.compose.timestamp)?;
+    std::fs::rename(&part, &iso).map_err(|e| {
+        PhaseError::with(
+            format!("cannot rename {} to {}", part.display(), iso.display()),
+            e,
+        )
+    })?;
     let found = ctx.run(&cmd(kiln_iso::manifest::find_argv(&xorriso, &iso)), &log)?;
     let manifest = kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&found.stdout));
     ctx.write(
         &job.dir.join(format!("{}.manifest", job.name)),
         manifest.as_bytes(),
     )?;
-    set_mtime(&iso, ctx.compose.timestamp)?;
     ctx.produced(&iso);
-    let size = std::fs::metadata(&iso)
-        .map_err(|e| PhaseError::with(format!("cannot stat {}", iso.display()), e))?
-        .len();
     Ok(MadeIso {
         path: iso,
         size,
-        implant_md5,
+        implant_md5: Some(implant_md5),
     })
 }
 

@@ -68,7 +68,7 @@ impl Phase for CreateIso {
         Work::External
     }
     fn tools(&self, _config: &Config) -> Vec<&'static str> {
-        vec!["xorriso", "implantisomd5", "checkisomd5"]
+        vec!["xorriso"]
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         // Plan every tree first, so the images can be counted and made side by side.

@@ -313,7 +313,7 @@ impl Phase for ExtraIsos {
         Work::External
     }
     fn tools(&self, _config: &Config) -> Vec<&'static str> {
-        vec!["xorriso", "implantisomd5", "checkisomd5"]
+        vec!["xorriso"]
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut records = Vec::new();
