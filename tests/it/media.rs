@@ -556,6 +556,29 @@ fn same_input_gives_identical_isos_and_metadata() {
         let y = std::fs::read(b.topdir.join(rel)).unwrap();
         assert!(x == y, "{rel} differs between two runs on the same input");
     }
+    for iso in [
+        "compose/BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso",
+        "compose/BaseOS/source/iso/Mini-36-20261121.0-BaseOS-source-dvd1.iso",
+    ] {
+        assert_manifest_is_xorrisos(&a.topdir.join(iso));
+    }
+}
+
+/// The `.manifest` kiln writes from its graft points must be what pungi's pipeline over
+/// `xorriso -indev ISO -find` prints for the image, byte for byte.
+fn assert_manifest_is_xorrisos(iso: &Path) {
+    let found = sh(Command::new("xorriso").arg("-indev").arg(iso).arg("-find"));
+    let want = kiln_iso::manifest::manifest_from_find(&found);
+    let manifest = iso.with_file_name(format!(
+        "{}.manifest",
+        iso.file_name().unwrap().to_string_lossy()
+    ));
+    let got = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        got == want,
+        "{}:\n{got}\n-- xorriso -find says --\n{want}",
+        manifest.display()
+    );
 }
 
 #[test]
@@ -640,6 +663,8 @@ fn bootable_tree_gives_bios_and_uefi_el_torito_and_hybrid_headers() {
     let unified = s
         .topdir
         .join("compose/BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-unified.iso");
+    assert_manifest_is_xorrisos(&unified);
+    assert_manifest_is_xorrisos(&iso);
     let listing = iso_listing(&unified);
     assert!(
         listing

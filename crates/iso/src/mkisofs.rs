@@ -30,6 +30,16 @@ impl Boot {
         !matches!(self, Boot::None)
     }
 
+    /// The El Torito boot catalog xorriso adds to the image's tree: where `-c` puts it, else
+    /// `boot.catalog` at the root. CHRP (ppc64le) boots without one.
+    pub fn catalog(&self) -> Option<&'static str> {
+        match self {
+            Boot::X86 { bios: true, .. } => Some("isolinux/boot.cat"),
+            Boot::X86 { uefi: true, .. } | Boot::Aarch64 | Boot::S390x => Some("boot.catalog"),
+            Boot::X86 { .. } | Boot::None | Boot::Ppc64le => None,
+        }
+    }
+
     /// The boot setup a tree's files allow on `arch` (buildinstall puts them there).
     pub fn detect(tree: &Path, arch: &str) -> Boot {
         let has = |p: &str| tree.join(p).is_file();

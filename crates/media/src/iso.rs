@@ -176,8 +176,8 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
             e,
         )
     })?;
-    let found = ctx.run(&cmd(kiln_iso::manifest::find_argv(&xorriso, &iso)), &log)?;
-    let manifest = kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&found.stdout));
+    // From what went in, not from reading the image: the same listing `xorriso -find` gives.
+    let manifest = kiln_iso::manifest::manifest_from_grafts(&files, &job.boot);
     ctx.write(
         &job.dir.join(format!("{}.manifest", job.name)),
         manifest.as_bytes(),
