@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kiln_checksum::Algorithm;
 use kiln_engine::{PhaseContext, PhaseError};
 use kiln_iso::{Boot, IsoSpec};
 
@@ -34,6 +35,8 @@ pub struct MadeIso {
     pub path: PathBuf,
     pub size: u64,
     pub implant_md5: Option<String>,
+    /// `media_checksums` of the finished image, by name (`sha256`), for images.json and CHECKSUM.
+    pub checksums: std::collections::BTreeMap<String, String>,
 }
 
 fn tool(name: &str) -> Result<PathBuf, PhaseError> {
@@ -182,11 +185,31 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
         &job.dir.join(format!("{}.manifest", job.name)),
         manifest.as_bytes(),
     )?;
-    ctx.produced(&iso);
+    // The one read of the finished image: every digest CHECKSUM, images.json and the phase
+    // record want, in a single pass while it is still in the page cache. (They cover the
+    // implant, which exists only once the last byte was written, so the stream cannot give them.)
+    let mut algs = crate::media_algorithms(ctx.config)?;
+    if !algs.contains(&Algorithm::Sha256) {
+        algs.push(Algorithm::Sha256);
+    }
+    let digests =
+        kiln_checksum::file_digests(&iso, &algs).map_err(|e| PhaseError::msg(e.to_string()))?;
+    let media = crate::media_algorithms(ctx.config)?;
+    let checksums = digests
+        .hex
+        .iter()
+        .filter(|(a, _)| media.contains(a))
+        .map(|(a, h)| (a.name().to_owned(), h.clone()))
+        .collect();
+    match digests.hex(Algorithm::Sha256) {
+        Some(sha256) => ctx.produced_with_sha256(&iso, sha256),
+        None => ctx.produced(&iso),
+    }
     Ok(MadeIso {
         path: iso,
         size,
         implant_md5: Some(implant_md5),
+        checksums,
     })
 }
 

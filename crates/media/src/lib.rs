@@ -14,3 +14,22 @@ mod treemeta;
 pub use iso::{IsoJob, MadeIso, check_size, make_iso, set_mtime};
 pub use output::{compose_relative, file_image, iso_output_dir, write_records};
 pub use treemeta::tree_metadata;
+
+use kiln_checksum::Algorithm;
+use kiln_config::Config;
+use kiln_engine::PhaseError;
+
+/// `media_checksums`: the digests of CHECKSUM files, images.json and extra_files.json, in the
+/// config's order. One list for every phase that takes them, so they always agree.
+pub fn media_algorithms(config: &Config) -> Result<Vec<Algorithm>, PhaseError> {
+    config
+        .media_checksums
+        .iter()
+        .map(|a| match a.parse::<Algorithm>() {
+            Ok(Algorithm::Blake3) | Err(_) => Err(PhaseError::msg(format!(
+                "media_checksums: unknown checksum {a:?} (use md5, sha1, sha256, sha512)"
+            ))),
+            Ok(alg) => Ok(alg),
+        })
+        .collect()
+}

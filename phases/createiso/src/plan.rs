@@ -261,6 +261,7 @@ pub(crate) fn make_tree(
         let image = Image {
             size: made.size,
             implant_md5: made.implant_md5,
+            checksums: made.checksums,
             ..disc.image
         };
         ctx.notify(

@@ -9,7 +9,7 @@
 
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
-use kiln_media::extra_files::{algorithms, fetch, place};
+use kiln_media::extra_files::{fetch, place};
 use kiln_productmd::ExtraFiles;
 use kiln_variants::VariantKind;
 
@@ -41,7 +41,7 @@ impl Phase for ExtraFilesPhase {
         if git { vec!["git"] } else { vec![] }
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        let algs = algorithms(ctx.config);
+        let algs = kiln_media::media_algorithms(ctx.config)?;
         let mut all = ExtraFiles::default();
         for variant in &ctx.compose.variants.all {
             if variant.kind == VariantKind::Addon {

@@ -190,7 +190,7 @@ fn one_iso(
 
     // Extra files: the main tree's (inherit_extra_files) and the block's own, at the top.
     let top = staging.join("top");
-    let algs = kiln_media::extra_files::algorithms(cfg);
+    let algs = kiln_media::media_algorithms(cfg)?;
     let mut listed = Vec::new();
     if block.inherit_extra_files && arch != "src" {
         listed.extend(kiln_media::extra_files::place(
@@ -274,7 +274,7 @@ fn one_iso(
         arch: arch.to_owned(),
         disc_number: 1,
         disc_count: 1,
-        checksums: Default::default(),
+        checksums: made.checksums,
         implant_md5: made.implant_md5,
         bootable: boot.is_bootable(),
         subvariant: variant.uid.clone(),

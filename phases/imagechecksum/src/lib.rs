@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use kiln_artifacts::{Artifact, IMAGE_PHASES, ImageRecords};
 use kiln_checksum::Algorithm;
-use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
 use kiln_productmd::Images;
 
@@ -21,20 +20,6 @@ pub struct ImageChecksum;
 pub type Entry = (String, u64, Vec<(Algorithm, String)>);
 
 /// `media_checksums` parsed, in config order.
-pub fn algorithms(config: &Config) -> Result<Vec<Algorithm>, PhaseError> {
-    config
-        .media_checksums
-        .iter()
-        .map(|a| match a.parse::<Algorithm>() {
-            Ok(Algorithm::Blake3) | Err(_) => Err(PhaseError::msg(format!(
-                "media_checksums: unknown checksum {a:?} (use md5, sha1, sha256, sha512)"
-            ))),
-            Ok(alg) => Ok(alg),
-        })
-        .collect()
-}
-
-/// Merge every image phase's records.
 fn load_records(ctx: &PhaseContext) -> Result<Option<Images>, PhaseError> {
     let mut images = Images::default();
     let mut any = false;
@@ -90,7 +75,7 @@ impl Phase for ImageChecksum {
         false
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        let algs = algorithms(ctx.config)?;
+        let algs = kiln_media::media_algorithms(ctx.config)?;
         let Some(mut images) = load_records(ctx)? else {
             tracing::info!("no image phase ran: no images.json");
             return Ok(());
@@ -103,12 +88,34 @@ impl Phase for ImageChecksum {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let abs: Vec<PathBuf> = files.iter().map(|f| compose_dir.join(f)).collect();
+        // The image phases hand over the digests they took while making each image; only an
+        // image recorded without every wanted digest is read here.
+        let mut sums: BTreeMap<String, kiln_checksum::Digests> = BTreeMap::new();
+        for (_, _, image) in images.iter() {
+            if sums.contains_key(&image.path) {
+                continue;
+            }
+            let hex: Option<Vec<(Algorithm, String)>> = algs
+                .iter()
+                .map(|a| image.checksums.get(a.name()).map(|h| (*a, h.clone())))
+                .collect();
+            if let Some(mut hex) = hex {
+                let on_disk = std::fs::metadata(compose_dir.join(&image.path))
+                    .map_err(|e| PhaseError::with(format!("cannot stat {}", image.path), e))?
+                    .len();
+                hex.sort();
+                sums.insert(
+                    image.path.clone(),
+                    kiln_checksum::Digests { size: on_disk, hex },
+                );
+            }
+        }
+        let unsummed: Vec<&String> = files.iter().filter(|f| !sums.contains_key(*f)).collect();
+        let abs: Vec<PathBuf> = unsummed.iter().map(|f| compose_dir.join(f)).collect();
         let _bar = ctx.progress(abs.len() as u64, "checksumming images");
         ctx.check_cancelled()?;
         let results = kiln_checksum::digest_files(&abs, &algs);
-        let mut sums: BTreeMap<String, kiln_checksum::Digests> = BTreeMap::new();
-        for (f, r) in files.iter().zip(results) {
+        for (f, r) in unsummed.into_iter().zip(results) {
             sums.insert(f.clone(), r.map_err(|e| PhaseError::msg(e.to_string()))?);
         }
         // Group by directory, with the variant/arch of the first listing for the base name.

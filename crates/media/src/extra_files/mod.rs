@@ -6,4 +6,4 @@ mod fetch;
 mod place;
 
 pub use fetch::{Fetched, check_relative, fetch, find_package, from_rpm};
-pub use place::{algorithms, place, safe_destination};
+pub use place::{place, safe_destination};

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use kiln_checksum::Algorithm;
-use kiln_config::Config;
 use kiln_engine::{PhaseContext, PhaseError};
 use kiln_productmd::ExtraFile;
 
@@ -40,16 +39,6 @@ pub fn safe_destination(dir: &Path, target: &str, rel: &str) -> Result<PathBuf, 
         }
     }
     Ok(dest)
-}
-
-/// `media_checksums` for extra files.
-pub fn algorithms(config: &Config) -> Vec<Algorithm> {
-    config
-        .media_checksums
-        .iter()
-        .filter_map(|a| a.parse::<Algorithm>().ok())
-        .filter(|a| *a != Algorithm::Blake3)
-        .collect()
 }
 
 /// Write fetched files under `dir/target` and describe them (paths relative to `dir`).
