@@ -556,11 +556,18 @@ fn same_input_gives_identical_isos_and_metadata() {
         let y = std::fs::read(b.topdir.join(rel)).unwrap();
         assert!(x == y, "{rel} differs between two runs on the same input");
     }
-    for iso in [
-        "compose/BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso",
-        "compose/BaseOS/source/iso/Mini-36-20261121.0-BaseOS-source-dvd1.iso",
+    for (iso, log) in [
+        (
+            "compose/BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso",
+            "logs/x86_64/createiso-Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso.x86_64.log",
+        ),
+        (
+            "compose/BaseOS/source/iso/Mini-36-20261121.0-BaseOS-source-dvd1.iso",
+            "logs/src/createiso-Mini-36-20261121.0-BaseOS-source-dvd1.iso.src.log",
+        ),
     ] {
         assert_manifest_is_xorrisos(&a.topdir.join(iso));
+        assert_same_as_xorriso_and_implantisomd5(&a.topdir.join(iso), &a.topdir.join(log), false);
     }
 }
 
@@ -578,6 +585,35 @@ fn assert_manifest_is_xorrisos(iso: &Path) {
         got == want,
         "{}:\n{got}\n-- xorriso -find says --\n{want}",
         manifest.display()
+    );
+}
+
+/// The image kiln streamed, against pungi's way on the same graft points: xorriso writing the
+/// file itself (the exact command line kiln logged, with `-o FILE` for `-o -`), then the real
+/// implantisomd5. Every byte must agree.
+fn assert_same_as_xorriso_and_implantisomd5(iso: &Path, log: &Path, supported: bool) {
+    let logged = std::fs::read_to_string(log).unwrap();
+    let command = logged
+        .lines()
+        .find_map(|l| l.strip_prefix("$ "))
+        .filter(|c| c.contains(" -as mkisofs "))
+        .expect("the xorriso command line in the log");
+    let theirs = iso.with_extension("theirs");
+    let command = command.replace(" -o - ", &format!(" -o '{}' ", theirs.display()));
+    let cwd = iso.parent().unwrap();
+    sh(Command::new("sh").arg("-c").arg(&command).current_dir(cwd));
+    let mut implant = Command::new("implantisomd5");
+    if supported {
+        implant.arg("--supported-iso");
+    }
+    sh(implant.arg(&theirs));
+    let (a, b) = (std::fs::read(iso).unwrap(), std::fs::read(&theirs).unwrap());
+    std::fs::remove_file(&theirs).unwrap();
+    let first = a.iter().zip(&b).position(|(x, y)| x != y);
+    assert!(
+        a == b,
+        "{} differs from xorriso + implantisomd5 at byte {first:?}",
+        iso.display()
     );
 }
 
