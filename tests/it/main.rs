@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod buildinstall;
 mod common;
 mod compose;
 mod comps;

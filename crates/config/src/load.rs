@@ -411,8 +411,29 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
     if let Some(m) = &c.buildinstall_method {
         push(
             "buildinstall_method",
-            one_of("buildinstall_method", m, &["lorax"]),
+            one_of("buildinstall_method", m, &["lorax", "import"]),
         );
+        if m == "import" && c.buildinstall_import.0.is_empty() {
+            push(
+                "buildinstall_method",
+                Some(
+                    "`buildinstall_method: import` needs `buildinstall_import`: the lorax tree \
+                     (folder or tarball) of each variant/arch"
+                        .into(),
+                ),
+            );
+        }
+    }
+    for (_, by_arch) in &c.buildinstall_import.0 {
+        for source in by_arch.values().filter(|s| is_url(s)) {
+            push(
+                "buildinstall_import",
+                Some(format!(
+                    "buildinstall_import {source:?}: URLs are not supported yet; download the \
+                     tree and give its folder or tarball"
+                )),
+            );
+        }
     }
     if c.iso_size.0 <= c.split_iso_reserve.0 {
         push(
@@ -502,6 +523,11 @@ fn resolve_paths(c: &mut Config, base: &Path) {
     }
     for repos in c.pkgset_repos.values_mut() {
         for r in repos.iter_mut().filter(|r| !is_url(r)) {
+            *r = base.join(&*r).to_string_lossy().into_owned();
+        }
+    }
+    for (_, by_arch) in c.buildinstall_import.0.iter_mut() {
+        for r in by_arch.values_mut().filter(|r| !is_url(r)) {
             *r = base.join(&*r).to_string_lossy().into_owned();
         }
     }

@@ -216,9 +216,14 @@ pub struct Config {
     pub repoclosure_backend: String,
 
     // ---- buildinstall ----
-    /// lorax: run lorax to make the installer tree. Unset: no buildinstall.
+    /// lorax: run lorax to make the installer tree; import: take a prebuilt lorax tree from
+    /// `buildinstall_import` (as empanadas pulls lorax trees). Unset: no buildinstall.
     #[serde(default)]
     pub buildinstall_method: Option<String>,
+    /// With `buildinstall_method: import`, per variant/arch: a lorax output tree, as a folder or
+    /// a tarball (`.tar`, `.tar.gz`, `.tgz`, `.tar.xz`, `.tar.zst`); relative to the config.
+    #[serde(default)]
+    pub buildinstall_import: VariantArchMap<String>,
     /// Per variant/arch lorax options: nomacboot, noupgrade, bugurl.
     #[serde(default)]
     pub lorax_options: VariantArchMap<serde_json::Value>,

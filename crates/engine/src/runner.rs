@@ -142,6 +142,7 @@ pub fn install_hint(tool: &str) -> String {
         "createrepo_c" | "modifyrepo_c" => (Some("createrepo-c"), "createrepo_c"),
         "dnf" => (Some("dnf dnf-plugins-core"), "dnf dnf-plugins-core"),
         "git" => (Some("git"), "git"),
+        "mtype" | "mcopy" | "mdir" | "mformat" => (Some("mtools"), "mtools"),
         "lorax" => (None, "lorax"),
         "ostree" => (Some("ostree"), "ostree"),
         "podman" => (Some("podman"), "podman"),

@@ -41,3 +41,30 @@ pub fn inspect(path: &Path) -> std::io::Result<Headers> {
         gpt: read_at(&mut f, 0x200, 8)? == b"EFI PART",
     })
 }
+
+/// What an image's primary volume descriptor says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub volume_id: String,
+    /// The isomd5sum implant in its application-use area, when there is one.
+    pub implant_md5: Option<String>,
+}
+
+/// Reads the PVD at sector 16; `None` when the file is no ISO 9660 image.
+pub fn volume(path: &Path) -> std::io::Result<Option<Volume>> {
+    let mut f = File::open(path)?;
+    let pvd = read_at(&mut f, 0x8000, 2048)?;
+    if pvd.len() < 2048 || pvd[0] != 1 || &pvd[1..6] != b"CD001" {
+        return Ok(None);
+    }
+    let volume_id = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_owned();
+    let app = String::from_utf8_lossy(&pvd[883..883 + 512]).into_owned();
+    let implant_md5 = app
+        .split_once("ISO MD5SUM = ")
+        .map(|(_, rest)| rest.chars().take(32).collect::<String>())
+        .filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    Ok(Some(Volume {
+        volume_id,
+        implant_md5,
+    }))
+}

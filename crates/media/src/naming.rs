@@ -52,14 +52,15 @@ pub fn format_vars(
     v
 }
 
-/// The ISO file name for disc `disc_num` of a variant/arch.
+/// The ISO file name for disc `disc_num` of a variant/arch; `None` for an image that is not one
+/// of a set (the boot ISO), whose `{disc_num}` is empty as in pungi.
 pub fn image_name(
     config: &Config,
     compose: &Compose,
     variant_uid: &str,
     arch: &str,
     disc_type: &str,
-    disc_num: u32,
+    disc_num: Option<u32>,
 ) -> Result<String, PhaseError> {
     let fmt = match &config.image_name_format {
         None => DEFAULT_NAME_FORMAT.to_owned(),
@@ -73,7 +74,10 @@ pub fn image_name(
     };
     let mut vars = format_vars(config, compose, variant_uid, name_arch(arch));
     vars.insert("disc_type".into(), disc_type.to_owned());
-    vars.insert("disc_num".into(), disc_num.to_string());
+    vars.insert(
+        "disc_num".into(),
+        disc_num.map(|n| n.to_string()).unwrap_or_default(),
+    );
     kiln_iso::format::expand(&fmt, &vars)
         .map_err(|e| PhaseError::with(format!("image_name_format for {variant_uid}.{arch}"), e))
 }

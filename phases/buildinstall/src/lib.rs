@@ -1,11 +1,20 @@
-//! buildinstall: the installer tree (kernel, initrd, stage2, isolinux, EFI, boot.iso), made by the
-//! real `lorax`, as pungi's buildinstall phase does with `buildinstall_method: lorax`.
+//! buildinstall: the installer tree (kernel, initrd, stage2, isolinux, EFI, boot.iso) of every
+//! top-level variant and arch (unless `buildinstall_skip` says otherwise), in
+//! `work/<arch>/buildinstall/<V>/`, from one of two sources:
 //!
-//! For every top-level variant and arch (unless `buildinstall_skip` says otherwise) it runs lorax
-//! with pungi's command line into `work/<arch>/buildinstall/<V>/`, then copies that tree into
-//! `compose/<V>/<arch>/os/` so that createiso makes bootable media from it. lorax's own `.treeinfo`
-//! and `.discinfo` are left out: the tree metadata is written when the tree is complete.
-//! lorax is not packaged for Debian; where it is missing the phase fails naming it.
+//! - `buildinstall_method: lorax`: the real `lorax` with pungi's command line (lorax is not
+//!   packaged for Debian; where it is missing the compose refuses to start, naming it);
+//! - `buildinstall_method: import`: a lorax tree made elsewhere, a folder or a tarball
+//!   (`buildinstall_import`), as empanadas pulls prebuilt lorax trees ([`import`]).
+//!
+//! Either way the boot configs are pointed at the DVD's volume ID, in the tree and inside
+//! `images/efiboot.img` ([`relabel`]), the tree is copied into `compose/<V>/<arch>/os/` (lorax's
+//! own `.treeinfo` and `.discinfo` stay behind: createrepo merges its boot images into the tree's
+//! metadata), and `images/boot.iso` becomes the variant's `boot` image in images.json, as
+//! `compose/<V>/<arch>/iso/<name>-boot.iso`.
+
+pub mod import;
+pub mod relabel;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,6 +23,8 @@ use std::process::Command;
 
 use kiln_engine::{Config, Phase, PhaseContext, PhaseError, Work};
 use kiln_iso::volid::{VolidRequest, volume_id};
+use kiln_productmd::{Image, ImageRecord};
+use kiln_variants::Variant;
 
 pub struct BuildinstallPhase;
 
@@ -90,8 +101,13 @@ impl Phase for BuildinstallPhase {
     fn config_keys(&self) -> &'static [&'static str] {
         &[
             "buildinstall_method",
+            "buildinstall_import",
             "lorax_options",
             "buildinstall_skip",
+            "image_name_format",
+            "image_volid_layered_product_formats",
+            "disc_types",
+            "media_checksums",
             "pkgset_repos",
             "image_volid_formats",
             "volume_id_substitutions",
@@ -104,12 +120,29 @@ impl Phase for BuildinstallPhase {
     fn work(&self) -> Work {
         Work::External
     }
-    fn tools(&self, _config: &Config) -> Vec<&'static str> {
-        vec!["lorax"]
+    fn tools(&self, config: &Config) -> Vec<&'static str> {
+        // mtools edits efiboot.img; xorriso lists boot.iso for its manifest.
+        let mut tools = vec!["mtype", "mcopy", "xorriso"];
+        match config.buildinstall_method.as_deref() {
+            Some("import") => {
+                let tarball = config
+                    .buildinstall_import
+                    .0
+                    .iter()
+                    .flat_map(|(_, m)| m.values())
+                    .any(|s| import::is_tarball(s));
+                if tarball {
+                    tools.push("tar");
+                }
+            }
+            _ => tools.insert(0, "lorax"),
+        }
+        tools
     }
 
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let paths = &ctx.compose.paths;
+        let mut records = Vec::new();
         for v in ctx.compose.variants.top_level() {
             for arch in &v.arches {
                 if ctx
@@ -124,49 +157,211 @@ impl Phase for BuildinstallPhase {
                 }
                 ctx.check_cancelled()?;
                 let outdir = paths.work_dir(arch).join("buildinstall").join(&v.uid);
-                // lorax refuses an existing output folder, and a retry must not mix two attempts.
-                if outdir.exists() {
-                    std::fs::remove_dir_all(&outdir)?;
-                }
-                if let Some(parent) = outdir.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                let logdir = paths
-                    .log_dir(arch)
-                    .join(format!("buildinstall-{}-logs", v.uid));
-                std::fs::create_dir_all(&logdir)?;
-                let mut sources: Vec<String> = ctx
-                    .config
-                    .pkgset_repos
-                    .iter()
-                    .filter(|(a, _)| *a == arch || a.as_str() == "*")
-                    .flat_map(|(_, r)| r.clone())
-                    .collect();
-                sources.sort();
-                let volid = volid(ctx.config, &v.uid, arch)?;
-                let argv = lorax_argv(
-                    ctx.config,
-                    &v.uid,
-                    arch,
-                    &volid,
-                    &sources,
-                    &logdir.join("lorax.log"),
-                    &outdir,
-                );
-                let mut cmd = Command::new("lorax");
-                cmd.args(&argv);
-                ctx.failable("buildinstall", &v.uid, arch, || {
-                    ctx.run(
-                        &cmd,
-                        &paths.log_file(arch, &format!("buildinstall-{}", v.uid)),
-                    )?;
-                    let os = paths.os_tree(v, arch);
-                    copy_tree(&outdir, &os, ctx)
+                let log = paths.log_file(arch, &format!("buildinstall-{}", v.uid));
+                let made = ctx.failable("buildinstall", &v.uid, arch, || {
+                    let made = match ctx.config.buildinstall_method.as_deref() {
+                        Some("import") => {
+                            let Some(source) =
+                                ctx.config.buildinstall_import.last_for(&v.uid, arch)
+                            else {
+                                tracing::info!(
+                                    "no buildinstall_import for {}.{arch}: no installer tree",
+                                    v.uid
+                                );
+                                return Ok(None);
+                            };
+                            import_tree(ctx, source, &outdir, &log)?
+                        }
+                        _ => run_lorax(ctx, v, arch, &outdir, &log)?,
+                    };
+                    finish_tree(ctx, v, arch, &outdir, &log).map(|r| made.then_some(r))
                 })?;
+                records.extend(made.flatten().into_iter().flatten());
             }
         }
-        Ok(())
+        kiln_media::write_records(ctx, records)
     }
+}
+
+/// lorax into `outdir` (which it must create itself).
+fn run_lorax(
+    ctx: &PhaseContext,
+    v: &Variant,
+    arch: &str,
+    outdir: &Path,
+    log: &Path,
+) -> Result<bool, PhaseError> {
+    let paths = &ctx.compose.paths;
+    // lorax refuses an existing output folder, and a retry must not mix two attempts.
+    if outdir.exists() {
+        std::fs::remove_dir_all(outdir)?;
+    }
+    if let Some(parent) = outdir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let logdir = paths
+        .log_dir(arch)
+        .join(format!("buildinstall-{}-logs", v.uid));
+    std::fs::create_dir_all(&logdir)?;
+    let mut sources: Vec<String> = ctx
+        .config
+        .pkgset_repos
+        .iter()
+        .filter(|(a, _)| *a == arch || a.as_str() == "*")
+        .flat_map(|(_, r)| r.clone())
+        .collect();
+    sources.sort();
+    let volid = volid(ctx.config, &v.uid, arch)?;
+    let argv = lorax_argv(
+        ctx.config,
+        &v.uid,
+        arch,
+        &volid,
+        &sources,
+        &logdir.join("lorax.log"),
+        outdir,
+    );
+    let mut cmd = Command::new("lorax");
+    cmd.args(&argv);
+    ctx.run(&cmd, log)?;
+    Ok(true)
+}
+
+/// A prebuilt lorax tree into `outdir`, where lorax would have written it.
+fn import_tree(
+    ctx: &PhaseContext,
+    source: &str,
+    outdir: &Path,
+    log: &Path,
+) -> Result<bool, PhaseError> {
+    let staging = outdir.with_extension("import");
+    let root = import::unpack(ctx, source, &staging, log)?;
+    if outdir.exists() {
+        std::fs::remove_dir_all(outdir)?;
+    }
+    std::fs::rename(&root, outdir).map_err(|e| {
+        PhaseError::with(format!("cannot move the tree to {}", outdir.display()), e)
+    })?;
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    tracing::info!("imported the lorax tree {source} into {}", outdir.display());
+    Ok(true)
+}
+
+/// What both methods do with the tree: labels pointed at the DVD, the tree copied into the os
+/// tree, boot.iso filed as the variant's boot image.
+fn finish_tree(
+    ctx: &PhaseContext,
+    v: &Variant,
+    arch: &str,
+    outdir: &Path,
+    log: &Path,
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let paths = &ctx.compose.paths;
+    let dvd_type = ctx
+        .config
+        .disc_types
+        .get("dvd")
+        .cloned()
+        .unwrap_or_else(|| "dvd".into());
+    let dvd_volid =
+        kiln_media::naming::volume_id(ctx.config, ctx.compose, &v.uid, arch, &dvd_type, None)?;
+    let mut relabelled = relabel::relabel_tree(outdir, &dvd_volid)?;
+    let esp = outdir.join("images/efiboot.img");
+    if esp.is_file() {
+        let scratch = outdir.with_extension("esp");
+        let inside =
+            relabel::relabel_esp(ctx, &esp, &dvd_volid, &scratch, log, ctx.compose.timestamp)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        relabelled.extend(inside.iter().map(|c| match *c {
+            "EFI/BOOT/grub.cfg" => "images/efiboot.img:EFI/BOOT/grub.cfg",
+            _ => "images/efiboot.img:EFI/BOOT/BOOTX64.conf",
+        }));
+    }
+    tracing::info!(
+        "{}.{arch}: boot configs pointed at {dvd_volid:?}: {}",
+        v.uid,
+        if relabelled.is_empty() {
+            "none found".to_owned()
+        } else {
+            relabelled.join(", ")
+        }
+    );
+    let os = paths.os_tree(v, arch);
+    copy_tree(outdir, &os, ctx)?;
+    boot_image(ctx, v, arch, &os.join("images/boot.iso"), log)
+}
+
+/// `images/boot.iso` of the os tree as `compose/<V>/<arch>/iso/<name>-boot.iso` (a hard link
+/// where the file system allows), with its manifest, as the variant's `boot` image.
+fn boot_image(
+    ctx: &PhaseContext,
+    v: &Variant,
+    arch: &str,
+    boot_iso: &Path,
+    log: &Path,
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    if !boot_iso.is_file() {
+        return Ok(Vec::new());
+    }
+    let cfg = ctx.config;
+    let boot_type = cfg
+        .disc_types
+        .get("boot")
+        .cloned()
+        .unwrap_or_else(|| "boot".into());
+    let name = kiln_media::naming::image_name(cfg, ctx.compose, &v.uid, arch, &boot_type, None)?;
+    let dir = kiln_media::iso_output_dir(ctx, v, arch)?;
+    std::fs::create_dir_all(&dir)?;
+    let iso = dir.join(&name);
+    let _ = std::fs::remove_file(&iso);
+    if std::fs::hard_link(boot_iso, &iso).is_err() {
+        kiln_fs::copy_atomic(boot_iso, &iso)?;
+    }
+    let volume = kiln_iso::headers::volume(&iso)
+        .map_err(|e| PhaseError::with(format!("cannot read {}", iso.display()), e))?
+        .ok_or_else(|| {
+            PhaseError::msg(format!("{} is not an ISO 9660 image", boot_iso.display()))
+        })?;
+    let xorriso =
+        kiln_iso::tools::find_tool("xorriso", None).map_err(|e| PhaseError::msg(e.to_string()))?;
+    let mut find = Command::new(&xorriso);
+    find.args(
+        kiln_iso::manifest::find_argv(&xorriso, &iso)
+            .into_iter()
+            .skip(1),
+    );
+    let listed = ctx.run(&find, log)?;
+    let manifest = kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&listed.stdout));
+    ctx.write(&dir.join(format!("{name}.manifest")), manifest.as_bytes())?;
+    let algs = kiln_media::media_algorithms(cfg)?;
+    let digests =
+        kiln_checksum::file_digests(&iso, &algs).map_err(|e| PhaseError::msg(e.to_string()))?;
+    ctx.produced(&iso);
+    let in_compose = ctx.compose.paths.iso_dir(v, arch).join(&name);
+    let image = Image {
+        path: kiln_media::compose_relative(ctx, &in_compose),
+        mtime: ctx.compose.timestamp,
+        size: digests.size,
+        volume_id: Some(volume.volume_id),
+        kind: "boot".into(),
+        format: "iso".into(),
+        arch: arch.to_owned(),
+        disc_number: 1,
+        disc_count: 1,
+        checksums: digests
+            .hex
+            .iter()
+            .map(|(a, h)| (a.name().to_owned(), h.clone()))
+            .collect(),
+        implant_md5: volume.implant_md5,
+        bootable: true,
+        subvariant: v.uid.clone(),
+        unified: false,
+        additional_variants: Vec::new(),
+    };
+    Ok(kiln_media::file_image(v, arch, image))
 }
 
 /// Copies lorax's tree into the os tree, recording each file; the tree metadata is not copied.

@@ -183,8 +183,14 @@ pub(crate) fn plan_tree<'v>(
     for (i, disc_packages) in discs.into_iter().enumerate() {
         ctx.check_cancelled()?;
         let num = i as u32 + 1;
-        let name =
-            kiln_media::naming::image_name(cfg, ctx.compose, &variant.uid, arch, &disc_type, num)?;
+        let name = kiln_media::naming::image_name(
+            cfg,
+            ctx.compose,
+            &variant.uid,
+            arch,
+            &disc_type,
+            Some(num),
+        )?;
         let staging = paths.iso_staging(arch, &name);
         let ti = kiln_productmd::treeinfo::with_media(&treeinfo, ".treeinfo", num, total)
             .map_err(|e| PhaseError::msg(e.to_string()))?;

@@ -107,7 +107,8 @@ fn one_iso(
         .get("dvd")
         .cloned()
         .unwrap_or_else(|| "dvd".into());
-    let base = kiln_media::naming::image_name(cfg, ctx.compose, &variant.uid, arch, &disc_type, 1)?;
+    let base =
+        kiln_media::naming::image_name(cfg, ctx.compose, &variant.uid, arch, &disc_type, Some(1))?;
     let name = match &block.filename {
         None => base,
         Some(fmt) => {
