@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod boot;
 mod buildinstall;
 mod common;
 mod compose;

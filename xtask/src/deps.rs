@@ -98,6 +98,53 @@ const JUDGES: &[Package] = &[
         rpm: "rpm",
         probe: "rpm",
     },
+    // The boot tests: qemu and OVMF run the media; the rest builds the bootable lorax-shaped
+    // tree (xtask/src/fixtures/boot.rs) from Debian's kernel.
+    Package {
+        deb: "qemu-system-x86",
+        rpm: "qemu-system-x86",
+        probe: "qemu-system-x86_64",
+    },
+    Package {
+        deb: "ovmf",
+        rpm: "edk2-ovmf",
+        probe: "/usr/share/OVMF/OVMF_CODE_4M.fd",
+    },
+    Package {
+        deb: "grub-efi-amd64-bin",
+        rpm: "grub2-efi-x64-modules",
+        probe: "/usr/lib/grub/x86_64-efi/linux.mod",
+    },
+    Package {
+        deb: "grub-common",
+        rpm: "grub2-tools",
+        probe: "grub-mkstandalone",
+    },
+    Package {
+        deb: "dosfstools",
+        rpm: "dosfstools",
+        probe: "mkfs.vfat",
+    },
+    Package {
+        deb: "busybox-static",
+        rpm: "busybox",
+        probe: "busybox",
+    },
+    Package {
+        deb: "cpio",
+        rpm: "cpio",
+        probe: "cpio",
+    },
+    Package {
+        deb: "kmod",
+        rpm: "kmod",
+        probe: "/sbin/modprobe",
+    },
+    Package {
+        deb: "squashfs-tools",
+        rpm: "squashfs-tools",
+        probe: "mksquashfs",
+    },
     Package {
         deb: "ca-certificates",
         rpm: "ca-certificates",

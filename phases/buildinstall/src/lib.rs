@@ -267,6 +267,17 @@ fn finish_tree(
         .unwrap_or_else(|| "dvd".into());
     let dvd_volid =
         kiln_media::naming::volume_id(ctx.config, ctx.compose, &v.uid, arch, &dvd_type, None)?;
+    if dvd_volid.contains(' ') && outdir.join("EFI/BOOT/grub.cfg").is_file() {
+        // GRUB drops the backslash of `\x20` on its `linux` line and escapes any it is given,
+        // so no spelling of a space reaches the kernel (the boot tests show it): UEFI boots of
+        // this DVD would not find their stage2.
+        tracing::warn!(
+            "the volume ID {dvd_volid:?} of {}.{arch} has a space, which GRUB cannot pass to the \
+             kernel: UEFI boots will not find stage2; set volume_id_substitutions {{\" \": \"-\"}} \
+             or image_volid_formats without spaces",
+            v.uid
+        );
+    }
     let mut relabelled = relabel::relabel_tree(outdir, &dvd_volid)?;
     let esp = outdir.join("images/efiboot.img");
     if esp.is_file() {
