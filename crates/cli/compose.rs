@@ -451,10 +451,18 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         observer: &kiln_engine::Silent,
         cancel: CancelToken::new(),
     };
-    match exec.plan(&options(&args.common, topdir.is_some())) {
+    let opts = options(&args.common, topdir.is_some());
+    match exec.plan(&opts) {
         Ok(plan) => {
             print!("{}", plan.render());
-            Ok(ExitCode::SUCCESS)
+            // The plan is shown either way; a compose of it would refuse to start, so say why.
+            match exec.preflight(&opts) {
+                Err(e @ ExecError::MissingTools(_)) => {
+                    eprintln!("kiln: {e}");
+                    Ok(ExitCode::from(exit::CONFIG_ERROR))
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
         Err(e) => {
             eprintln!("kiln: {e}");

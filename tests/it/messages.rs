@@ -187,6 +187,23 @@ fn a_missing_tool_stops_the_compose_before_it_starts_naming_tool_and_package() {
     assert!(!err.contains("implantisomd5"), "{err}");
     assert!(!dir.path().join("t").exists(), "nothing may be created");
 
+    // kiln plan shows the plan and refuses it the same way.
+    let plan = kiln_command(&["plan", cfg.to_str().unwrap()], dir.path())
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("createiso"),
+        "{}",
+        text(&plan)
+    );
+    assert!(
+        String::from_utf8_lossy(&plan.stderr).contains("phase createiso needs `xorriso`"),
+        "{}",
+        text(&plan)
+    );
+
     // Leaving the phase out is the other way to go on.
     let out = kiln_command(
         &compose_args(&cfg, &["--skip-phase", "createiso"]),
