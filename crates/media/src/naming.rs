@@ -52,6 +52,16 @@ pub fn format_vars(
     v
 }
 
+/// What `disc_types` calls a kind of disc (`dvd`, `boot`, ...) in names and volume IDs; the
+/// kind itself when it does not say.
+pub fn disc_type(config: &Config, kind: &str) -> String {
+    config
+        .disc_types
+        .get(kind)
+        .cloned()
+        .unwrap_or_else(|| kind.to_owned())
+}
+
 /// The ISO file name for disc `disc_num` of a variant/arch; `None` for an image that is not one
 /// of a set (the boot ISO), whose `{disc_num}` is empty as in pungi.
 pub fn image_name(

@@ -259,12 +259,7 @@ fn finish_tree(
     log: &Path,
 ) -> Result<Vec<ImageRecord>, PhaseError> {
     let paths = &ctx.compose.paths;
-    let dvd_type = ctx
-        .config
-        .disc_types
-        .get("dvd")
-        .cloned()
-        .unwrap_or_else(|| "dvd".into());
+    let dvd_type = kiln_media::naming::disc_type(ctx.config, "dvd");
     let dvd_volid =
         kiln_media::naming::volume_id(ctx.config, ctx.compose, &v.uid, arch, &dvd_type, None)?;
     if dvd_volid.contains(' ') && outdir.join("EFI/BOOT/grub.cfg").is_file() {
@@ -317,11 +312,7 @@ fn boot_image(
         return Ok(Vec::new());
     }
     let cfg = ctx.config;
-    let boot_type = cfg
-        .disc_types
-        .get("boot")
-        .cloned()
-        .unwrap_or_else(|| "boot".into());
+    let boot_type = kiln_media::naming::disc_type(cfg, "boot");
     let name = kiln_media::naming::image_name(cfg, ctx.compose, &v.uid, arch, &boot_type, None)?;
     let dir = kiln_media::iso_output_dir(ctx, v, arch)?;
     std::fs::create_dir_all(&dir)?;

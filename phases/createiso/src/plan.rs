@@ -124,11 +124,7 @@ pub(crate) fn plan_tree<'v>(
         return Ok(none());
     }
     let cfg = ctx.config;
-    let disc_type = cfg
-        .disc_types
-        .get("dvd")
-        .cloned()
-        .unwrap_or_else(|| "dvd".into());
+    let disc_type = kiln_media::naming::disc_type(cfg, "dvd");
     let (mut sticky, packages) = tree_files(&tree)?;
     // createrepo writes the tree metadata; a tree without it still gets a disc that has it.
     let treeinfo = match std::fs::read_to_string(tree.join(".treeinfo")) {

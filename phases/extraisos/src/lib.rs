@@ -102,11 +102,7 @@ fn one_iso(
         })?;
         included.push(v);
     }
-    let disc_type = cfg
-        .disc_types
-        .get("dvd")
-        .cloned()
-        .unwrap_or_else(|| "dvd".into());
+    let disc_type = kiln_media::naming::disc_type(cfg, "dvd");
     let base =
         kiln_media::naming::image_name(cfg, ctx.compose, &variant.uid, arch, &disc_type, Some(1))?;
     let name = match &block.filename {
