@@ -186,14 +186,26 @@ fn boot_all(image: &Path, scratch: &Path) -> Vec<(Mode, Result<String, String>)>
     results
 }
 
-fn compose(dir: &Path) -> PathBuf {
-    let tree = xtask::fixtures::boot::boot_tree_cached().expect("building the boot tree");
+#[derive(Clone, Copy)]
+enum Layout {
+    /// isolinux + efiboot.img, lorax before 38.
+    Legacy,
+    /// GRUB 2 for BIOS too (images/eltorito.img), the ESP appended: lorax 38 and later.
+    Grub2,
+}
+
+fn compose(dir: &Path, layout: Layout) -> PathBuf {
+    let trees = xtask::fixtures::boot::boot_tree_cached().expect("building the boot tree");
+    let tree = match layout {
+        Layout::Legacy => trees.tree,
+        Layout::Grub2 => trees.grub2,
+    };
     let cfg = mini_config(
         dir,
         &format!(
             "buildinstall_method: import\nbuildinstall_import:\n  - [\"^BaseOS$\", {{x86_64: \"{}\"}}]\n\
              volume_id_substitutions: {{\" \": \"-\"}}\n",
-            tree.tree.display()
+            tree.display()
         ),
     );
     let out = kiln(&compose_args(&cfg, &[]), dir);
@@ -203,11 +215,20 @@ fn compose(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_dvd_and_boot_iso_boot_by_bios_and_uefi_from_cd_and_disk() {
+    boots_everywhere(Layout::Legacy);
+}
+
+#[test]
+fn the_lorax_38_layout_boots_everywhere_too() {
+    boots_everywhere(Layout::Grub2);
+}
+
+fn boots_everywhere(layout: Layout) {
     if !tools() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let top = compose(dir.path());
+    let top = compose(dir.path(), layout);
     let mut failed = Vec::new();
     for (image, label) in [(DVD, DVD_LABEL), (BOOT_ISO, TREE_LABEL)] {
         for (mode, result) in boot_all(&top.join(image), dir.path()) {
@@ -273,7 +294,7 @@ fn negative_controls_fail_the_same_boot_check() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let top = compose(dir.path());
+    let top = compose(dir.path(), Layout::Legacy);
     let os = top.join("compose/BaseOS/x86_64/os");
     let lorax = xtask::fixtures::boot::boot_tree_cached().unwrap().tree;
 

@@ -116,6 +116,11 @@ const JUDGES: &[Package] = &[
         probe: "/usr/lib/grub/x86_64-efi/linux.mod",
     },
     Package {
+        deb: "grub-pc-bin",
+        rpm: "grub2-pc-modules",
+        probe: "/usr/lib/grub/i386-pc/boot_hybrid.img",
+    },
+    Package {
         deb: "grub-common",
         rpm: "grub2-tools",
         probe: "grub-mkstandalone",

@@ -17,6 +17,15 @@ pub enum Boot {
         /// `isohdpfx.bin` from syslinux; `None` leaves the image non-hybrid.
         hybrid_mbr: Option<PathBuf>,
     },
+    /// x86 from a lorax ≥ 38 tree (no isolinux): BIOS through GRUB 2's `images/eltorito.img`,
+    /// UEFI through the ESP `esp` appended as a GPT partition, hybrid through GRUB's
+    /// `boot_hybrid.img` MBR, as lorax makes its own boot.iso.
+    X86Grub2 {
+        /// The tree's `images/efiboot.img`, absolute: xorriso appends it from the host.
+        esp: Option<PathBuf>,
+        /// `boot_hybrid.img` from GRUB's i386-pc files; `None` leaves the image non-hybrid.
+        grub2_mbr: Option<PathBuf>,
+    },
     /// aarch64: UEFI only.
     Aarch64,
     /// ppc64le: CHRP boot.
@@ -36,6 +45,8 @@ impl Boot {
         match self {
             Boot::X86 { bios: true, .. } => Some("isolinux/boot.cat"),
             Boot::X86 { uefi: true, .. } | Boot::Aarch64 | Boot::S390x => Some("boot.catalog"),
+            // lorax's own command line hides it (--boot-catalog-hide).
+            Boot::X86Grub2 { .. } => None,
             Boot::X86 { .. } | Boot::None | Boot::Ppc64le => None,
         }
     }
@@ -44,6 +55,14 @@ impl Boot {
     pub fn detect(tree: &Path, arch: &str) -> Boot {
         let has = |p: &str| tree.join(p).is_file();
         match arch {
+            "x86_64" | "i386" | "i686"
+                if !has("isolinux/isolinux.bin") && has("images/eltorito.img") =>
+            {
+                Boot::X86Grub2 {
+                    esp: has("images/efiboot.img").then(|| tree.join("images/efiboot.img")),
+                    grub2_mbr: grub2_mbr_template(),
+                }
+            }
             "x86_64" | "i386" | "i686" => {
                 let bios = has("isolinux/isolinux.bin");
                 let uefi = has("images/efiboot.img");
@@ -106,6 +125,43 @@ impl Boot {
                 }
                 a
             }
+            Boot::X86Grub2 { esp, grub2_mbr } => {
+                let mut a = Vec::new();
+                if let Some(mbr) = grub2_mbr {
+                    a.push("--grub2-mbr".into());
+                    a.push(mbr.display().to_string());
+                }
+                if let Some(esp) = esp {
+                    a.extend(s(&["-partition_offset", "16", "-appended_part_as_gpt"]));
+                    a.extend(s(&["-append_partition", "2", ESP_GPT_TYPE]));
+                    a.push(esp.display().to_string());
+                    a.extend(s(&["-iso_mbr_part_type", BASIC_DATA_GPT_TYPE]));
+                }
+                a.extend(s(&[
+                    "-c",
+                    "boot.cat",
+                    "--boot-catalog-hide",
+                    "-b",
+                    "images/eltorito.img",
+                    "-no-emul-boot",
+                    "-boot-load-size",
+                    "4",
+                    "-boot-info-table",
+                    "--grub2-boot-info",
+                ]));
+                if esp.is_some() {
+                    a.extend(s(&[
+                        "-eltorito-alt-boot",
+                        "-e",
+                        "--interval:appended_partition_2:all::",
+                        "-no-emul-boot",
+                        // Same tree, same bytes: GPT GUIDs from the volume date.
+                        "--gpt_disk_guid",
+                        "modification-date",
+                    ]));
+                }
+                a
+            }
             Boot::Aarch64 => s(&[
                 "-eltorito-alt-boot",
                 "-e",
@@ -116,6 +172,19 @@ impl Boot {
             Boot::S390x => s(&["-eltorito-boot", "images/cdboot.img", "-no-emul-boot"]),
         }
     }
+}
+
+/// GPT type GUIDs of the appended ESP and of the ISO partition, as lorax gives them.
+const ESP_GPT_TYPE: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+const BASIC_DATA_GPT_TYPE: &str = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7";
+
+/// GRUB 2's hybrid MBR (`boot_hybrid.img`), where Debian (grub-pc-bin) and Fedora
+/// (grub2-pc-modules) install it.
+pub fn grub2_mbr_template() -> Option<PathBuf> {
+    ["/usr/lib/grub/i386-pc/boot_hybrid.img"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 /// syslinux's isohybrid MBR, where Debian and Fedora install it.
@@ -314,6 +383,20 @@ mod tests {
              -boot-info-table -eltorito-alt-boot -e images/efiboot.img -no-emul-boot \
              -isohybrid-mbr /m.bin -isohybrid-gpt-basdat --gpt_disk_guid modification-date"
         );
+        let grub2 = Boot::X86Grub2 {
+            esp: Some("/t/images/efiboot.img".into()),
+            grub2_mbr: Some("/g/boot_hybrid.img".into()),
+        };
+        assert_eq!(
+            grub2.args().join(" "),
+            "--grub2-mbr /g/boot_hybrid.img -partition_offset 16 -appended_part_as_gpt \
+             -append_partition 2 C12A7328-F81F-11D2-BA4B-00A0C93EC93B /t/images/efiboot.img \
+             -iso_mbr_part_type EBD0A0A2-B9E5-4433-87C0-68B6B72699C7 -c boot.cat \
+             --boot-catalog-hide -b images/eltorito.img -no-emul-boot -boot-load-size 4 \
+             -boot-info-table --grub2-boot-info -eltorito-alt-boot -e \
+             --interval:appended_partition_2:all:: -no-emul-boot --gpt_disk_guid modification-date"
+        );
+        assert_eq!(grub2.catalog(), None);
         assert_eq!(
             Boot::Aarch64.args().join(" "),
             "-eltorito-alt-boot -e images/efiboot.img -no-emul-boot"

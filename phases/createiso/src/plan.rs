@@ -81,6 +81,61 @@ pub fn split_discs(
 }
 
 /// The ISOs of one variant's os tree (`arch`) or source tree (`src`).
+/// GRUB's BIOS modules for a lorax ≥ 38 tree. lorax puts `boot/grub2/i386-pc` only into its
+/// boot.iso, not into the tree, and `images/eltorito.img` loads them from the disc; they are
+/// taken from that boot.iso, so they come from the same GRUB build as the core image.
+fn grub2_modules(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    arch: &str,
+    tree: &Path,
+) -> Result<Vec<Graft>, PhaseError> {
+    const DIR: &str = "boot/grub2/i386-pc";
+    if tree.join(DIR).is_dir() {
+        return Ok(Vec::new()); // already in the tree, grafted with it
+    }
+    let boot_iso = tree.join("images/boot.iso");
+    if !boot_iso.is_file() {
+        tracing::warn!(
+            "{}.{arch}: the tree boots BIOS through GRUB but has neither {DIR} nor images/boot.iso \
+             to take GRUB's modules from; BIOS boots of the DVD will stop at a grub prompt",
+            variant.uid
+        );
+        return Ok(Vec::new());
+    }
+    let staging = ctx
+        .compose
+        .paths
+        .iso_staging(arch, "grub2-i386-pc")
+        .join(&variant.uid);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    std::fs::create_dir_all(staging.parent().unwrap_or(&staging))?;
+    let xorriso =
+        kiln_iso::tools::find_tool("xorriso", None).map_err(|e| PhaseError::msg(e.to_string()))?;
+    let mut extract = std::process::Command::new(xorriso);
+    extract
+        .args(["-osirrox", "on", "-indev"])
+        .arg(&boot_iso)
+        .args(["-extract", &format!("/{DIR}")])
+        .arg(&staging);
+    let log = ctx.log_file(arch, &format!("createiso-grub2-{}", variant.uid));
+    ctx.run(&extract, &log)?;
+    // xorriso restores the image's read-only modes; a later run must be able to remove them.
+    let mut writable = std::process::Command::new("chmod");
+    writable.arg("-R").arg("u+rwX").arg(&staging);
+    ctx.run(&writable, &log)?;
+    ctx.produced(&staging);
+    let mut grafts: Vec<Graft> = kiln_iso::mkisofs::tree_entries(&staging)
+        .map_err(|e| PhaseError::msg(e.to_string()))?
+        .into_iter()
+        .map(|(rel, path)| (format!("{DIR}/{rel}"), path))
+        .collect();
+    grafts.sort();
+    Ok(grafts)
+}
+
 /// One disc to make, fully decided: what goes on it and what images.json will say of it.
 pub(crate) struct PlannedIso {
     pub job: IsoJob,
@@ -162,6 +217,10 @@ pub(crate) fn plan_tree<'v>(
     } else {
         Boot::detect(&tree, arch)
     };
+    if matches!(boot, Boot::X86Grub2 { .. }) {
+        sticky.extend(grub2_modules(ctx, variant, arch, &tree)?);
+        sticky.sort();
+    }
     let iso_level = match &cfg.iso_level {
         None => None,
         Some(kiln_config::IsoLevel::One(l)) => Some(*l),
