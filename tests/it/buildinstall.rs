@@ -311,3 +311,69 @@ fn import_without_a_tree_or_with_a_missing_one_says_what_is_wrong() {
         text(&out)
     );
 }
+
+#[test]
+fn a_tarball_behind_a_url_is_downloaded_verified_and_imported() {
+    if !tools() || !have("tar") || !have("sha256sum") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    lorax_tree(dir.path());
+    let served = dir.path().join("served");
+    std::fs::create_dir(&served).unwrap();
+    let tarball = served.join("lorax-x86_64.tar.gz");
+    run(Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir.path())
+        .arg("lorax-tree"));
+    let sum = run(Command::new("sha256sum").arg(&tarball));
+    let hex = sum.split_whitespace().next().unwrap().to_owned();
+    let server = crate::pkgset::Server::start(&served);
+    let url = format!("{}/lorax-x86_64.tar.gz", server.url());
+
+    let work = dir.path().join("c");
+    std::fs::create_dir(&work).unwrap();
+    let cfg = import_config(&work, Path::new(&format!("{url}#sha256={hex}")));
+    let out = kiln(&compose_args(&cfg, &[]), &work);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&work.join("t"));
+    let isolinux =
+        std::fs::read_to_string(top.join("compose/BaseOS/x86_64/os/isolinux/isolinux.cfg"))
+            .unwrap();
+    assert!(
+        isolinux.contains("LABEL=Mini-36\\x20BaseOS.x86_64"),
+        "{isolinux}"
+    );
+    assert!(top.join(BOOT).is_file());
+
+    // A wrong digest: the download is refused, naming the URL.
+    let wrong = dir.path().join("w");
+    std::fs::create_dir(&wrong).unwrap();
+    let bad = format!("{url}#sha256={}", "0".repeat(64));
+    let cfg = import_config(&wrong, Path::new(&bad));
+    let out = kiln(
+        &[
+            "compose",
+            cfg.to_str().unwrap(),
+            "--target-dir",
+            "t2",
+            "--no-label",
+        ],
+        &wrong,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("lorax-x86_64.tar.gz"), "{}", text(&out));
+    assert!(text(&out).contains(&hex), "{}", text(&out));
+
+    // No digest: a config error, before anything runs.
+    let cfg = import_config(&wrong, Path::new(&url));
+    let out = kiln(&compose_args(&cfg, &[]), &wrong);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("a URL needs the tarball's digest"),
+        "{}",
+        text(&out)
+    );
+}

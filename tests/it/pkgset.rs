@@ -260,7 +260,7 @@ struct State {
 }
 
 /// A file server on 127.0.0.1 for the duration of a test: GET with `Range: bytes=N-`.
-struct Server {
+pub(crate) struct Server {
     port: u16,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
@@ -269,7 +269,7 @@ struct Server {
 
 impl Server {
     /// Serves `root` under `/repo/`.
-    fn start(root: &Path) -> Server {
+    pub(crate) fn start(root: &Path) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
@@ -295,7 +295,7 @@ impl Server {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/repo", self.port)
     }
 

@@ -426,13 +426,18 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
     }
     for (_, by_arch) in &c.buildinstall_import.0 {
         for source in by_arch.values().filter(|s| is_url(s)) {
-            push(
-                "buildinstall_import",
-                Some(format!(
-                    "buildinstall_import {source:?}: URLs are not supported yet; download the \
-                     tree and give its folder or tarball"
-                )),
-            );
+            let pinned = source.split_once("#sha256=").is_some_and(|(_, hex)| {
+                hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+            if !pinned {
+                push(
+                    "buildinstall_import",
+                    Some(format!(
+                        "buildinstall_import {source:?}: a URL needs the tarball's digest, \
+                         `URL#sha256=<64 hex digits>`, so what is downloaded is verified"
+                    )),
+                );
+            }
         }
     }
     if c.iso_size.0 <= c.split_iso_reserve.0 {

@@ -221,7 +221,8 @@ pub struct Config {
     #[serde(default)]
     pub buildinstall_method: Option<String>,
     /// With `buildinstall_method: import`, per variant/arch: a lorax output tree, as a folder or
-    /// a tarball (`.tar`, `.tar.gz`, `.tgz`, `.tar.xz`, `.tar.zst`); relative to the config.
+    /// a tarball (`.tar`, `.tar.gz`, `.tgz`, `.tar.xz`, `.tar.zst`); relative to the config; or an
+    /// http(s) URL of a tarball with its digest, `URL#sha256=<hex>`.
     #[serde(default)]
     pub buildinstall_import: VariantArchMap<String>,
     /// Per variant/arch lorax options: nomacboot, noupgrade, bugurl.

@@ -15,7 +15,36 @@ const TARBALLS: &[&str] = &[
 ];
 
 pub fn is_tarball(source: &str) -> bool {
-    TARBALLS.iter().any(|s| source.ends_with(s))
+    let path = source.split_once('#').map_or(source, |(p, _)| p);
+    TARBALLS.iter().any(|s| path.ends_with(s))
+}
+
+/// An http(s) tarball `URL#sha256=<hex>` fetched into the compose's download cache, resumed
+/// and verified like pkgset's packages; returns the local file.
+pub fn download(ctx: &PhaseContext, source: &str) -> Result<PathBuf, PhaseError> {
+    let (url, hex) = source.split_once("#sha256=").ok_or_else(|| {
+        PhaseError::msg(format!(
+            "buildinstall_import {source:?}: a URL needs its digest, URL#sha256=<hex>"
+        ))
+    })?;
+    let url = kiln_remote::Url::parse(url)
+        .map_err(|e| PhaseError::with(format!("buildinstall_import {source:?}"), e))?;
+    let dest = kiln_remote::cache_dir(ctx.config, &ctx.compose.paths)
+        .join("downloads")
+        .join(url.cache_path());
+    let expected = kiln_rpm::Checksum {
+        kind: kiln_rpm::ChecksumKind::Sha256,
+        hex: hex.to_ascii_lowercase(),
+    };
+    let cancelled = || ctx.cancel.is_cancelled();
+    kiln_remote::Downloader::new(&cancelled)
+        .fetch(&url, &dest, Some(&expected))
+        .map_err(|e| match e {
+            kiln_remote::DownloadError::Cancelled => PhaseError::Cancelled,
+            e => PhaseError::with("buildinstall_import", e),
+        })?;
+    tracing::info!("downloaded {url} to {}", dest.display());
+    Ok(dest)
 }
 
 /// Puts the tree `source` (a folder or a tarball) into `dest`, emptied first, and returns the
@@ -30,10 +59,16 @@ pub fn unpack(
         std::fs::remove_dir_all(dest)?;
     }
     std::fs::create_dir_all(dest)?;
-    let src = Path::new(source);
+    let fetched;
+    let src = if kiln_remote::Url::is_remote(source) {
+        fetched = download(ctx, source)?;
+        fetched.as_path()
+    } else {
+        Path::new(source)
+    };
     if src.is_dir() {
         copy_dir(src, dest)?;
-    } else if src.is_file() && is_tarball(source) {
+    } else if src.is_file() && is_tarball(&src.to_string_lossy()) {
         let mut tar = Command::new("tar");
         tar.arg("-xf").arg(src).arg("-C").arg(dest);
         ctx.run(&tar, log)?;
