@@ -229,6 +229,28 @@ fn boots_everywhere(layout: Layout) {
     }
     let dir = tempfile::tempdir().unwrap();
     let top = compose(dir.path(), layout);
+    // The catalog xorriso reports is the one each layout boots with.
+    let report = Command::new("xorriso")
+        .arg("-indev")
+        .arg(top.join(DVD))
+        .args(["-report_el_torito", "plain", "-report_system_area", "plain"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&report.stdout).into_owned();
+    let bios_image = match layout {
+        Layout::Legacy => "/isolinux/isolinux.bin",
+        Layout::Grub2 => "/images/eltorito.img",
+    };
+    assert!(
+        report.contains("El Torito boot img :   1  BIOS"),
+        "{report}"
+    );
+    assert!(
+        report.contains("El Torito boot img :   2  UEFI"),
+        "{report}"
+    );
+    assert!(report.contains(bios_image), "{report}");
+    assert!(report.contains("GPT"), "{report}");
     let mut failed = Vec::new();
     for (image, label) in [(DVD, DVD_LABEL), (BOOT_ISO, TREE_LABEL)] {
         for (mode, result) in boot_all(&top.join(image), dir.path()) {

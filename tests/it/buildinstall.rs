@@ -175,6 +175,22 @@ fn an_imported_lorax_tree_makes_the_dvd_bootable_and_boot_iso_a_boot_image() {
         assert!(ti.contains(line), "{line} missing in\n{ti}");
     }
 
+    // productmd reads the same back.
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, productmd.treeinfo as t; ti = t.TreeInfo(); ti.load(sys.argv[1]); \
+             print(ti.images.images['x86_64']['kernel'], ti.stage2.mainimage)",
+        ])
+        .arg(os.join(".treeinfo"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).trim(),
+        "images/pxeboot/vmlinuz images/install.img"
+    );
+
     // The DVD boots by BIOS and by UEFI, carries the DVD label, and not boot.iso.
     let dvd = top.join(DVD);
     let report = run(Command::new("xorriso").arg("-indev").arg(&dvd).args([
