@@ -194,7 +194,7 @@ enum Layout {
     Grub2,
 }
 
-fn compose(dir: &Path, layout: Layout) -> PathBuf {
+fn compose(dir: &Path, layout: Layout, extra: &str) -> PathBuf {
     let trees = xtask::fixtures::boot::boot_tree_cached().expect("building the boot tree");
     let tree = match layout {
         Layout::Legacy => trees.tree,
@@ -204,7 +204,7 @@ fn compose(dir: &Path, layout: Layout) -> PathBuf {
         dir,
         &format!(
             "buildinstall_method: import\nbuildinstall_import:\n  - [\"^BaseOS$\", {{x86_64: \"{}\"}}]\n\
-             volume_id_substitutions: {{\" \": \"-\"}}\n",
+             volume_id_substitutions: {{\" \": \"-\"}}\n{extra}",
             tree.display()
         ),
     );
@@ -223,12 +223,43 @@ fn the_lorax_38_layout_boots_everywhere_too() {
     boots_everywhere(Layout::Grub2);
 }
 
+/// `createiso_replay_boot_iso`: the DVD starts as boot.iso (its El Torito and system area) and
+/// gets the tree's files, as empanadas makes it; it must boot from its own label all the same.
+#[test]
+fn a_dvd_made_by_replaying_boot_iso_boots_everywhere() {
+    if !tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let top = compose(
+        dir.path(),
+        Layout::Legacy,
+        "createiso_replay_boot_iso: true\n",
+    );
+    let log = std::fs::read_to_string(
+        top.join("logs/x86_64/createiso-Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso.x86_64.log"),
+    )
+    .unwrap();
+    assert!(log.contains("-options_from_file"), "{log}");
+    let mut failed = Vec::new();
+    for (mode, result) in boot_all(&top.join(DVD), dir.path()) {
+        match result {
+            Ok(console) => assert!(
+                console.contains(&format!("{STAGE2_MARKER} label={DVD_LABEL}")),
+                "{mode:?}: {console}"
+            ),
+            Err(e) => failed.push(format!("{mode:?}: {e}")),
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
 fn boots_everywhere(layout: Layout) {
     if !tools() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let top = compose(dir.path(), layout);
+    let top = compose(dir.path(), layout, "");
     // The catalog xorriso reports is the one each layout boots with.
     let report = Command::new("xorriso")
         .arg("-indev")
@@ -316,7 +347,7 @@ fn negative_controls_fail_the_same_boot_check() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let top = compose(dir.path(), Layout::Legacy);
+    let top = compose(dir.path(), Layout::Legacy, "");
     let os = top.join("compose/BaseOS/x86_64/os");
     let lorax = xtask::fixtures::boot::boot_tree_cached().unwrap().tree;
 

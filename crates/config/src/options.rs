@@ -231,6 +231,10 @@ pub struct Config {
     /// Per variant/arch: true skips lorax there.
     #[serde(default)]
     pub buildinstall_skip: VariantArchMap<bool>,
+    /// Make bootable DVDs by replaying `images/boot.iso`'s boot setup (xorriso `-boot_image any
+    /// replay`, as empanadas does) instead of pungi's per-arch mkisofs arguments.
+    #[serde(default)]
+    pub createiso_replay_boot_iso: bool,
 
     // ---- extra files ----
     /// Files copied into trees: `[variant_regex, {arch: [scm dict + target], ...}]`.

@@ -313,10 +313,10 @@ pub fn tree_entries(tree: &Path) -> Result<Vec<(String, PathBuf)>, crate::IsoErr
 
 /// A DVD made by replaying `boot.iso`'s boot setup (empanadas' method): xorriso keeps
 /// boot.iso's El Torito and system area and adds the tree's files. Lines for
-/// `xorriso -options_from_file`.
+/// `xorriso -options_from_file`; the output is given on the command line ([`replay_argv`]),
+/// since xorriso writes to stdout only when told so by its first argument.
 pub fn replay_script(
     boot_iso: &Path,
-    output: &Path,
     volid: &str,
     files: &[(String, PathBuf)],
     timestamp: i64,
@@ -325,7 +325,6 @@ pub fn replay_script(
     let date = xorriso_date(timestamp);
     let mut out = String::new();
     out.push_str(&format!("-indev {}\n", q(&boot_iso.display().to_string())));
-    out.push_str(&format!("-outdev {}\n", q(&output.display().to_string())));
     out.push_str("-boot_image any replay\n");
     out.push_str("-joliet on\n");
     out.push_str("-compliance joliet_long_names\n");
@@ -341,6 +340,17 @@ pub fn replay_script(
     }
     out.push_str("-end\n");
     out
+}
+
+/// `xorriso -outdev - -options_from_file <script>`: the replayed image on stdout.
+pub fn replay_argv(xorriso: &Path, script: &Path) -> Vec<OsString> {
+    vec![
+        xorriso.into(),
+        "-outdev".into(),
+        "-".into(),
+        "-options_from_file".into(),
+        script.into(),
+    ]
 }
 
 #[cfg(test)]
@@ -415,14 +425,13 @@ mod tests {
     fn replay_script_keeps_boot_iso_setup() {
         let s = replay_script(
             Path::new("/w/boot.iso"),
-            Path::new("/o/dvd.iso"),
             "Rocky-9-7-x86_64-dvd",
             &[("BaseOS/Packages/a.rpm".into(), "/t/a'b.rpm".into())],
             1795251170,
         );
         assert_eq!(
             s,
-            "-indev '/w/boot.iso'\n-outdev '/o/dvd.iso'\n-boot_image any replay\n-joliet on\n\
+            "-indev '/w/boot.iso'\n-boot_image any replay\n-joliet on\n\
              -compliance joliet_long_names\n-volid 'Rocky-9-7-x86_64-dvd'\n\
              -volume_date uuid 2026112108525000\n-volume_date all_file_dates 2026112108525000\n\
              -map '/t/a'\"'\"'b.rpm' '/BaseOS/Packages/a.rpm'\n-end\n"

@@ -27,6 +27,9 @@ pub struct IsoJob {
     pub supported: bool,
     /// Copy files with several hard links into staging first (`createiso_break_hardlinks`).
     pub break_hardlinks: bool,
+    /// Replay this boot.iso's boot setup instead of `boot`'s mkisofs arguments (empanadas' way,
+    /// `createiso_replay_boot_iso`): the image starts as boot.iso and gets the tree's files.
+    pub replay: Option<PathBuf>,
 }
 
 /// What came out.
@@ -139,7 +142,20 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
         boot: job.boot.clone(),
         timestamp: ctx.compose.timestamp,
     };
-    let mut mk = cmd(kiln_iso::mkisofs::mkisofs_argv(&xorriso, &spec));
+    let mut mk = match &job.replay {
+        None => cmd(kiln_iso::mkisofs::mkisofs_argv(&xorriso, &spec)),
+        Some(boot_iso) => {
+            let script = job.staging.with_file_name(format!("{}-replay", job.name));
+            let text = kiln_iso::mkisofs::replay_script(
+                boot_iso,
+                &job.volid,
+                &files,
+                ctx.compose.timestamp,
+            );
+            ctx.write(&script, text.as_bytes())?;
+            cmd(kiln_iso::mkisofs::replay_argv(&xorriso, &script))
+        }
+    };
     mk.current_dir(&job.dir);
     let cannot = |what: &str, e: std::io::Error| {
         PhaseError::with(format!("cannot {what} {}", part.display()), e)
@@ -180,7 +196,14 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
         )
     })?;
     // From what went in, not from reading the image: the same listing `xorriso -find` gives.
-    let manifest = kiln_iso::manifest::manifest_from_grafts(&files, &job.boot);
+    // A replayed image also holds boot.iso's own files, so only its directory is read then.
+    let manifest = match &job.replay {
+        None => kiln_iso::manifest::manifest_from_grafts(&files, &job.boot),
+        Some(_) => {
+            let found = ctx.run(&cmd(kiln_iso::manifest::find_argv(&xorriso, &iso)), &log)?;
+            kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&found.stdout))
+        }
+    };
     ctx.write(
         &job.dir.join(format!("{}.manifest", job.name)),
         manifest.as_bytes(),

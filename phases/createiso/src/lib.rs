@@ -62,6 +62,7 @@ impl Phase for CreateIso {
             "volume_id_substitutions",
             "restricted_volid",
             "disc_types",
+            "createiso_replay_boot_iso",
         ]
     }
     fn work(&self) -> Work {

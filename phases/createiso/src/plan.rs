@@ -217,7 +217,11 @@ pub(crate) fn plan_tree<'v>(
     } else {
         Boot::detect(&tree, arch)
     };
-    if matches!(boot, Boot::X86Grub2 { .. }) {
+    let boot_iso = tree.join("images/boot.iso");
+    let replay =
+        (cfg.createiso_replay_boot_iso && arch != "src" && boot_iso.is_file()).then_some(boot_iso);
+    // A replayed image keeps boot.iso's files, GRUB's modules among them.
+    if matches!(boot, Boot::X86Grub2 { .. }) && replay.is_none() {
         sticky.extend(grub2_modules(ctx, variant, arch, &tree)?);
         sticky.sort();
     }
@@ -274,6 +278,7 @@ pub(crate) fn plan_tree<'v>(
             files,
             supported: kiln_iso::md5::is_supported_label(ctx.compose.info.label.as_deref()),
             break_hardlinks: cfg.createiso_break_hardlinks,
+            replay: replay.clone(),
         };
         let iso_in_compose = ctx.compose.paths.iso_dir(variant, arch).join(&name);
         let image = Image {
