@@ -4,6 +4,7 @@
 mod compose;
 mod console;
 mod createrepo;
+mod gather;
 mod phases;
 mod repoclosure;
 
@@ -43,6 +44,8 @@ enum Command {
     Createrepo(createrepo::CreaterepoArgs),
     /// Check that every dependency in some repositories is satisfied.
     Repoclosure(repoclosure::RepoclosureArgs),
+    /// Gather from bare repositories with the gather phase's depsolver, and print the choice.
+    Gather(gather::GatherArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => compose::plan(args),
         Command::Createrepo(args) => createrepo::run(args),
         Command::Repoclosure(args) => repoclosure::run(args),
+        Command::Gather(args) => gather::run(args),
     };
     match result {
         Ok(code) => code,

@@ -199,3 +199,81 @@ fn hybrid_is_refused_clearly() {
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("hybrid"), "{}", text(&out));
 }
+
+/// `kiln gather` on bare repositories runs the phase's depsolver: given the inputs BaseOS had
+/// in the mini compose (and its filter), it prints exactly the packages that compose shipped.
+#[test]
+fn kiln_gather_prints_what_the_gather_phase_ships() {
+    use crate::common::{compose_args, compose_dir, kiln, mini, mini_config, text};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let out = kiln(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.path().join("t"));
+    let result: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(top.join("work/x86_64/gather/BaseOS.x86_64.json")).unwrap(),
+    )
+    .unwrap();
+    let nvras = |tree: &str| -> Vec<String> {
+        let mut v: Vec<String> = result[tree]["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let k = &p["package"];
+                format!(
+                    "{}-{}-{}.{}",
+                    k["name"].as_str().unwrap(),
+                    k["version"].as_str().unwrap(),
+                    k["release"].as_str().unwrap(),
+                    k["arch"].as_str().unwrap()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let mut inputs: Vec<String> = result["os"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["flags"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == "input"))
+        })
+        .map(|p| p["package"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    inputs.sort();
+    inputs.dedup();
+    assert!(!inputs.is_empty());
+    let repo = mini().repo;
+    let mut args = vec![
+        "gather".to_owned(),
+        "--repo".to_owned(),
+        repo.display().to_string(),
+        "--exclude".to_owned(),
+        "mini-filtered".to_owned(),
+    ];
+    args.extend(inputs);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kiln(&args, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let section = |title: &str| -> Vec<String> {
+        stdout
+            .split(&format!("{title}:\n"))
+            .nth(1)
+            .unwrap_or("")
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    assert_eq!(section("binary"), nvras("os"), "{stdout}");
+    assert_eq!(section("source"), nvras("source"), "{stdout}");
+    assert_eq!(section("debug"), nvras("debug"), "{stdout}");
+}
