@@ -53,9 +53,45 @@ pub struct GatherArgs {
     /// Exclusion patterns (`filter_packages`); repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
-    /// Package patterns: names, globs, `name.arch`, `name.+`.
+    /// comps file for `@group` patterns (default: the group metadata of the first --repo that
+    /// has it).
+    #[arg(long, value_name = "FILE")]
+    pub comps: Option<PathBuf>,
+    /// Package patterns: names, globs, `name.arch`, `name.+`, and `@group` (globs allowed).
     #[arg(required = true)]
     pub patterns: Vec<String>,
+}
+
+/// The comps text for `@group` patterns: `--comps`, else a repository's `group` metadata.
+fn comps_text(args: &GatherArgs) -> anyhow::Result<(String, PathBuf)> {
+    if let Some(path) = &args.comps {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok((text, path.clone()));
+    }
+    for repo in &args.repos {
+        let repomd = repo.join("repodata/repomd.xml");
+        let Ok(file) = std::fs::File::open(&repomd) else {
+            continue;
+        };
+        let md = kiln_repodata::repomd::RepoMd::parse(
+            std::io::BufReader::new(file),
+            &repomd.display().to_string(),
+        )
+        .with_context(|| format!("cannot read {}", repomd.display()))?;
+        if let Some(rec) = md.record("group").or_else(|| md.record("group_gz")) {
+            let path = repo.join(&rec.href);
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut kiln_repodata::compress::open_read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                &mut text,
+            )
+            .with_context(|| format!("cannot read {}", path.display()))?;
+            return Ok((text, path));
+        }
+    }
+    bail!("@group patterns need comps: give --comps FILE, or a --repo with group metadata")
 }
 
 fn read(paths: &[PathBuf]) -> anyhow::Result<Vec<PkgRecord>> {
@@ -74,8 +110,34 @@ fn read(paths: &[PathBuf]) -> anyhow::Result<Vec<PkgRecord>> {
 
 /// Prints `binary:`, `source:` and `debug:` sections of `name-version-release.arch` lines.
 pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
-    if let Some(p) = args.patterns.iter().find(|p| p.starts_with('@')) {
-        bail!("{p}: comps groups are not read by kiln gather yet; name the packages");
+    let (groups, mut includes): (Vec<&String>, Vec<String>) = {
+        let (g, n): (Vec<&String>, Vec<&String>) =
+            args.patterns.iter().partition(|p| p.starts_with('@'));
+        (g, n.into_iter().cloned().collect())
+    };
+    let mut conditional = Vec::new();
+    if !groups.is_empty() {
+        let (text, origin) = comps_text(&args)?;
+        let comps = kiln_phase_gather::comps::parse_groups(&text, &origin, "", &args.arch)
+            .with_context(|| format!("cannot read comps {}", origin.display()))?;
+        let wanted: Vec<kiln_variants::GroupRef> = groups
+            .iter()
+            .map(|g| {
+                let name = g.trim_start_matches('@').to_owned();
+                kiln_variants::GroupRef {
+                    glob: name.contains(['*', '?', '[']),
+                    name,
+                    default: None,
+                    uservisible: None,
+                }
+            })
+            .collect();
+        let (names, cond, missing) = kiln_phase_gather::comps::group_inputs(&comps, &wanted);
+        if !missing.is_empty() {
+            bail!("no comps group matches {}", missing.join(", "));
+        }
+        includes.extend(names);
+        conditional = cond;
     }
     let greedy = Greedy::parse(&args.greedy)
         .with_context(|| format!("--greedy {:?}: use none, all or build", args.greedy))?;
@@ -95,8 +157,8 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
         } else {
             Method::Deps
         },
-        includes: args.patterns.clone(),
-        conditional: Vec::new(),
+        includes,
+        conditional,
         excludes: args.exclude.clone(),
         options: GatherOptions {
             arch: args.arch.clone(),

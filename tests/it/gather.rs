@@ -276,4 +276,40 @@ fn kiln_gather_prints_what_the_gather_phase_ships() {
     assert_eq!(section("binary"), nvras("os"), "{stdout}");
     assert_eq!(section("source"), nvras("source"), "{stdout}");
     assert_eq!(section("debug"), nvras("debug"), "{stdout}");
+
+    // The same from what the config says: BaseOS's comps groups and additional_packages.
+    let m = mini();
+    let comps = m.comps.display().to_string();
+    let repo = repo.display().to_string();
+    let out = kiln(
+        &[
+            "gather",
+            "--repo",
+            &repo,
+            "--comps",
+            &comps,
+            "--exclude",
+            "mini-filtered",
+            "@core",
+            "@standard",
+            "mini-glibc-devel",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        stdout,
+        "groups and names gave another choice"
+    );
+    let out = kiln(
+        &["gather", "--repo", &repo, "--comps", &comps, "@nope"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("no comps group matches nope"),
+        "{}",
+        text(&out)
+    );
 }
