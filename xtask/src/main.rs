@@ -33,7 +33,7 @@ enum Task {
     },
     /// Benchmarks against peer tools (`gather`: kiln's closure and repoclosure vs libsolv).
     Bench {
-        /// Which bench: build, gather, media, createrepo.
+        /// Which bench: build, compose, gather, media, createrepo.
         name: String,
         /// Binary packages in the synthetic corpus.
         #[arg(long, default_value_t = 10_000)]
@@ -155,11 +155,16 @@ fn run(cli: Cli) -> Result<()> {
                 dir,
                 workers: None,
             })?,
+            "compose" => {
+                xtask::bench::compose::run(xtask::bench::compose::Args { count, seed, dir })?
+            }
             "build" => xtask::bench::build::run(xtask::bench::build::Args {
                 dir,
                 against_old_profile: old_profile,
             })?,
-            other => anyhow::bail!("unknown bench {other:?} (build, gather, media, createrepo)"),
+            other => {
+                anyhow::bail!("unknown bench {other:?} (build, compose, gather, media, createrepo)")
+            }
         },
         Task::Deps { example, check } => {
             let set = if example {

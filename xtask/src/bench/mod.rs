@@ -1,6 +1,7 @@
 //! Benchmarks against peer tools: `cargo xtask bench <name>`.
 
 pub mod build;
+pub mod compose;
 pub mod createrepo;
 pub mod gather;
 pub mod media;

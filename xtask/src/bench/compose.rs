@@ -1,0 +1,219 @@
+//! `cargo xtask bench compose`: a whole compose at scale. The synthetic corpus (N binary
+//! packages with their sources and debuginfo, comps groups pulling most of them) is composed into
+//! two variants by the release `kiln` binary: deps gather, createrepo, repoclosure, DVDs,
+//! checksums. Printed: wall clock per phase and in all, peak RSS, bytes read by kiln and the tools
+//! it ran per byte of package; and the peer tools doing the same steps in the same run, one after
+//! another — createrepo_c on every tree kiln made, xorriso + implantisomd5 on its graft points,
+//! sha256sum over the ISOs — with kiln's time as a ratio of their sum. (The depsolve's peer,
+//! libsolv, is measured by `cargo xtask bench gather`.)
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use super::workspace_root;
+
+pub struct Args {
+    pub count: usize,
+    pub seed: u64,
+    pub dir: Option<PathBuf>,
+}
+
+const VARIANTS: [&str; 2] = ["Alpha", "Beta"];
+
+fn rchar() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("rchar: ")
+                    .and_then(|n| n.trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn timed(cmd: &mut Command) -> Result<f64> {
+    let t = Instant::now();
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Groups of the corpus comps, split between the two variants.
+fn variants_xml(comps: &str) -> String {
+    let groups: Vec<&str> = comps
+        .split("<id>")
+        .skip(1)
+        .filter_map(|s| s.split_once("</id>").map(|(id, _)| id))
+        .filter(|id| id.starts_with("bulk-") && !id.ends_with("environment"))
+        .collect();
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE variants PUBLIC \"-//Red Hat, Inc.//DTD Variants info//EN\" \"variants.dtd\">\n<variants>\n",
+    );
+    for (i, v) in VARIANTS.iter().enumerate() {
+        out.push_str(&format!(
+            "  <variant id=\"{v}\" name=\"{v}\" type=\"variant\">\n    <arches>\n      <arch>x86_64</arch>\n    </arches>\n    <groups>\n"
+        ));
+        for g in groups.iter().skip(i).step_by(VARIANTS.len()) {
+            out.push_str(&format!("      <group>{g}</group>\n"));
+        }
+        out.push_str("    </groups>\n  </variant>\n");
+    }
+    out.push_str("</variants>\n");
+    out
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let dir = args.dir.unwrap_or_else(crate::fixtures::default_dir);
+    eprintln!(
+        "corpus: {} packages, seed {} (built once, then cached)",
+        args.count, args.seed
+    );
+    let corpus = crate::fixtures::corpus(
+        &dir.join(format!("corpus-{}-{}", args.seed, args.count)),
+        args.seed,
+        args.count,
+    )?;
+    let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-q", "--bin", "kiln"])
+        .current_dir(workspace_root())
+        .status()?;
+    if !st.success() {
+        bail!("building kiln in release failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let kiln = target.join("release/kiln");
+
+    let work = dir.join(format!("bench-compose-{}-{}", args.seed, args.count));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let comps = std::fs::read_to_string(&corpus.comps)?;
+    std::fs::write(work.join("variants.xml"), variants_xml(&comps))?;
+    std::fs::write(
+        work.join("kiln.yaml"),
+        format!(
+            "release_name: Bench Linux\nrelease_short: Bench\nrelease_version: '1'\n\
+             variants_file: variants.xml\ncomps_file: {}\npkgset_source: repos\n\
+             pkgset_repos:\n  x86_64: [{}]\nsigkeys: [null]\ngather_method: deps\ncheck_deps: false\n\
+             repoclosure_strictness:\n  - ['^.*$', {{'*': lenient}}]\nmedia_checksums: [sha256]\n\
+             media_checksum_one_file: true\n",
+            corpus.comps.display(),
+            corpus.repo.display()
+        ),
+    )?;
+    let package_bytes: u64 = walkdir::WalkDir::new(&corpus.repo)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rpm"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+
+    // kiln, whole, under /usr/bin/time for the peak RSS; rchar covers it and its tools.
+    let before = rchar();
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "KILNTIME %M"])
+        .arg(&kiln)
+        .args(["compose", "kiln.yaml", "--target-dir", "t", "--no-label"])
+        .env("SOURCE_DATE_EPOCH", "1795219200")
+        .current_dir(&work)
+        .output()?;
+    let kiln_secs = t.elapsed().as_secs_f64();
+    let read = rchar().saturating_sub(before);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        bail!("kiln compose failed:\n{err}");
+    }
+    let rss_kib: u64 = err
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.strip_prefix("KILNTIME ")
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let phases: Vec<(String, f64)> = err
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix('[')?.split_once(']')?;
+            let secs = rest.trim().strip_prefix("done in ")?.strip_suffix('s')?;
+            Some((name.trim().to_owned(), secs.parse().ok()?))
+        })
+        .collect();
+    let top = std::fs::read_dir(work.join("t"))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("STATUS").is_file())
+        .context("no compose folder")?;
+
+    // The peers, on what kiln made.
+    let mut createrepo = 0.0;
+    let mut iso = 0.0;
+    let mut isos = Vec::new();
+    for v in VARIANTS {
+        for tree in ["x86_64/os", "x86_64/debug/tree", "source/tree"] {
+            let t = top.join("compose").join(v).join(tree);
+            if t.join("repodata").is_dir() {
+                let out = work.join("peer-repo").join(v).join(tree);
+                std::fs::create_dir_all(&out)?;
+                createrepo += timed(
+                    Command::new("createrepo_c")
+                        .args(["--quiet", "--no-database", "--outputdir"])
+                        .arg(&out)
+                        .arg(&t),
+                )?;
+            }
+        }
+        let name = format!(
+            "{}-{v}-x86_64-dvd1.iso",
+            top.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let graft = top.join(format!("work/x86_64/iso/{name}-graft-points"));
+        if graft.is_file() {
+            let peer_iso = work.join(&name);
+            iso += timed(
+                Command::new("xorriso")
+                    .args(["-as", "mkisofs", "-untranslated-filenames", "-volid", v])
+                    .args(["-J", "-joliet-long", "-rational-rock", "-o"])
+                    .arg(&peer_iso)
+                    .args(["-graft-points", "-path-list"])
+                    .arg(&graft),
+            )?;
+            iso += timed(Command::new("implantisomd5").arg(&peer_iso))?;
+            isos.push(peer_iso);
+        }
+    }
+    let sums = timed(Command::new("sha256sum").args(&isos))?;
+    let peers = createrepo + iso + sums;
+
+    println!(
+        "compose bench: {} binary + {} source RPMs ({} MiB), 2 variants, release build",
+        corpus.binary_count,
+        corpus.source_count,
+        package_bytes >> 20
+    );
+    for (name, secs) in &phases {
+        println!("  {name:<13} {secs:6.2} s");
+    }
+    println!(
+        "kiln compose: {kiln_secs:.2} s, peak RSS {} MiB, read {:.2} bytes per package byte \
+         (kiln and the tools it ran)",
+        rss_kib >> 10,
+        read as f64 / package_bytes.max(1) as f64
+    );
+    println!(
+        "peers on the same trees: createrepo_c {createrepo:.2} s + xorriso/implantisomd5 {iso:.2} s \
+         + sha256sum {sums:.2} s = {peers:.2} s -> kiln/peers {:.2}x (kiln also gathers, links, \
+         checks closure)",
+        kiln_secs / peers.max(1e-9)
+    );
+    Ok(())
+}
