@@ -331,7 +331,9 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
     ));
     let report = match exec.run(&opts) {
         Ok(r) => r,
-        Err(e @ (ExecError::Plan(_) | ExecError::MissingTools(_))) => {
+        Err(
+            e @ (ExecError::Plan(_) | ExecError::MissingTools(_) | ExecError::Unsupported { .. }),
+        ) => {
             eprintln!("kiln: {e}");
             return Ok(ExitCode::from(exit::CONFIG_ERROR));
         }
@@ -418,7 +420,9 @@ fn preflight(
     };
     match exec.preflight(&options(common, resume.is_some())) {
         Ok(_) => Ok(None),
-        Err(e @ (ExecError::Plan(_) | ExecError::MissingTools(_))) => {
+        Err(
+            e @ (ExecError::Plan(_) | ExecError::MissingTools(_) | ExecError::Unsupported { .. }),
+        ) => {
             eprintln!("kiln: {e}");
             Ok(Some(ExitCode::from(exit::CONFIG_ERROR)))
         }
@@ -457,7 +461,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             print!("{}", plan.render());
             // The plan is shown either way; a compose of it would refuse to start, so say why.
             match exec.preflight(&opts) {
-                Err(e @ ExecError::MissingTools(_)) => {
+                Err(e @ (ExecError::MissingTools(_) | ExecError::Unsupported { .. })) => {
                     eprintln!("kiln: {e}");
                     Ok(ExitCode::from(exit::CONFIG_ERROR))
                 }

@@ -296,19 +296,19 @@ pub struct Config {
     pub media_checksum_base_filename: String,
 
     // ---- image builders (each phase runs only when configured) ----
-    /// OSTree commits: not driven by this kiln; setting it makes the ostree phase fail saying so.
+    /// OSTree commits: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the ostree phase is skipped.
     #[serde(default)]
     pub ostree: Option<serde_json::Value>,
-    /// Live media: not driven by this kiln; setting it makes the live phase fail saying so.
+    /// Live media: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the live phase is skipped.
     #[serde(default)]
     pub live_media: Option<serde_json::Value>,
-    /// Disk images (ImageFactory): not driven by this kiln; setting it makes the imagebuild phase fail saying so.
+    /// Disk images (ImageFactory): not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the imagebuild phase is skipped.
     #[serde(default)]
     pub image_build: Option<serde_json::Value>,
-    /// KIWI images: not driven by this kiln; setting it makes the kiwi phase fail saying so.
+    /// KIWI images: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the kiwi phase is skipped.
     #[serde(default)]
     pub kiwibuild: Option<serde_json::Value>,
-    /// osbuild images: not driven by this kiln; setting it makes the osbuild phase fail saying so.
+    /// osbuild images: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the osbuild phase is skipped.
     #[serde(default)]
     pub osbuild: Option<serde_json::Value>,
 }

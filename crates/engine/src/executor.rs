@@ -128,6 +128,9 @@ pub enum ExecError {
     /// Found before anything ran: the compose was not started.
     #[error("{}", render_missing(.0))]
     MissingTools(Vec<MissingTool>),
+    /// A phase that would run cannot do what the config asks; found before anything ran.
+    #[error("cannot start the compose: phase {phase}: {why}")]
+    Unsupported { phase: &'static str, why: String },
     #[error(transparent)]
     Status(#[from] kiln_compose::StatusError),
     #[error(transparent)]
@@ -207,6 +210,12 @@ impl<'a> Executor<'a> {
             let Some(phase) = by_name.get(planned.name) else {
                 continue;
             };
+            if let Some(why) = phase.unsupported(self.config) {
+                return Err(ExecError::Unsupported {
+                    phase: planned.name,
+                    why,
+                });
+            }
             for tool in phase.tools(self.config) {
                 if !self.runner.has_tool(tool) {
                     missing.push(MissingTool {

@@ -42,6 +42,11 @@ pub trait Phase: Send + Sync {
     fn tools(&self, _config: &Config) -> Vec<&'static str> {
         Vec::new()
     }
+    /// Why this kiln cannot do what the config asks of this phase, if it cannot: the compose then
+    /// refuses to start (exit 2) instead of failing when the phase's turn comes.
+    fn unsupported(&self, _config: &Config) -> Option<String> {
+        None
+    }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError>;
 }
 
@@ -120,6 +125,20 @@ macro_rules! unsupported_phase {
             }
             fn work(&self) -> $crate::Work {
                 $crate::Work::External
+            }
+            fn unsupported(&self, _config: &$crate::Config) -> Option<String> {
+                Some(
+                    concat!(
+                        "`",
+                        $key,
+                        "` is configured, but this kiln cannot drive ",
+                        $tool,
+                        " yet; remove the option or skip the ",
+                        $name,
+                        " phase"
+                    )
+                    .to_owned(),
+                )
             }
             fn run(&self, _ctx: &$crate::PhaseContext) -> Result<(), $crate::PhaseError> {
                 Err($crate::PhaseError::msg(concat!(
