@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{EPOCH, compose_args, compose_dir, have, kiln, mini_config, text};
+use crate::common::{compose_args, compose_dir, have, kiln, mini_config, text};
 
 const OLD_LABEL: &str = "Lorax-Boot-Label";
 const DVD_LABEL: &str = "Mini-36 BaseOS.x86_64";
@@ -62,27 +62,11 @@ fn lorax_tree(root: &Path) -> PathBuf {
     ] {
         std::fs::write(tree.join(f), bytes).unwrap();
     }
-    // The ESP image, with the same grub.cfg inside (fixed serial and dates: same bytes each run).
-    let img = tree.join("images/efiboot.img");
-    std::fs::write(&img, vec![0u8; 1440 * 1024]).unwrap();
-    let cfg = root.join("grub.cfg");
-    std::fs::write(&cfg, &grub).unwrap();
-    let i = img.to_str().unwrap();
-    for args in [
-        vec!["mformat", "-i", i, "-f", "1440", "-N", "4b494c4e", "::"],
-        vec!["mmd", "-i", i, "::/EFI", "::/EFI/BOOT"],
-        vec![
-            "mcopy",
-            "-i",
-            i,
-            cfg.to_str().unwrap(),
-            "::/EFI/BOOT/grub.cfg",
-        ],
-    ] {
-        run(Command::new(args[0])
-            .args(&args[1..])
-            .env("SOURCE_DATE_EPOCH", EPOCH));
-    }
+    // The ESP image, with the same grub.cfg inside.
+    crate::common::esp_image(
+        &tree.join("images/efiboot.img"),
+        &[("grub.cfg", grub.as_bytes())],
+    );
     // lorax's boot.iso: its own label, BIOS-bootable and hybrid, its own implanted MD5.
     std::fs::create_dir_all(tree.join("bootiso/isolinux")).unwrap();
     std::fs::copy(

@@ -11,7 +11,7 @@ pub fn mini() -> xtask::fixtures::MiniDistro {
 /// Whether a peer tool is installed. A developer without it gets a skipped check; CI installs
 /// every one of them (`.ci/run`), so there a missing tool fails the test instead of hiding it.
 pub fn have(tool: &str) -> bool {
-    let found = kiln_iso::tools::find_tool(tool, None).is_ok();
+    let found = kiln_engine::find_on_path(tool).is_some();
     assert!(
         found || std::env::var_os("CI").is_none(),
         "{tool} is not installed, but CI must run every peer check: install it in .ci/run"
@@ -123,4 +123,33 @@ pub fn compose_dir(target: &Path) -> PathBuf {
         .collect();
     dirs.sort();
     dirs.pop().expect("a compose folder")
+}
+
+/// A 1440 KiB FAT image at `img` holding `files` (path inside, bytes) under `EFI/BOOT/`, as
+/// lorax's `images/efiboot.img`; a fixed serial and dates, so two fixtures are the same bytes.
+pub fn esp_image(img: &Path, files: &[(&str, &[u8])]) {
+    std::fs::write(img, vec![0u8; 1440 * 1024]).expect("write the image");
+    let i = img.to_str().expect("utf-8 path");
+    let mtools = |args: &[&str]| {
+        let st = Command::new(args[0])
+            .args(&args[1..])
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .status()
+            .expect("running mtools");
+        assert!(st.success(), "{args:?}");
+    };
+    mtools(&["mformat", "-i", i, "-f", "1440", "-N", "4b494c4e", "::"]);
+    mtools(&["mmd", "-i", i, "::/EFI", "::/EFI/BOOT"]);
+    let scratch = tempfile::tempdir().expect("tempdir");
+    for (name, bytes) in files {
+        let f = scratch.path().join(name);
+        std::fs::write(&f, bytes).expect("write a file for the image");
+        mtools(&[
+            "mcopy",
+            "-i",
+            i,
+            f.to_str().expect("utf-8"),
+            &format!("::/EFI/BOOT/{name}"),
+        ]);
+    }
 }

@@ -322,7 +322,7 @@ fn an_iso_cut_short_leaves_nothing_behind_and_resume_remakes_it() {
     let cfg = mini_config(dir.path(), "");
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let real = kiln_iso::tools::find_tool("xorriso", None).unwrap();
+    let real = kiln_engine::find_on_path("xorriso").unwrap();
     let fake = bin.join("xorriso");
     std::fs::write(
         &fake,

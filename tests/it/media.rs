@@ -64,39 +64,10 @@ fn boot_files(tree: &Path) {
         "default linux\nlabel linux\n  kernel vmlinuz\n",
     )
     .unwrap();
-    let img = tree.join("images/efiboot.img");
-    std::fs::write(&img, vec![0u8; 1440 * 1024]).unwrap();
-    let efi = tree.join("BOOTX64.EFI.tmp");
-    std::fs::write(&efi, b"not really an EFI binary").unwrap();
-    for args in [
-        vec![
-            "mformat",
-            "-i",
-            img.to_str().unwrap(),
-            "-f",
-            "1440",
-            "-N",
-            "4b494c4e",
-            "::",
-        ],
-        vec!["mmd", "-i", img.to_str().unwrap(), "::/EFI", "::/EFI/BOOT"],
-        vec![
-            "mcopy",
-            "-i",
-            img.to_str().unwrap(),
-            efi.to_str().unwrap(),
-            "::/EFI/BOOT/BOOTX64.EFI",
-        ],
-    ] {
-        // A fixed serial and dates, so two fixtures are the same bytes (as lorax's would be).
-        let st = Command::new(args[0])
-            .args(&args[1..])
-            .env("SOURCE_DATE_EPOCH", crate::common::EPOCH)
-            .status()
-            .unwrap();
-        assert!(st.success(), "{args:?}");
-    }
-    std::fs::remove_file(efi).unwrap();
+    crate::common::esp_image(
+        &tree.join("images/efiboot.img"),
+        &[("BOOTX64.EFI", b"not really an EFI binary")],
+    );
     // A lorax-style treeinfo: its images section must survive into kiln's.
     std::fs::write(
         tree.join(".treeinfo"),
@@ -779,18 +750,6 @@ fn volume_id_that_cannot_fit_names_the_variant() {
         "{msg}"
     );
     assert!(msg.contains("32 bytes"), "{msg}");
-}
-
-#[test]
-fn missing_xorriso_is_named_with_how_to_install_it() {
-    let e = kiln_iso::tools::find_tool("xorriso", Some("/nonexistent-kiln-path")).unwrap_err();
-    let m = e.to_string();
-    assert!(
-        m.contains("xorriso")
-            && m.contains("apt-get install xorriso")
-            && m.contains("dnf install xorriso"),
-        "{m}"
-    );
 }
 
 #[test]

@@ -170,7 +170,7 @@ fn present(probe: &str) -> bool {
     if probe.starts_with('/') {
         return std::path::Path::new(probe).exists();
     }
-    kiln_engine::on_path(probe)
+    kiln_engine::find_on_path(probe).is_some()
 }
 
 fn productmd_present() -> bool {

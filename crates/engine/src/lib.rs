@@ -28,7 +28,9 @@ pub use logging::{LogSink, PhaseLogLayer};
 pub use notify::Notifier;
 pub use phase::{Phase, PhaseError, Work};
 pub use plan::{Action, Plan, PlanError};
-pub use runner::{CommandOutput, CommandSpec, LocalRunner, RunError, Runner, on_path};
+pub use runner::{
+    CommandOutput, CommandSpec, LocalRunner, RunError, Runner, find_on_path, install_hint,
+};
 
 pub use kiln_compose::{Compose, ComposeInfo, Paths};
 pub use kiln_config::Config;

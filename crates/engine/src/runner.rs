@@ -196,17 +196,20 @@ pub trait Runner: Send + Sync {
     }
 }
 
-/// An executable file named `tool` in a `PATH` folder (or at `tool`, when it is a path).
-pub fn on_path(tool: &str) -> bool {
+/// The executable file named `tool` in a `PATH` folder (or `tool` itself, when it is a path):
+/// the one lookup of the project, used by the local runner's start-up check and the tests.
+pub fn find_on_path(tool: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
     if tool.contains('/') {
-        return executable(Path::new(tool));
+        return executable(Path::new(tool)).then(|| PathBuf::from(tool));
     }
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| executable(&dir.join(tool))))
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|p| executable(p))
 }
 
 /// Runs commands on this machine, in their own process group so a cancel stops their children too.
@@ -219,7 +222,7 @@ impl Runner for LocalRunner {
     }
 
     fn has_tool(&self, tool: &str) -> bool {
-        on_path(tool)
+        find_on_path(tool).is_some()
     }
 
     fn run(

@@ -12,7 +12,6 @@ pub mod implant;
 pub mod manifest;
 pub mod md5;
 pub mod mkisofs;
-pub mod tools;
 pub mod volid;
 
 pub use mkisofs::{Boot, IsoSpec};
@@ -21,8 +20,6 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IsoError {
-    #[error("{tool} is not installed (needed to make ISO images); install it: {hint}")]
-    MissingTool { tool: String, hint: &'static str },
     #[error(
         "cannot make a volume ID of at most 32 bytes for variant {variant}; tried {tried:?} \
          (shorten it with volume_id_substitutions or image_volid_formats)"

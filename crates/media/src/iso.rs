@@ -42,11 +42,8 @@ pub struct MadeIso {
     pub checksums: std::collections::BTreeMap<String, String>,
 }
 
-fn tool(name: &str) -> Result<PathBuf, PhaseError> {
-    kiln_iso::tools::find_tool(name, None).map_err(|e| PhaseError::msg(e.to_string()))
-}
-
-fn cmd(argv: Vec<std::ffi::OsString>) -> Command {
+/// A `Command` from an argv the kiln-iso builders return.
+pub fn command(argv: Vec<std::ffi::OsString>) -> Command {
     let mut it = argv.into_iter();
     let mut c = Command::new(it.next().unwrap_or_default());
     c.args(it);
@@ -103,7 +100,8 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
     use std::io::Write;
     use std::os::unix::fs::FileExt;
 
-    let xorriso = tool("xorriso")?;
+    // Named, not located: the runner resolves it where it runs commands.
+    let xorriso = Path::new("xorriso");
     std::fs::create_dir_all(&job.dir)?;
     std::fs::create_dir_all(&job.staging)?;
     let files = if job.break_hardlinks {
@@ -143,7 +141,7 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
         timestamp: ctx.compose.timestamp,
     };
     let mut mk = match &job.replay {
-        None => cmd(kiln_iso::mkisofs::mkisofs_argv(&xorriso, &spec)),
+        None => command(kiln_iso::mkisofs::mkisofs_argv(xorriso, &spec)),
         Some(boot_iso) => {
             let script = job.staging.with_file_name(format!("{}-replay", job.name));
             let text = kiln_iso::mkisofs::replay_script(
@@ -153,7 +151,7 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
                 ctx.compose.timestamp,
             );
             ctx.write(&script, text.as_bytes())?;
-            cmd(kiln_iso::mkisofs::replay_argv(&xorriso, &script))
+            command(kiln_iso::mkisofs::replay_argv(xorriso, &script))
         }
     };
     mk.current_dir(&job.dir);
@@ -200,7 +198,7 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
     let manifest = match &job.replay {
         None => kiln_iso::manifest::manifest_from_grafts(&files, &job.boot),
         Some(_) => {
-            let found = ctx.run(&cmd(kiln_iso::manifest::find_argv(&xorriso, &iso)), &log)?;
+            let found = ctx.run(&command(kiln_iso::manifest::find_argv(xorriso, &iso)), &log)?;
             kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&found.stdout))
         }
     };
@@ -208,32 +206,42 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
         &job.dir.join(format!("{}.manifest", job.name)),
         manifest.as_bytes(),
     )?;
-    // The one read of the finished image: every digest CHECKSUM, images.json and the phase
-    // record want, in a single pass while it is still in the page cache. (They cover the
-    // implant, which exists only once the last byte was written, so the stream cannot give them.)
-    let mut algs = crate::media_algorithms(ctx.config)?;
-    if !algs.contains(&Algorithm::Sha256) {
-        algs.push(Algorithm::Sha256);
-    }
-    let digests =
-        kiln_checksum::file_digests(&iso, &algs).map_err(|e| PhaseError::msg(e.to_string()))?;
-    let media = crate::media_algorithms(ctx.config)?;
-    let checksums = digests
-        .hex
-        .iter()
-        .filter(|(a, _)| media.contains(a))
-        .map(|(a, h)| (a.name().to_owned(), h.clone()))
-        .collect();
-    match digests.hex(Algorithm::Sha256) {
-        Some(sha256) => ctx.produced_with_sha256(&iso, sha256),
-        None => ctx.produced(&iso),
-    }
+    // They cover the implant, which exists only once the last byte was written, so the stream
+    // cannot give them: one read while the image is still in the page cache.
+    let (_, checksums) = file_image_digests(ctx, &iso)?;
     Ok(MadeIso {
         path: iso,
         size,
         implant_md5: Some(implant_md5),
         checksums,
     })
+}
+
+/// The one read of a finished image: its size and every `media_checksums` digest (by name, for
+/// images.json and CHECKSUM, which imagechecksum then takes as they are), with the sha256 the
+/// phase record wants taken in the same pass, and the image recorded as the phase's output.
+pub fn file_image_digests(
+    ctx: &PhaseContext,
+    image: &Path,
+) -> Result<(u64, std::collections::BTreeMap<String, String>), PhaseError> {
+    let media = crate::media_algorithms(ctx.config)?;
+    let mut algs = media.clone();
+    if !algs.contains(&Algorithm::Sha256) {
+        algs.push(Algorithm::Sha256);
+    }
+    let digests =
+        kiln_checksum::file_digests(image, &algs).map_err(|e| PhaseError::msg(e.to_string()))?;
+    match digests.hex(Algorithm::Sha256) {
+        Some(sha256) => ctx.produced_with_sha256(image, sha256),
+        None => ctx.produced(image),
+    }
+    let checksums = digests
+        .hex
+        .iter()
+        .filter(|(a, _)| media.contains(a))
+        .map(|(a, h)| (a.name().to_owned(), h.clone()))
+        .collect();
+    Ok((digests.size, checksums))
 }
 
 /// images.json's mtime is the compose timestamp; the file says the same.

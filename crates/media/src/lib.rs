@@ -11,7 +11,7 @@ pub mod naming;
 mod output;
 mod treemeta;
 
-pub use iso::{IsoJob, MadeIso, check_size, make_iso, set_mtime};
+pub use iso::{IsoJob, MadeIso, check_size, command, file_image_digests, make_iso, set_mtime};
 pub use output::{compose_relative, file_image, iso_output_dir, write_records};
 pub use treemeta::tree_metadata;
 

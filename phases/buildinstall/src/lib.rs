@@ -326,37 +326,23 @@ fn boot_image(
         .ok_or_else(|| {
             PhaseError::msg(format!("{} is not an ISO 9660 image", boot_iso.display()))
         })?;
-    let xorriso =
-        kiln_iso::tools::find_tool("xorriso", None).map_err(|e| PhaseError::msg(e.to_string()))?;
-    let mut find = Command::new(&xorriso);
-    find.args(
-        kiln_iso::manifest::find_argv(&xorriso, &iso)
-            .into_iter()
-            .skip(1),
-    );
+    let find = kiln_media::command(kiln_iso::manifest::find_argv(Path::new("xorriso"), &iso));
     let listed = ctx.run(&find, log)?;
     let manifest = kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&listed.stdout));
     ctx.write(&dir.join(format!("{name}.manifest")), manifest.as_bytes())?;
-    let algs = kiln_media::media_algorithms(cfg)?;
-    let digests =
-        kiln_checksum::file_digests(&iso, &algs).map_err(|e| PhaseError::msg(e.to_string()))?;
-    ctx.produced(&iso);
+    let (size, checksums) = kiln_media::file_image_digests(ctx, &iso)?;
     let in_compose = ctx.compose.paths.iso_dir(v, arch).join(&name);
     let image = Image {
         path: kiln_media::compose_relative(ctx, &in_compose),
         mtime: ctx.compose.timestamp,
-        size: digests.size,
+        size,
         volume_id: Some(volume.volume_id),
         kind: "boot".into(),
         format: "iso".into(),
         arch: arch.to_owned(),
         disc_number: 1,
         disc_count: 1,
-        checksums: digests
-            .hex
-            .iter()
-            .map(|(a, h)| (a.name().to_owned(), h.clone()))
-            .collect(),
+        checksums,
         implant_md5: volume.implant_md5,
         bootable: true,
         subvariant: v.uid.clone(),

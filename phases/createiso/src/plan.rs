@@ -112,9 +112,7 @@ fn grub2_modules(
         std::fs::remove_dir_all(&staging)?;
     }
     std::fs::create_dir_all(staging.parent().unwrap_or(&staging))?;
-    let xorriso =
-        kiln_iso::tools::find_tool("xorriso", None).map_err(|e| PhaseError::msg(e.to_string()))?;
-    let mut extract = std::process::Command::new(xorriso);
+    let mut extract = std::process::Command::new("xorriso");
     extract
         .args(["-osirrox", "on", "-indev"])
         .arg(&boot_iso)

@@ -23,18 +23,6 @@ pub struct Args {
 
 const VARIANTS: [&str; 2] = ["Alpha", "Beta"];
 
-fn rchar() -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("rchar: ")
-                    .and_then(|n| n.trim().parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}
-
 fn timed(cmd: &mut Command) -> Result<f64> {
     let t = Instant::now();
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
@@ -116,8 +104,8 @@ pub fn run(args: Args) -> Result<()> {
         .map(|m| m.len())
         .sum();
 
-    // kiln, whole, under /usr/bin/time for the peak RSS; rchar covers it and its tools.
-    let before = rchar();
+    // kiln, whole, under /usr/bin/time for the peak RSS; bytes_read covers it and its tools.
+    let before = super::bytes_read();
     let t = Instant::now();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "KILNTIME %M"])
@@ -127,7 +115,7 @@ pub fn run(args: Args) -> Result<()> {
         .current_dir(&work)
         .output()?;
     let kiln_secs = t.elapsed().as_secs_f64();
-    let read = rchar().saturating_sub(before);
+    let read = super::bytes_read().saturating_sub(before);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
         bail!("kiln compose failed:\n{err}");

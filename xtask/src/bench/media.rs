@@ -161,21 +161,6 @@ fn sh(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Bytes this process has read through read(2) so far (`rchar` of /proc/self/io): pipes and
-/// files alike, page cache or not, and (Linux adds them when it reaps a child) what the tools it
-/// ran have read.
-fn bytes_read() -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("rchar: ")
-                    .and_then(|n| n.trim().parse().ok())
-            })
-        })
-        .unwrap_or(0)
-}
-
 /// One kiln run: (createiso seconds, imagechecksum seconds, ISO paths, bytes kiln read).
 fn kiln_run(topdir: &Path) -> Result<(f64, f64, Vec<PathBuf>, u64)> {
     let (config, compose) = compose_for(topdir)?;
@@ -198,11 +183,11 @@ fn kiln_run(topdir: &Path) -> Result<(f64, f64, Vec<PathBuf>, u64)> {
         observer: &timer,
         cancel: CancelToken::new(),
     };
-    let before = bytes_read();
+    let before = super::bytes_read();
     let report = ex
         .run(&Options::default())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let read = bytes_read().saturating_sub(before);
+    let read = super::bytes_read().saturating_sub(before);
     if report.outcome != kiln_engine::Outcome::Finished {
         bail!("kiln compose did not finish: {:?}", report.results);
     }

@@ -15,6 +15,21 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Bytes this process has read through read(2) so far (`rchar` of /proc/self/io): pipes and
+/// files alike, page cache or not, and (Linux adds them when it reaps a child) what the tools it
+/// ran have read.
+pub(crate) fn bytes_read() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("rchar: ")
+                    .and_then(|n| n.trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
 /// Builds kiln's side of a bench, an example of one of its crates, in release (xtask itself is
 /// not optimised), and returns the binary's path.
 pub(crate) fn build_example(package: &str, example: &str) -> Result<PathBuf> {
