@@ -37,13 +37,20 @@ pub struct GatherArgs {
     /// Every binary package built from a source package that is in.
     #[arg(long)]
     pub fulltree: bool,
+    /// A source package name fulltree leaves alone; repeatable.
+    #[arg(long, value_name = "SRPM_NAME")]
+    pub fulltree_exclude: Vec<String>,
+    /// Pull in the langpacks comps names for the packages gathered (pungi's deps method
+    /// always does, from the variant's comps).
+    #[arg(long)]
+    pub langpacks: bool,
     /// Build dependencies of every source package too.
     #[arg(long)]
     pub selfhosting: bool,
     /// `name.arch` packages added when they exist; repeatable.
     #[arg(long)]
     pub prepopulate: Vec<String>,
-    /// Take the patterns as they are, without their dependencies.
+    /// Resolve no dependencies (fulltree, multilib and langpacks still apply).
     #[arg(long)]
     pub nodeps: bool,
     #[arg(long)]
@@ -53,16 +60,21 @@ pub struct GatherArgs {
     /// Exclusion patterns (`filter_packages`); repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
-    /// comps file for `@group` patterns (default: the group metadata of the first --repo that
-    /// has it).
+    /// comps file for `@group` patterns and --langpacks (default: the group metadata of the
+    /// first --repo that has it).
     #[arg(long, value_name = "FILE")]
     pub comps: Option<PathBuf>,
+    /// Follow each package with pungi's flags for it (`[input,fulltree]`), and list the
+    /// lookaside packages that satisfied dependencies.
+    #[arg(long)]
+    pub flags: bool,
     /// Package patterns: names, globs, `name.arch`, `name.+`, and `@group` (globs allowed).
     #[arg(required = true)]
     pub patterns: Vec<String>,
 }
 
-/// The comps text for `@group` patterns: `--comps`, else a repository's `group` metadata.
+/// The comps text for `@group` patterns and langpacks: `--comps`, else a repository's `group`
+/// metadata.
 fn comps_text(args: &GatherArgs) -> anyhow::Result<(String, PathBuf)> {
     if let Some(path) = &args.comps {
         let text = std::fs::read_to_string(path)
@@ -91,7 +103,10 @@ fn comps_text(args: &GatherArgs) -> anyhow::Result<(String, PathBuf)> {
             return Ok((text, path));
         }
     }
-    bail!("@group patterns need comps: give --comps FILE, or a --repo with group metadata")
+    bail!(
+        "@group patterns and --langpacks need comps: give --comps FILE, or a --repo with group \
+         metadata"
+    )
 }
 
 fn read(paths: &[PathBuf]) -> anyhow::Result<Vec<PkgRecord>> {
@@ -116,6 +131,13 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
         (g, n.into_iter().cloned().collect())
     };
     let mut conditional = Vec::new();
+    let mut langpacks = Vec::new();
+    if args.langpacks {
+        let (text, origin) = comps_text(&args)?;
+        let comps = kiln_comps::Comps::parse(&text, &origin)
+            .with_context(|| format!("cannot read comps {}", origin.display()))?;
+        langpacks = comps.langpacks.into_iter().collect();
+    }
     if !groups.is_empty() {
         let (text, origin) = comps_text(&args)?;
         let comps = kiln_phase_gather::comps::parse_groups(&text, &origin, "", &args.arch)
@@ -152,11 +174,9 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
         uid: "gather".into(),
         kind: VariantKind::Variant,
         parent: None,
-        method: if args.nodeps {
-            Method::Nodeps
-        } else {
-            Method::Deps
-        },
+        // pungi's DNF gather with `resolve_deps` off, not the `nodeps` gather method: fulltree,
+        // multilib and langpacks still apply, as pungi's test matrix expects.
+        method: Method::Deps,
         includes,
         conditional,
         excludes: args.exclude.clone(),
@@ -164,7 +184,7 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
             arch: args.arch.clone(),
             resolve_deps: !args.nodeps,
             fulltree: args.fulltree,
-            fulltree_excludes: Vec::new(),
+            fulltree_excludes: args.fulltree_exclude.clone(),
             selfhosting: args.selfhosting,
             greedy,
             multilib: Multilib {
@@ -175,6 +195,7 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
             exclude_source: args.exclude_source,
             exclude_debug: args.exclude_debug,
             prepopulate: args.prepopulate.clone(),
+            langpacks,
         },
         lookaside_variants: Vec::new(),
         lookaside_packages: lookaside,
@@ -184,20 +205,36 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
         bail!("the depsolver returned no result");
     };
     let section = |title: &str, picks: &[kiln_phase_gather::solve::Pick]| {
-        let mut names: Vec<String> = picks
+        let mut lines: Vec<String> = picks
             .iter()
-            .map(|p| pkgset[p.index].package.nvra())
+            .map(|p| {
+                let nvra = pkgset[p.index].package.nvra();
+                if args.flags {
+                    format!(
+                        "{nvra} [{}]",
+                        kiln_depsolve::flags::names(p.flags).join(",")
+                    )
+                } else {
+                    nvra
+                }
+            })
             .collect();
-        names.sort();
-        names.dedup();
+        lines.sort();
+        lines.dedup();
         println!("{title}:");
-        for n in names {
-            println!("  {n}");
+        for l in lines {
+            println!("  {l}");
         }
     };
     section("binary", &sel.binary);
     section("source", &sel.source);
     section("debug", &sel.debug);
+    if args.flags {
+        println!("lookaside:");
+        for nevra in &sel.lookaside {
+            println!("  {} [lookaside]", without_epoch(nevra));
+        }
+    }
     for u in &sel.unresolved {
         eprintln!("kiln: unresolved: {u:?}");
     }
@@ -205,4 +242,15 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
         eprintln!("kiln: no package matches {m}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `name-version-release.arch` of a `name-epoch:version-release.arch`.
+fn without_epoch(nevra: &str) -> String {
+    match nevra.split_once(':') {
+        Some((head, tail)) => match head.rsplit_once('-') {
+            Some((name, _epoch)) => format!("{name}-{tail}"),
+            None => nevra.to_owned(),
+        },
+        None => nevra.to_owned(),
+    }
 }

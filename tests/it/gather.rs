@@ -313,3 +313,47 @@ fn kiln_gather_prints_what_the_gather_phase_ships() {
         text(&out)
     );
 }
+
+/// The gather phase takes the langpacks of the variant's comps, as pungi's deps method does: a
+/// match for a package BaseOS ships pulls in every package its pattern names (never -devel).
+#[test]
+fn comps_langpacks_pull_their_packages_into_the_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = crate::common::mini();
+    let original = std::fs::read_to_string(&m.comps).unwrap();
+    let comps = original.replace(
+        r#"<match install="mini-editor-langpack-%s" name="mini-editor"/>"#,
+        r#"<match install="mini-editor%s" name="mini-bash"/>"#,
+    );
+    assert_ne!(
+        comps, original,
+        "the mini comps has no langpacks match to change"
+    );
+    let comps_path = dir.path().join("langpacks-comps.xml");
+    std::fs::write(&comps_path, comps).unwrap();
+    let cfg = config(dir.path(), |t| {
+        t.replace(
+            &m.comps.display().to_string(),
+            &comps_path.display().to_string(),
+        )
+    });
+    let (out, top) = compose(dir.path(), &cfg).expect("the pipeline runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let rpms: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(top.unwrap().join("compose/metadata/rpms.json")).unwrap(),
+    )
+    .unwrap();
+    let base: Vec<String> = flat(&rpms)
+        .into_iter()
+        .filter(|l| l.starts_with("BaseOS x86_64 "))
+        .collect();
+    for want in [
+        "mini-editor-0:1.1-1.mini36.x86_64",
+        "mini-editor-data-0:1.1-1.mini36.noarch",
+    ] {
+        assert!(
+            base.iter().any(|l| l.contains(&format!(" {want} "))),
+            "BaseOS lacks the langpack {want}: {base:#?}"
+        );
+    }
+}

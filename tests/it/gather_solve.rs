@@ -53,6 +53,7 @@ fn base_os(m: &Mini, method: Method, tweak: impl FnOnce(&mut GatherOptions)) -> 
     includes.push("mini-glibc-devel".into());
     let mut options = GatherOptions {
         arch: "x86_64".into(),
+        resolve_deps: true,
         ..Default::default()
     };
     tweak(&mut options);

@@ -10,6 +10,7 @@ mod comps;
 mod createrepo;
 mod fixtures;
 mod gather;
+mod gather_pungi;
 mod gather_solve;
 mod init;
 mod media;

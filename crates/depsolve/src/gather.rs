@@ -90,6 +90,9 @@ pub struct GatherOptions {
     pub exclude_debug: bool,
     /// `name.arch` entries of `gather_prepopulate`.
     pub prepopulate: Vec<String>,
+    /// comps `<langpacks>` matches: a package name and the langpack pattern it pulls in
+    /// (`foo-langpack-%s`). Empty: no langpacks.
+    pub langpacks: Vec<(String, String)>,
 }
 
 /// What to gather.
@@ -172,7 +175,7 @@ struct Gather<'p> {
     done_conditional: Vec<bool>,
     /// How far each pass has walked its append-only list: a pass only looks at what is new,
     /// so the fixpoint costs O(packages), not O(packages × passes of the loop).
-    cursors: [usize; 8],
+    cursors: [usize; 9],
     /// The best providers chosen for each simple requirement, binary `[0]` and debuginfo
     /// `[1]`, as ranges of `req_store` indexed by [`ReqId`] (sized on first use). One arena
     /// instead of a `Vec` per requirement: allocations were most of the closure's cost.
@@ -226,6 +229,7 @@ pub fn gather(pool: &Pool, opts: &GatherOptions, req: &GatherRequest) -> GatherO
             || g.pass_debug()
             || g.pass_debug_deps()
             || g.pass_fulltree()
+            || g.pass_langpacks()
             || g.pass_multilib()
         {
             continue;
@@ -262,17 +266,31 @@ impl<'p> Gather<'p> {
             }
         }
         let noarch = pool.strings.get("noarch");
+        // A package a lookaside repository holds too (same NEVRA) is taken from the lookaside:
+        // pungi prefers the lookaside copy, and its test matrix expects a repo that is its own
+        // lookaside to ship nothing.
+        let in_lookaside: FxHashSet<(Sym, u32, Sym, Sym, Sym)> = pool
+            .solvables
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| pool.is_lookaside(SolvId(index(*i))))
+            .map(|(_, s)| (s.name, s.epoch, s.version, s.release, s.arch))
+            .collect();
         let class = pool
             .solvables
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
+                let shadowed = !in_lookaside.is_empty()
+                    && !pool.is_lookaside(SolvId(index(i)))
+                    && in_lookaside.contains(&(s.name, s.epoch, s.version, s.release, s.arch));
                 let noarch = Some(s.arch) == noarch;
                 let mut c = match s.kind {
                     Kind::Binary => class::BINARY,
                     Kind::Debug => class::DEBUG,
                     Kind::Source => class::SOURCE,
                 };
-                if s.kind == Kind::Source || order.contains_key(&s.arch) {
+                if !shadowed && (s.kind == Kind::Source || order.contains_key(&s.arch)) {
                     c |= class::VISIBLE;
                 }
                 if noarch {
@@ -308,7 +326,7 @@ impl<'p> Gather<'p> {
             done_fulltree: vec![false; n],
             done_multilib: vec![false; n],
             done_conditional: vec![false; n],
-            cursors: [0; 8],
+            cursors: [0; 9],
             req_cache: [Vec::new(), Vec::new()],
             req_store: Vec::new(),
             cands_buf: Vec::new(),
@@ -1150,6 +1168,42 @@ impl<'p> Gather<'p> {
                 }
                 // pungi does not run fulltree again from packages fulltree added.
                 self.done_fulltree[d.index()] = true;
+            }
+        }
+        added
+    }
+
+    /// pungi's `add_langpack_packages`: for every binary package that comps names in a
+    /// langpacks match, the best package of each name its pattern matches (`%s` as `*`),
+    /// never a `-devel` or `-static` one, nor `man-pages-overrides`.
+    fn pass_langpacks(&mut self) -> bool {
+        if self.opts.langpacks.is_empty() {
+            return false;
+        }
+        let mut added = false;
+        let mut snapshot = self.fresh(8, 0);
+        snapshot.sort_unstable();
+        for id in snapshot {
+            let name = self.pool.name(id);
+            let mut found = Vec::new();
+            for (_, install) in self.opts.langpacks.iter().filter(|(n, _)| n == name) {
+                self.match_names(&install.replace("%s", "*"), Kind::Binary, &mut found);
+            }
+            found.retain(|&d| {
+                let n = self.pool.name(d);
+                !n.ends_with("-devel") && !n.ends_with("-static") && n != "man-pages-overrides"
+            });
+            found.sort_unstable();
+            found.dedup();
+            let mut by_name: BTreeMap<&str, Vec<SolvId>> = BTreeMap::new();
+            for d in found {
+                by_name.entry(self.pool.name(d)).or_default().push(d);
+            }
+            for cands in by_name.into_values() {
+                if let Some(&best) = self.best(&cands, None, false).first() {
+                    self.set_flag(best, flags::LANGPACK);
+                    added |= self.add_binary(best, 0);
+                }
             }
         }
         added

@@ -134,28 +134,35 @@ fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, 
     let config = ctx.config;
     let method = method_for(config, &v.uid)?;
     let comps_path = variant_comps_path(ctx.compose.paths.topdir(), &v.uid, arch);
-    let (mut includes, conditional) = if comps_path.is_file() && !v.groups.is_empty() {
-        let groups = read_groups(&comps_path, &v.uid, arch)
-            .map_err(|e| PhaseError::with(format!("{}.{arch}", v.uid), e))?;
-        let (names, cond, missing) = group_inputs(&groups, &v.groups);
-        for g in missing {
-            tracing::warn!(
-                "{}.{arch}: group {g} is not in {}",
-                v.uid,
-                comps_path.display()
-            );
-        }
-        (names, cond)
+    let comps = if comps_path.is_file() {
+        Some(
+            read_groups(&comps_path, &v.uid, arch)
+                .map_err(|e| PhaseError::with(format!("{}.{arch}", v.uid), e))?,
+        )
     } else {
-        if !v.groups.is_empty() {
-            tracing::warn!(
-                "{}.{arch}: no comps file at {}",
-                v.uid,
-                comps_path.display()
-            );
-        }
-        (Vec::new(), Vec::new())
+        None
     };
+    let (mut includes, conditional) =
+        if let Some(groups) = comps.as_ref().filter(|_| !v.groups.is_empty()) {
+            let (names, cond, missing) = group_inputs(groups, &v.groups);
+            for g in missing {
+                tracing::warn!(
+                    "{}.{arch}: group {g} is not in {}",
+                    v.uid,
+                    comps_path.display()
+                );
+            }
+            (names, cond)
+        } else {
+            if !v.groups.is_empty() {
+                tracing::warn!(
+                    "{}.{arch}: no comps file at {}",
+                    v.uid,
+                    comps_path.display()
+                );
+            }
+            (Vec::new(), Vec::new())
+        };
     includes.extend(config.additional_packages.list_for(&v.uid, arch));
     let lookaside_variants = config
         .variant_as_lookaside
@@ -171,7 +178,13 @@ fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, 
         includes,
         conditional,
         excludes: config.filter_packages.list_for(&v.uid, arch),
-        options: options_for(config, &v.uid, arch)?,
+        options: GatherOptions {
+            // pungi's deps method always hands the variant's comps langpacks to its gather.
+            langpacks: comps
+                .map(|c| c.langpacks.into_iter().collect())
+                .unwrap_or_default(),
+            ..options_for(config, &v.uid, arch)?
+        },
         lookaside_variants,
         lookaside_packages: lookaside_packages(ctx, &v.uid, arch)?,
     })

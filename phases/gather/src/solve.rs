@@ -20,7 +20,7 @@ pub struct PkgRecord {
 /// `gather_method` for a variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
-    /// Close over dependencies (pungi's `deps`).
+    /// pungi's `deps`: its DNF gather with the plan's options as they are.
     Deps,
     /// Take the inputs as they are, with their sources and debuginfo (pungi's `nodeps`).
     Nodeps,
@@ -181,8 +181,7 @@ pub fn solve_arch(
             opts.fulltree = false;
             opts.selfhosting = false;
             opts.multilib.methods.clear();
-        } else {
-            opts.resolve_deps = true;
+            opts.langpacks.clear();
         }
 
         let mut b = PoolBuilder::new();
