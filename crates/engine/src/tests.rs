@@ -631,3 +631,79 @@ fn verification_recomputes_a_recorded_sha256() {
     std::fs::write(&f, b"package bytez").unwrap();
     assert!(rec.verify(dir.path()).is_err());
 }
+
+/// What keeps `--resume` cheap: a recorded file whose size and mtime are unchanged is trusted
+/// without being read. Its bytes are swapped for others of the same size and the mtime put back,
+/// which only a re-hash would notice; moving the mtime makes verification read it again.
+#[test]
+fn a_file_with_its_recorded_size_and_mtime_is_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let phases = vec![phase("gather", &[], |ctx| {
+        let p = ctx.compose.paths.compose_dir().join("Packages/a.rpm");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        ctx.write(&p, b"package bytes")
+    })];
+    run(dir.path(), phases, &config(""), &Options::default());
+    let top = dir.path().join("T-1-20260101.t.0");
+    let rec = crate::record::PhaseRecord::load(&Paths::new(&top).phase_record("gather")).unwrap();
+    let f = top.join("compose/Packages/a.rpm");
+    let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+    std::fs::write(&f, b"package bytez").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(rec.verify(&top), Ok(()), "verification read the file");
+    std::fs::File::options()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(mtime + std::time::Duration::from_secs(1))
+        .unwrap();
+    assert!(
+        rec.verify(&top).is_err(),
+        "a moved mtime must make it re-hash"
+    );
+}
+
+/// The scheduler waits on its own thread, never on a rayon worker: a CPU phase gets every worker
+/// of the pool. Each of `n` tasks waits (10 s at most) until all `n` run at once, which they can
+/// only do when no worker is held.
+#[test]
+fn a_cpu_phase_gets_every_rayon_worker() {
+    use std::sync::{Condvar, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let all_met = Arc::new(Mutex::new(None::<bool>));
+    let seen = all_met.clone();
+    let phases = vec![phase("gather", &[], move |_| {
+        let n = rayon::current_num_threads();
+        let met = (Mutex::new(0usize), Condvar::new());
+        let timed_out = std::sync::atomic::AtomicBool::new(false);
+        rayon::scope(|s| {
+            for _ in 0..n {
+                s.spawn(|_| {
+                    let (count, cv) = &met;
+                    let mut c = count.lock().unwrap();
+                    *c += 1;
+                    cv.notify_all();
+                    let (_c, wait) = cv
+                        .wait_timeout_while(c, std::time::Duration::from_secs(10), |c| *c < n)
+                        .unwrap();
+                    if wait.timed_out() {
+                        timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        *seen.lock().unwrap() = Some(!timed_out.load(std::sync::atomic::Ordering::SeqCst));
+        Ok(())
+    })];
+    run(dir.path(), phases, &config(""), &Options::default());
+    assert_eq!(
+        *all_met.lock().unwrap(),
+        Some(true),
+        "the phase's tasks never ran side by side on every worker"
+    );
+}
