@@ -187,19 +187,6 @@ fn an_unresolvable_dependency_names_the_package_and_the_variant() {
     assert!(all.contains("libc.so.6"), "{all}");
 }
 
-#[test]
-fn hybrid_is_refused_clearly() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = config(dir.path(), |t| {
-        t.replace("gather_method: deps", "gather_method: hybrid")
-    });
-    let Some((out, _)) = compose(dir.path(), &cfg) else {
-        return;
-    };
-    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("hybrid"), "{}", text(&out));
-}
-
 /// `kiln gather` on bare repositories runs the phase's depsolver: given the inputs BaseOS had
 /// in the mini compose (and its filter), it prints exactly the packages that compose shipped.
 #[test]

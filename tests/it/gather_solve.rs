@@ -68,6 +68,7 @@ fn base_os(m: &Mini, method: Method, tweak: impl FnOnce(&mut GatherOptions)) -> 
         options,
         lookaside_variants: vec![],
         lookaside_packages: vec![],
+        hidden: Default::default(),
     };
     let sel = &solve_arch(&m.pkgset, &[plan]).unwrap()["BaseOS"];
     let mut out: Vec<String> = sel

@@ -15,6 +15,7 @@ mod gather_solve;
 mod init;
 mod media;
 mod messages;
+mod modules;
 mod pkgset;
 mod productmd;
 mod repoclosure;

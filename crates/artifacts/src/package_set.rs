@@ -23,6 +23,10 @@ pub struct PackageSet {
     pub artifact: Stamp<PackageSet>,
     pub arch: String,
     pub packages: Vec<Entry>,
+    /// The `modules.yaml` documents of the arch's repositories, in `pkgset_repos` order, as they
+    /// were written (gather selects the streams variants ask for and passes their text on).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub modulemd: String,
 }
 
 impl Artifact for PackageSet {
@@ -39,6 +43,7 @@ impl PackageSet {
             artifact: Stamp::default(),
             arch,
             packages,
+            modulemd: String::new(),
         }
     }
 

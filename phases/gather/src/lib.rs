@@ -20,6 +20,7 @@
 //! `compose/metadata/rpms.json` exactly as pungi does.
 
 pub mod comps;
+pub mod modules;
 pub mod output;
 pub mod phase;
 mod pkgset;
@@ -33,6 +34,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatherError {
+    #[error(transparent)]
+    Modulemd(#[from] kiln_modulemd::ModulemdError),
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,

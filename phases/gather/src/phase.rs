@@ -8,6 +8,7 @@ use kiln_config::Config;
 use kiln_depsolve::{GatherOptions, Greedy, Multilib, MultilibMethod};
 use kiln_engine::{Phase, PhaseContext, PhaseError};
 use kiln_fs::link::LinkKind;
+use kiln_modulemd::ModuleIndex;
 use kiln_productmd::rpms::Rpms;
 use kiln_variants::Variant;
 
@@ -19,16 +20,14 @@ use kiln_artifacts::{Artifact, GatherResult};
 /// The phase.
 pub struct Gather;
 
-/// `gather_method` of a variant; `hybrid` is refused with a clear message.
+/// `gather_method` of a variant.
 pub fn method_for(config: &Config, variant: &str) -> Result<Method, PhaseError> {
     match config.gather_method.for_variant(variant) {
         "deps" => Ok(Method::Deps),
         "nodeps" => Ok(Method::Nodeps),
-        "hybrid" => Err(PhaseError::msg(format!(
-            "gather_method hybrid (variant {variant}) needs modules, not supported yet; use deps or nodeps"
-        ))),
+        "hybrid" => Ok(Method::Hybrid),
         other => Err(PhaseError::msg(format!(
-            "unknown gather_method {other:?} for variant {variant} (deps, nodeps)"
+            "unknown gather_method {other:?} for variant {variant} (deps, nodeps, hybrid)"
         ))),
     }
 }
@@ -87,6 +86,36 @@ pub fn options_for(
     })
 }
 
+/// `work/<arch>/modules/<V>.<arch>.yaml`: the module metadata createrepo puts into the
+/// variant's repository.
+pub fn modules_yaml_path(topdir: &Path, variant: &str, arch: &str) -> PathBuf {
+    topdir
+        .join("work")
+        .join(arch)
+        .join("modules")
+        .join(format!("{variant}.{arch}.yaml"))
+}
+
+/// The module defaults init copied from `module_defaults_dir`.
+fn configured_module_defaults(ctx: &PhaseContext) -> Result<ModuleIndex, PhaseError> {
+    let dir = ctx.compose.paths.module_defaults_dir();
+    let mut index = ModuleIndex::default();
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Ok(index);
+    };
+    let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| PhaseError::with(format!("cannot read {}", f.display()), e))?;
+        index.extend(
+            ModuleIndex::parse(&text, &f.display().to_string())
+                .map_err(|e| PhaseError::with("module_defaults_dir", e))?,
+        );
+    }
+    Ok(index)
+}
+
 /// pungi's per-variant comps file, written by init.
 pub fn variant_comps_path(topdir: &Path, variant: &str, arch: &str) -> PathBuf {
     topdir
@@ -130,7 +159,15 @@ fn lookaside_packages(
     Ok(out)
 }
 
-fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, PhaseError> {
+/// What gather does for one variant on one arch, and the module builds it ships (indices into
+/// `modules.streams`; hybrid only).
+fn plan_for(
+    ctx: &PhaseContext,
+    v: &Variant,
+    arch: &str,
+    pkgset: &[PkgRecord],
+    modules: &ModuleIndex,
+) -> Result<(VariantPlan, Vec<usize>), PhaseError> {
     let config = ctx.config;
     let method = method_for(config, &v.uid)?;
     let comps_path = variant_comps_path(ctx.compose.paths.topdir(), &v.uid, arch);
@@ -164,13 +201,22 @@ fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, 
             (Vec::new(), Vec::new())
         };
     includes.extend(config.additional_packages.list_for(&v.uid, arch));
+    let (enabled, hidden) = if method == Method::Hybrid {
+        let enabled = crate::modules::enable(modules, arch, &v.uid, &v.modules)
+            .map_err(|e| PhaseError::with("gather", e))?;
+        let (hidden, inputs) = crate::modules::filter(pkgset, modules, &enabled);
+        includes.extend(inputs);
+        (enabled, hidden)
+    } else {
+        (Vec::new(), BTreeSet::new())
+    };
     let lookaside_variants = config
         .variant_as_lookaside
         .iter()
         .filter(|(a, _)| a == &v.uid)
         .map(|(_, b)| b.clone())
         .collect();
-    Ok(VariantPlan {
+    let plan = VariantPlan {
         uid: v.uid.clone(),
         kind: v.kind,
         parent: v.parent.clone(),
@@ -187,7 +233,9 @@ fn plan_for(ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<VariantPlan, 
         },
         lookaside_variants,
         lookaside_packages: lookaside_packages(ctx, &v.uid, arch)?,
-    })
+        hidden,
+    };
+    Ok((plan, enabled))
 }
 
 /// Removes package files a tree's `Packages/` holds but no result wants (a re-run with another
@@ -258,11 +306,27 @@ impl Phase for Gather {
             if variants.is_empty() {
                 continue;
             }
-            let pkgset = crate::pkgset::load(ctx, &arch)?;
-            let plans = variants
+            let (pkgset, modules) = crate::pkgset::load(ctx, &arch)?;
+            let (plans, enabled): (Vec<VariantPlan>, Vec<Vec<usize>>) = variants
                 .iter()
-                .map(|v| plan_for(ctx, v, &arch))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|v| plan_for(ctx, v, &arch, &pkgset, &modules))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .unzip();
+            let module_defaults = configured_module_defaults(ctx)?;
+            for (v, enabled) in variants.iter().zip(&enabled) {
+                let path = modules_yaml_path(topdir, &v.uid, &arch);
+                if enabled.is_empty() {
+                    // A re-run whose variant no longer ships modules must not keep the old file.
+                    let _ = std::fs::remove_file(&path);
+                    continue;
+                }
+                for &i in enabled {
+                    tracing::info!("{}.{arch}: module {}", v.uid, modules.streams[i].nsvc());
+                }
+                let text = crate::modules::yaml(&modules, enabled, &module_defaults);
+                ctx.write(&path, text.as_bytes())?;
+            }
             let selections = solve_arch(&pkgset, &plans)
                 .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
             for (v, plan) in variants.iter().zip(&plans) {

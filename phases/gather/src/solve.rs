@@ -24,6 +24,9 @@ pub enum Method {
     Deps,
     /// Take the inputs as they are, with their sources and debuginfo (pungi's `nodeps`).
     Nodeps,
+    /// `deps` over the modular view of the package set: the variant's module builds are inputs
+    /// and filter what it sees (pungi's `hybrid`; see [`crate::modules`]).
+    Hybrid,
 }
 
 impl Method {
@@ -31,6 +34,7 @@ impl Method {
         match self {
             Method::Deps => "deps",
             Method::Nodeps => "nodeps",
+            Method::Hybrid => "hybrid",
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct VariantPlan {
     pub lookaside_variants: Vec<String>,
     /// Packages of `gather_lookaside_repos`.
     pub lookaside_packages: Vec<PkgRecord>,
+    /// Indices of package-set packages this variant cannot see (modular filtering).
+    pub hidden: BTreeSet<usize>,
 }
 
 /// A chosen package: index into the package set, and pungi's flags.
@@ -157,13 +163,13 @@ pub fn solve_arch(
                         look_uids.push(&sib.uid);
                         includes.extend(sib.includes.iter().cloned());
                     }
-                    if plan.method == Method::Deps {
+                    if plan.method != Method::Nodeps {
                         opts.fulltree = true;
                         opts.selfhosting = true;
                     }
                 }
                 VariantKind::Addon | VariantKind::LayeredProduct => {
-                    if plan.method == Method::Deps {
+                    if plan.method != Method::Nodeps {
                         opts.fulltree = true;
                     }
                     if let Some(sel) = results.get(parent) {
@@ -186,8 +192,12 @@ pub fn solve_arch(
 
         let mut b = PoolBuilder::new();
         let main = b.add_repo("pkgset", false);
-        for s in &specs {
-            b.add(main, s.clone());
+        // Pool ids count what the variant sees; `seen[id]` is the package-set index.
+        let seen: Vec<usize> = (0..specs.len())
+            .filter(|i| !plan.hidden.contains(i))
+            .collect();
+        for &i in &seen {
+            b.add(main, specs[i].clone());
         }
         let mut parent_nevras: BTreeSet<String> = BTreeSet::new();
         for uid in &look_uids {
@@ -213,13 +223,12 @@ pub fn solve_arch(
             conditional,
         };
         let out = kiln_depsolve::gather(&pool, &opts, &request);
-        let n = pkgset.len();
         let pick = |ids: &[SolvId]| -> Vec<Pick> {
             ids.iter()
-                .filter(|id| id.index() < n)
-                .filter(|id| !parent_nevras.contains(&pkgset[id.index()].package.nevra()))
-                .map(|&id| Pick {
-                    index: id.index(),
+                .filter_map(|&id| seen.get(id.index()).map(|&index| (id, index)))
+                .filter(|&(_, index)| !parent_nevras.contains(&pkgset[index].package.nevra()))
+                .map(|(id, index)| Pick {
+                    index,
                     flags: out.flags.get(&id).copied().unwrap_or(0),
                 })
                 .collect()

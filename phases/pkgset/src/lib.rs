@@ -89,11 +89,20 @@ impl Phase for PkgsetPhase {
             done: &done,
         };
         let mut listed: BTreeMap<&str, Vec<(PathBuf, Option<sources::Expected>)>> = BTreeMap::new();
+        let mut modules: BTreeMap<&str, String> = BTreeMap::new();
         for repo in all_repos {
             ctx.check_cancelled()?;
             let source = sources::source_for(repo)?;
             tracing::info!("listing the packages of {}", source.describe());
-            listed.insert(repo, source.files(&remote_ctx)?);
+            let listing = source.list(&remote_ctx)?;
+            listed.insert(repo, listing.files);
+            if let Some(text) = listing.modules {
+                // Broken module metadata fails here, naming the repository, not in gather.
+                let index = kiln_modulemd::ModuleIndex::parse(&text, repo)
+                    .map_err(|e| PhaseError::with("package set", e))?;
+                tracing::info!("{repo}: {} module streams", index.streams.len());
+                modules.insert(repo, text);
+            }
         }
         dl_bar.finish_and_clear();
         let mut files: BTreeMap<PathBuf, Option<sources::Expected>> = BTreeMap::new();
@@ -196,7 +205,21 @@ impl Phase for PkgsetPhase {
                 newest_only(entries)
             };
             tracing::info!("{arch}: {} packages", packages.len());
-            let set = PackageSet::new(arch.clone(), packages);
+            let mut set = PackageSet::new(arch.clone(), packages);
+            // In the order the config lists the repositories, each once.
+            let mut seen = BTreeSet::new();
+            for (key, repos) in &config.pkgset_repos {
+                if kiln_config::matches_arch(key, arch) {
+                    for repo in repos.iter().filter(|r| seen.insert(r.as_str())) {
+                        if let Some(text) = modules.get(repo.as_str()) {
+                            set.modulemd.push_str(text);
+                            if !text.ends_with('\n') {
+                                set.modulemd.push('\n');
+                            }
+                        }
+                    }
+                }
+            }
             let json = set
                 .encode_for(ctx.phase())
                 .map_err(|e| PhaseError::with("package set", e))?;

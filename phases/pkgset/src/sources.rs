@@ -60,8 +60,15 @@ pub trait PackageSource {
     /// The entry as the user wrote it, for messages.
     fn describe(&self) -> &str;
     /// Every package file the source offers, on local disk (fetched first if need be), with what
-    /// the source's metadata says about each file when it has metadata.
-    fn files(&self, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError>;
+    /// the source's metadata says about each file when it has metadata; and its `modules.yaml`
+    /// text when its metadata has one.
+    fn list(&self, remote: &RemoteCtx) -> Result<Listing, PhaseError>;
+}
+
+/// What a source offers.
+pub struct Listing {
+    pub files: Vec<(PathBuf, Option<Expected>)>,
+    pub modules: Option<String>,
 }
 
 /// A local repository: its primary names the files and their checksums.
@@ -85,8 +92,12 @@ impl PackageSource for LocalRepo {
     fn describe(&self) -> &str {
         &self.entry
     }
-    fn files(&self, _remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
-        from_repodata(&self.root)
+    fn list(&self, _remote: &RemoteCtx) -> Result<Listing, PhaseError> {
+        Ok(Listing {
+            files: from_repodata(&self.root)?,
+            modules: read_modules(&self.root)
+                .map_err(|e| PhaseError::msg(format!("pkgset_repos entry {}: {e}", self.entry)))?,
+        })
     }
 }
 
@@ -94,12 +105,16 @@ impl PackageSource for RpmFolder {
     fn describe(&self) -> &str {
         &self.entry
     }
-    fn files(&self, _remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
+    fn list(&self, _remote: &RemoteCtx) -> Result<Listing, PhaseError> {
         let mut out = Vec::new();
         walk(&self.root, &mut out)
             .map_err(|e| PhaseError::with(format!("reading {}", self.entry), e))?;
         out.sort();
-        Ok(out.into_iter().map(|p| (p, None)).collect())
+        Ok(Listing {
+            files: out.into_iter().map(|p| (p, None)).collect(),
+            // A folder of RPMs has no metadata, so no modules.
+            modules: None,
+        })
     }
 }
 
@@ -107,10 +122,33 @@ impl PackageSource for HttpRepo {
     fn describe(&self) -> &str {
         &self.entry
     }
-    fn files(&self, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
+    fn list(&self, remote: &RemoteCtx) -> Result<Listing, PhaseError> {
         from_remote(&self.entry, remote)
             .map_err(|e| PhaseError::msg(format!("pkgset_repos entry {}: {e}", self.entry)))
     }
+}
+
+/// The text of the `modules` record of `<root>/repodata/repomd.xml`, if it has one.
+fn read_modules(root: &Path) -> Result<Option<String>, String> {
+    let md_path = root.join("repodata/repomd.xml");
+    let file = std::fs::File::open(&md_path).map_err(|e| format!("{}: {e}", md_path.display()))?;
+    let md = kiln_repodata::repomd::RepoMd::parse(
+        std::io::BufReader::new(file),
+        &md_path.display().to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    let Some(rec) = md.record("modules") else {
+        return Ok(None);
+    };
+    let path = root.join(&rec.href);
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut kiln_repodata::compress::open_read(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        &mut text,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some(text))
 }
 
 /// The source a `pkgset_repos` entry names: an http(s) URL, a repository, or a folder of RPMs.
@@ -142,10 +180,11 @@ pub fn source_for(repo: &str) -> Result<Box<dyn PackageSource>, PhaseError> {
 
 /// Mirrors the repository's primary and the packages the cache lacks; every download is
 /// verified against primary's checksum before it takes its name.
-fn from_remote(repo: &str, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Expected>)>, String> {
+fn from_remote(repo: &str, remote: &RemoteCtx) -> Result<Listing, String> {
     let dl = remote.downloader;
-    let mirror =
-        remote::mirror_metadata(dl, repo, remote.cache, &["primary"]).map_err(|e| e.to_string())?;
+    let mirror = remote::mirror_metadata(dl, repo, remote.cache, &["primary", "modules"])
+        .map_err(|e| e.to_string())?;
+    let modules = read_modules(&mirror.root)?;
     let packages = remote::packages(&mirror, remote.cache).map_err(|e| e.to_string())?;
     let jobs: Vec<remote::Job> = packages
         .iter()
@@ -176,7 +215,7 @@ fn from_remote(repo: &str, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Ex
         let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();
         return Err(msgs.join("\n"));
     }
-    Ok(packages
+    let files = packages
         .into_iter()
         .map(|p| {
             let expected = Expected {
@@ -186,7 +225,8 @@ fn from_remote(repo: &str, remote: &RemoteCtx) -> Result<Vec<(PathBuf, Option<Ex
             };
             (p.dest, Some(expected))
         })
-        .collect())
+        .collect();
+    Ok(Listing { files, modules })
 }
 
 fn from_repodata(root: &Path) -> Result<Vec<(PathBuf, Option<Expected>)>, PhaseError> {
