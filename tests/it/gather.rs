@@ -92,6 +92,12 @@ fn mini_compose_ships_what_pungi_shipped() {
     assert_eq!(flat(&ours), flat(&theirs));
     assert!(flat(&ours).len() > 70, "{}", flat(&ours).len());
     assert_eq!(ours["header"], theirs["header"]);
+    // No variant ships modules: modules.json is pungi's empty manifest, byte for byte.
+    let modules_ref = Path::new(REFERENCE).with_file_name("modules.json");
+    assert_eq!(
+        std::fs::read_to_string(top.join("compose/metadata/modules.json")).expect("modules.json"),
+        std::fs::read_to_string(modules_ref).expect("pungi's modules.json")
+    );
 
     // Every listed file is in the tree, a hard link of the package set's file.
     let compose_dir = top.join("compose");

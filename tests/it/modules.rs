@@ -118,6 +118,46 @@ fn a_hybrid_variant_ships_its_module_stream_and_dnf_installs_it() {
         std::fs::read_to_string(top.join("compose/BaseOS/x86_64/os/repodata/repomd.xml")).unwrap();
     assert!(!base.contains("type=\"modules\""));
 
+    // modules.json names the build, its packages and the repository file it is described in;
+    // productmd itself loads it.
+    let manifest = top.join("compose/metadata/modules.json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let entry = &json["payload"]["modules"]["AppStream"]["x86_64"]["nodejs:20:3600200001:6c81f848"];
+    assert_eq!(entry["metadata"]["stream"], "20", "{json:#}");
+    let rpm_list: Vec<&str> = entry["rpms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        rpm_list.contains(&"mini-nodejs-0:20.1-1.module_mini36+20.x86_64"),
+        "{rpm_list:?}"
+    );
+    let md_path = entry["modulemd_path"]["binary"].as_str().unwrap();
+    assert!(
+        md_path.starts_with("AppStream/x86_64/os/repodata/"),
+        "{md_path}"
+    );
+    assert!(top.join("compose").join(md_path).is_file(), "{md_path}");
+    if have("python3") {
+        let py = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, productmd.modules as m; x = m.Modules(); x.load(sys.argv[1]); \
+                 print(sorted(x.modules['AppStream']['x86_64']))",
+            ])
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        assert!(py.status.success(), "{}", all(&py));
+        assert_eq!(
+            String::from_utf8_lossy(&py.stdout).trim(),
+            "['nodejs:20:3600200001:6c81f848']"
+        );
+    }
+
     if !have("dnf") {
         return;
     }

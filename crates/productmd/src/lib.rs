@@ -11,10 +11,12 @@ pub mod extra_files;
 pub mod images;
 pub mod ini;
 pub mod json;
+pub mod modules;
 pub mod rpms;
 pub mod treeinfo;
 
 pub use common::{ComposeRef, Header, ProductmdError};
 pub use extra_files::{ExtraFile, ExtraFiles};
 pub use images::{Image, ImageRecord, Images};
+pub use modules::{ModuleEntry, ModuleMetadata, Modules};
 pub use treeinfo::{Product, TreeInfo, TreeVariant};

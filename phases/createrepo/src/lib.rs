@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use kiln_artifacts::{Artifact, GatherResult, GatheredPackage};
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
+use kiln_modulemd::ModuleIndex;
+use kiln_productmd::{ModuleEntry, ModuleMetadata, Modules};
 use kiln_repodata::{ExtraFile, Location, RepoOptions};
 use kiln_variants::Variant;
 use serde::{Deserialize, Serialize};
@@ -361,8 +363,68 @@ impl Phase for Createrepo {
             bar.inc(1);
         }
         bar.finish_and_clear();
-        Ok(())
+        let modules = modules_manifest(ctx, &jobs)?;
+        ctx.write(
+            &ctx.compose.paths.metadata_dir().join("modules.json"),
+            modules
+                .render(&kiln_engine::compose_ref(ctx.compose))
+                .as_bytes(),
+        )
     }
+}
+
+/// pungi's modules.json: the module builds of every os repository written with module metadata,
+/// pointing at that repository's modules file.
+fn modules_manifest(ctx: &PhaseContext, jobs: &[Job]) -> Result<Modules, PhaseError> {
+    let mut out = Modules::default();
+    for job in jobs.iter().filter(|j| j.kind == "os") {
+        let Some(extra) = job.extras.iter().find(|x| x.kind == "modules") else {
+            continue;
+        };
+        let repomd_path = job.repo.join("repodata/repomd.xml");
+        // A failable repository that failed has no repomd.xml: nothing of it is shipped.
+        let Ok(file) = std::fs::File::open(&repomd_path) else {
+            continue;
+        };
+        let repomd = kiln_repodata::repomd::RepoMd::parse(
+            std::io::BufReader::new(file),
+            &repomd_path.display().to_string(),
+        )
+        .map_err(fail)?;
+        let Some(rec) = repomd.record("modules") else {
+            continue;
+        };
+        let path = format!(
+            "{}/{}",
+            ctx.compose.paths.relative_to_compose(&job.repo).display(),
+            rec.href
+        );
+        let text = String::from_utf8_lossy(&extra.data);
+        let index =
+            ModuleIndex::parse(&text, &format!("{}.{} modules.yaml", job.variant, job.arch))
+                .map_err(fail)?;
+        for s in &index.streams {
+            out.add(
+                &job.variant,
+                &job.arch,
+                "binary",
+                &path,
+                ModuleEntry {
+                    metadata: ModuleMetadata {
+                        uid: s.nsvc(),
+                        name: s.name.clone(),
+                        stream: s.stream.clone(),
+                        version: s.version.to_string(),
+                        context: s.context.clone(),
+                        koji_tag: "DUMMY".into(),
+                    },
+                    modulemd_path: Default::default(),
+                    rpms: s.artifacts.clone(),
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
