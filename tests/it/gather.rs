@@ -350,3 +350,59 @@ fn comps_langpacks_pull_their_packages_into_the_variant() {
         );
     }
 }
+
+/// `gather_prepopulate` puts its packages into the trees it names, dependencies and all; an
+/// arch the tree cannot hold fails gather naming the entry, and a file that is not a prepopulate
+/// file is refused with the config, before any compose starts.
+#[test]
+fn gather_prepopulate_adds_its_packages_and_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prepopulate.json");
+    let with = |json: &str| {
+        std::fs::write(&file, json).unwrap();
+        config(dir.path(), |t| {
+            format!("{t}\ngather_prepopulate: {}\n", file.display())
+        })
+    };
+    let cfg = with(r#"{"BaseOS": {"x86_64": {"mini-editor": ["mini-editor.x86_64"]}}}"#);
+    let (out, top) = compose(dir.path(), &cfg).expect("the pipeline runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let rpms: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(top.unwrap().join("compose/metadata/rpms.json")).unwrap(),
+    )
+    .unwrap();
+    let base: Vec<String> = flat(&rpms)
+        .into_iter()
+        .filter(|l| l.starts_with("BaseOS x86_64 "))
+        .collect();
+    for want in ["mini-editor-0:1.1-1.mini36.x86_64", "mini-editor-data-0:1.1-1.mini36.noarch"] {
+        assert!(
+            base.iter().any(|l| l.contains(&format!(" {want} "))),
+            "BaseOS lacks {want}: {base:#?}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prepopulate.json");
+    std::fs::write(&file, r#"{"BaseOS": {"x86_64": {"mini-bash": ["mini-bash.ppc64le"]}}}"#)
+        .unwrap();
+    let cfg = config(dir.path(), |t| {
+        format!("{t}\ngather_prepopulate: {}\n", file.display())
+    });
+    let (out, _) = compose(dir.path(), &cfg).expect("the pipeline runs");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("gather_prepopulate: mini-bash.ppc64le (BaseOS.x86_64) has arch ppc64le"),
+        "{}",
+        text(&out)
+    );
+
+    std::fs::write(&file, r#"{"BaseOS": ["mini-bash.x86_64"]}"#).unwrap();
+    let (out, _) = compose(dir.path(), &cfg).expect("the pipeline runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("kiln.yaml") && text(&out).contains(&*file.to_string_lossy()),
+        "{}",
+        text(&out)
+    );
+}

@@ -123,6 +123,11 @@ impl Paths {
     }
 
     /// `work/global/module_defaults`: the module defaults passed through by init.
+    /// `work/global/prepopulate.json`: init's copy of `gather_prepopulate`, which gather reads.
+    pub fn prepopulate_file(&self) -> PathBuf {
+        self.work_dir("global").join("prepopulate.json")
+    }
+
     pub fn module_defaults_dir(&self) -> PathBuf {
         self.work_dir("global").join("module_defaults")
     }

@@ -68,6 +68,14 @@ pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigEr
         return Err(ConfigError::Invalid(problems));
     }
     resolve_paths(&mut config, base);
+    if let Some(path) = &config.gather_prepopulate
+        && let Err(message) = crate::read_prepopulate(path)
+    {
+        return Err(ConfigError::Invalid(vec![at(
+            "gather_prepopulate",
+            message,
+        )]));
+    }
     Ok(config)
 }
 
@@ -517,6 +525,7 @@ fn resolve_paths(c: &mut Config, base: &Path) {
         &mut c.comps_file,
         &mut c.variants_file,
         &mut c.module_defaults_dir,
+        &mut c.gather_prepopulate,
         &mut c.symlink_isos_to,
         &mut c.pkgset_cache_dir,
         &mut c.createrepo_reuse_from,

@@ -59,6 +59,10 @@ pub struct Config {
     /// Folder of module defaults (modulemd-defaults YAML) passed through to the repos.
     #[serde(default)]
     pub module_defaults_dir: Option<PathBuf>,
+    /// pungi's `gather_prepopulate`: a JSON file `{variant: {arch: {source: ["name.arch"]}}}` of
+    /// packages gather adds to those trees (when the package set has them) before it resolves.
+    #[serde(default)]
+    pub gather_prepopulate: Option<PathBuf>,
     /// Keep in each variant's comps only the environments its definition lists (pungi's
     /// `comps_filter_environments`; variants listing no groups or environments keep all).
     #[serde(default = "d_true")]

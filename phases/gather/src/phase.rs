@@ -96,6 +96,40 @@ pub fn modules_yaml_path(topdir: &Path, variant: &str, arch: &str) -> PathBuf {
         .join(format!("{variant}.{arch}.yaml"))
 }
 
+/// The `name.arch` entries init's copy of `gather_prepopulate` lists for a variant on an arch;
+/// an arch the tree cannot hold is an error, as in pungi.
+fn prepopulate_for(
+    ctx: &PhaseContext,
+    variant: &str,
+    arch: &str,
+) -> Result<Vec<String>, PhaseError> {
+    let path = ctx.compose.paths.prepopulate_file();
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let data = kiln_config::read_prepopulate(&path).map_err(PhaseError::msg)?;
+    let allowed = kiln_depsolve::arch::all_arches(arch);
+    let mut out = Vec::new();
+    for entry in data
+        .get(variant)
+        .and_then(|a| a.get(arch))
+        .into_iter()
+        .flat_map(|builds| builds.values().flatten())
+    {
+        let pkg_arch = entry.rsplit_once('.').map_or("", |(_, a)| a);
+        if !allowed.iter().any(|a| a == pkg_arch) {
+            return Err(PhaseError::msg(format!(
+                "gather_prepopulate: {entry} ({variant}.{arch}) has arch {pkg_arch}, which a \
+                 {arch} tree cannot hold"
+            )));
+        }
+        out.push(entry.clone());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// The module defaults init copied from `module_defaults_dir`.
 fn configured_module_defaults(ctx: &PhaseContext) -> Result<ModuleIndex, PhaseError> {
     let dir = ctx.compose.paths.module_defaults_dir();
@@ -225,6 +259,7 @@ fn plan_for(
         conditional,
         excludes: config.filter_packages.list_for(&v.uid, arch),
         options: GatherOptions {
+            prepopulate: prepopulate_for(ctx, &v.uid, arch)?,
             // pungi's deps method always hands the variant's comps langpacks to its gather.
             langpacks: comps
                 .map(|c| c.langpacks.into_iter().collect())
@@ -272,6 +307,7 @@ impl Phase for Gather {
     fn config_keys(&self) -> &'static [&'static str] {
         &[
             "gather_method",
+            "gather_prepopulate",
             "gather_fulltree",
             "gather_selfhosting",
             "greedy_method",

@@ -188,6 +188,7 @@ pub fn solve_arch(
             opts.selfhosting = false;
             opts.multilib.methods.clear();
             opts.langpacks.clear();
+            opts.prepopulate.clear();
         }
 
         let mut b = PoolBuilder::new();

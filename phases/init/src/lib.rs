@@ -37,6 +37,7 @@ impl Phase for InitPhase {
             "variants_file",
             "variants",
             "module_defaults_dir",
+            "gather_prepopulate",
             "comps_filter_environments",
             "variant_as_lookaside",
             "tree_arches",
@@ -52,6 +53,16 @@ impl Phase for InitPhase {
         }
         if let Some(dir) = &ctx.config.module_defaults_dir {
             copy_module_defaults(ctx, dir)?;
+        }
+        if let Some(file) = &ctx.config.gather_prepopulate {
+            // Copied, as pungi does, so the compose keeps what it was built with.
+            let bytes = std::fs::read(file).map_err(|e| {
+                PhaseError::with(
+                    format!("cannot read gather_prepopulate {}", file.display()),
+                    e,
+                )
+            })?;
+            ctx.write(&ctx.compose.paths.prepopulate_file(), &bytes)?;
         }
         Ok(())
     }
