@@ -375,7 +375,10 @@ fn gather_prepopulate_adds_its_packages_and_names_what_is_wrong() {
         .into_iter()
         .filter(|l| l.starts_with("BaseOS x86_64 "))
         .collect();
-    for want in ["mini-editor-0:1.1-1.mini36.x86_64", "mini-editor-data-0:1.1-1.mini36.noarch"] {
+    for want in [
+        "mini-editor-0:1.1-1.mini36.x86_64",
+        "mini-editor-data-0:1.1-1.mini36.noarch",
+    ] {
         assert!(
             base.iter().any(|l| l.contains(&format!(" {want} "))),
             "BaseOS lacks {want}: {base:#?}"
@@ -384,15 +387,19 @@ fn gather_prepopulate_adds_its_packages_and_names_what_is_wrong() {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("prepopulate.json");
-    std::fs::write(&file, r#"{"BaseOS": {"x86_64": {"mini-bash": ["mini-bash.ppc64le"]}}}"#)
-        .unwrap();
+    std::fs::write(
+        &file,
+        r#"{"BaseOS": {"x86_64": {"mini-bash": ["mini-bash.ppc64le"]}}}"#,
+    )
+    .unwrap();
     let cfg = config(dir.path(), |t| {
         format!("{t}\ngather_prepopulate: {}\n", file.display())
     });
     let (out, _) = compose(dir.path(), &cfg).expect("the pipeline runs");
     assert!(!out.status.success());
     assert!(
-        text(&out).contains("gather_prepopulate: mini-bash.ppc64le (BaseOS.x86_64) has arch ppc64le"),
+        text(&out)
+            .contains("gather_prepopulate: mini-bash.ppc64le (BaseOS.x86_64) has arch ppc64le"),
         "{}",
         text(&out)
     );

@@ -183,3 +183,112 @@ fn selfhosting_pulls_build_requires() {
         }
     }
 }
+
+/// A package of the set, made in memory: solve_arch reads headers only.
+fn pkg(name: &str, arch: &str, source: &str, requires: &[&str]) -> PkgRecord {
+    let mut package = kiln_rpm::Package {
+        name: name.into(),
+        version: "1".into(),
+        release: "1".into(),
+        arch: arch.into(),
+        is_source: arch == "src",
+        ..Default::default()
+    };
+    if arch != "src" {
+        package.sourcerpm = Some(format!("{source}-1-1.src.rpm"));
+    }
+    package.requires = requires
+        .iter()
+        .map(|r| kiln_rpm::Dependency {
+            name: (*r).into(),
+            flags: None,
+            epoch: None,
+            version: None,
+            release: None,
+            pre: false,
+        })
+        .collect();
+    PkgRecord {
+        path: format!("/set/{}", package.file_name()).into(),
+        package,
+    }
+}
+
+fn plan(
+    uid: &str,
+    kind: kiln_variants::VariantKind,
+    parent: Option<&str>,
+    inputs: &[&str],
+) -> VariantPlan {
+    VariantPlan {
+        uid: uid.into(),
+        kind,
+        parent: parent.map(str::to_owned),
+        method: Method::Deps,
+        includes: inputs.iter().map(|s| (*s).to_owned()).collect(),
+        conditional: vec![],
+        excludes: vec![],
+        options: GatherOptions {
+            arch: "x86_64".into(),
+            resolve_deps: true,
+            ..Default::default()
+        },
+        lookaside_variants: vec![],
+        lookaside_packages: vec![],
+        hidden: Default::default(),
+    }
+}
+
+/// pungi's trimming of child variants: an addon's dependency built from a source the parent
+/// ships moves to the parent; a layered product does not repeat what an addon ships (but keeps
+/// its sources); an optional variant repeats neither.
+#[test]
+fn child_variants_are_trimmed_as_pungi_trims_them() {
+    use kiln_variants::VariantKind as K;
+    let set = vec![
+        pkg("lib", "x86_64", "lib", &[]),
+        pkg("lib-extra", "x86_64", "lib", &[]),
+        pkg("lib", "src", "lib", &[]),
+        pkg("app", "x86_64", "app", &["lib-extra"]),
+        pkg("app", "src", "app", &[]),
+        pkg("tool", "x86_64", "tool", &["app"]),
+        pkg("tool", "src", "tool", &[]),
+        pkg("misc", "x86_64", "misc", &[]),
+        pkg("misc", "src", "misc", &[]),
+    ];
+    let plans = vec![
+        plan("Server", K::Variant, None, &["lib"]),
+        plan("Server-HA", K::Addon, Some("Server"), &["app"]),
+        plan("Server-LP", K::LayeredProduct, Some("Server"), &["tool"]),
+        plan(
+            "Server-optional",
+            K::Optional,
+            Some("Server"),
+            &["app", "misc"],
+        ),
+    ];
+    let out = solve_arch(&set, &plans).unwrap();
+    let names = |uid: &str, list: usize| {
+        let sel = &out[uid];
+        let picks = [&sel.binary, &sel.debug, &sel.source][list];
+        let mut v: Vec<String> = picks.iter().map(|p| set[p.index].package.nvra()).collect();
+        v.sort();
+        v
+    };
+    let (bin, src) = (0, 2);
+    // lib-extra came into the addon only because the parent ships lib's source: it moved up.
+    assert_eq!(
+        names("Server", bin),
+        ["lib-1-1.x86_64", "lib-extra-1-1.x86_64"]
+    );
+    assert_eq!(names("Server-HA", bin), ["app-1-1.x86_64"]);
+    // The layered product does not repeat the addon's app, but keeps its source.
+    assert_eq!(names("Server-LP", bin), ["tool-1-1.x86_64"]);
+    assert!(
+        names("Server-LP", src).contains(&"app-1-1.src".to_owned()),
+        "{:?}",
+        names("Server-LP", src)
+    );
+    // Optional repeats neither the addon's nor the parent's packages.
+    assert_eq!(names("Server-optional", bin), ["misc-1-1.x86_64"]);
+}

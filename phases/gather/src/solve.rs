@@ -244,5 +244,84 @@ pub fn solve_arch(
         };
         results.insert(plan.uid.clone(), sel);
     }
+    trim(pkgset, plans, &mut results);
     Ok(results)
+}
+
+/// Names per list (binary, debug, source).
+type Names = [BTreeSet<String>; 3];
+
+/// pungi's `_trim_variants`, after every variant is solved:
+/// - an addon's package that came in only because its source is the parent's (`fulltree_exclude`
+///   and not `input`) moves to the parent: addons cannot depend on an optional variant;
+/// - a layered product drops the binary packages an addon ships (it keeps their sources and
+///   debuginfo, which its users may have no other way to get), then moves as addons do;
+/// - an optional variant drops everything an addon or a layered product ships.
+fn trim(pkgset: &[PkgRecord], plans: &[VariantPlan], results: &mut BTreeMap<String, Selection>) {
+    let name = |p: &Pick| pkgset[p.index].package.name.clone();
+    let mut addon_names: Names = Default::default();
+    for kind in [
+        VariantKind::Addon,
+        VariantKind::LayeredProduct,
+        VariantKind::Optional,
+    ] {
+        let mut kept: Names = Default::default();
+        for plan in plans.iter().filter(|p| p.kind == kind) {
+            let Some(parent) = plan.parent.as_deref() else {
+                continue;
+            };
+            let Some(mut sel) = results.remove(&plan.uid) else {
+                continue;
+            };
+            let mut moved: [Vec<Pick>; 3] = Default::default();
+            for (list, picks) in [&mut sel.binary, &mut sel.debug, &mut sel.source]
+                .into_iter()
+                .enumerate()
+            {
+                picks.retain(|p| {
+                    let n = name(p);
+                    let removed = match kind {
+                        VariantKind::LayeredProduct => list == 0 && addon_names[0].contains(&n),
+                        VariantKind::Optional => addon_names[list].contains(&n),
+                        _ => false,
+                    };
+                    if removed {
+                        return false;
+                    }
+                    let fulltree_only = p.flags & kiln_depsolve::flags::FULLTREE_EXCLUDE != 0
+                        && p.flags & kiln_depsolve::flags::INPUT == 0;
+                    if kind != VariantKind::Optional && fulltree_only {
+                        moved[list].push(*p);
+                        return false;
+                    }
+                    kept[list].insert(n);
+                    true
+                });
+            }
+            if let Some(parent_sel) = results.get_mut(parent) {
+                for (list, picks) in moved.into_iter().enumerate() {
+                    let target = match list {
+                        0 => &mut parent_sel.binary,
+                        1 => &mut parent_sel.debug,
+                        _ => &mut parent_sel.source,
+                    };
+                    if picks.is_empty() {
+                        continue;
+                    }
+                    for p in picks {
+                        if !target.iter().any(|t| t.index == p.index) {
+                            target.push(p);
+                        }
+                    }
+                    target.sort_by_key(|t| pkgset[t.index].package.nevra());
+                }
+            }
+            results.insert(plan.uid.clone(), sel);
+        }
+        if kind != VariantKind::Optional {
+            for (all, new) in addon_names.iter_mut().zip(kept) {
+                all.extend(new);
+            }
+        }
+    }
 }
