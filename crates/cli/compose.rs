@@ -31,6 +31,14 @@ pub struct ComposeArgs {
     /// Continue a compose that failed or was stopped: re-run only what is missing, failed or stale.
     #[arg(long, value_name = "COMPOSE_DIR")]
     pub resume: Option<PathBuf>,
+    /// Where earlier composes are (repeatable; pungi's option): the newest finished one of the
+    /// same release and type lends its repodata and ISOs wherever this compose's would be the
+    /// same bytes. Default: the folder the compose is made in.
+    #[arg(long, value_name = "DIR")]
+    pub old_composes: Vec<PathBuf>,
+    /// Make everything afresh, reusing nothing of earlier composes.
+    #[arg(long, conflicts_with = "old_composes")]
+    pub no_old_composes: bool,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Compose label, e.g. RC-1.0 or Beta-1.2.
@@ -303,11 +311,22 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
     dump.push(b'\n');
     kiln_fs::write_atomic(&paths.log_file("global", "config-dump"), &dump)?;
 
+    let old = if args.no_old_composes {
+        None
+    } else {
+        let dirs = if args.old_composes.is_empty() {
+            topdir.parent().map(Path::to_owned).into_iter().collect()
+        } else {
+            args.old_composes.clone()
+        };
+        find_old_compose(&dirs, &identity.info, &topdir)
+    };
     let compose = Compose {
         info: identity.info.clone(),
         paths,
         variants: variants(&config)?,
         timestamp: identity.timestamp,
+        old,
     };
     install_logging();
     let console = Console::new(verbosity);
@@ -329,6 +348,12 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
         compose.info.id,
         topdir.display()
     ));
+    if let Some(old) = &compose.old {
+        console.line(&format!(
+            "reusing what has not changed from {}",
+            old.display()
+        ));
+    }
     let report = match exec.run(&opts) {
         Ok(r) => r,
         Err(
@@ -388,7 +413,41 @@ fn planning_compose(config: &Config, topdir: Option<&Path>) -> anyhow::Result<Co
         ),
         variants: variants(config)?,
         timestamp: 0,
+        old: None,
     })
+}
+
+/// The newest finished (or finished-incomplete) compose of the same release and compose type in
+/// `dirs`, other than `topdir` itself, as pungi's `find_old_compose` picks one.
+fn find_old_compose(dirs: &[PathBuf], info: &ComposeInfo, topdir: &Path) -> Option<PathBuf> {
+    use kiln_compose::ComposeStatus as S;
+    let mut best: Option<((String, u32), PathBuf)> = None;
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_symlink() || std::path::absolute(&path).ok().as_deref() == Some(topdir) {
+                continue;
+            }
+            let Ok(old) = read_identity(&path) else {
+                continue;
+            };
+            let finished = matches!(
+                kiln_compose::read_status(&path),
+                Ok(Some(S::Finished | S::FinishedIncomplete))
+            );
+            let same = old.info.release.short == info.release.short
+                && old.info.release.version == info.release.version
+                && old.info.compose_type == info.compose_type;
+            let key = (old.info.date.clone(), old.info.respin);
+            if finished && same && best.as_ref().is_none_or(|(k, _)| key > *k) {
+                best = Some((key, path));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
 }
 
 fn options(common: &CommonArgs, resume: bool) -> Options {

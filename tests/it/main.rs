@@ -12,6 +12,7 @@ mod fixtures;
 mod gather;
 mod gather_pungi;
 mod gather_solve;
+mod incremental;
 mod init;
 mod media;
 mod messages;

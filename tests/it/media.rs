@@ -217,6 +217,7 @@ extra_files:
         paths: Paths::new(&topdir),
         variants,
         timestamp: TIMESTAMP,
+        old: None,
     };
     Setup {
         _dir: dir,
@@ -566,8 +567,8 @@ fn assert_same_as_xorriso_and_implantisomd5(iso: &Path, log: &Path, supported: b
     let logged = std::fs::read_to_string(log).unwrap();
     let command = logged
         .lines()
-        .find_map(|l| l.strip_prefix("$ "))
-        .filter(|c| c.contains(" -as mkisofs "))
+        .filter_map(|l| l.strip_prefix("$ "))
+        .find(|c| c.contains(" -as mkisofs "))
         .expect("the xorriso command line in the log");
     let theirs = iso.with_extension("theirs");
     let command = command.replace(" -o - ", &format!(" -o '{}' ", theirs.display()));

@@ -12,6 +12,8 @@ pub use id::{BaseProduct, ComposeInfo, ComposeType, IdError, Release, compose_da
 pub use paths::Paths;
 pub use status::{ComposeLock, ComposeStatus, StatusError, read_status, write_status};
 
+use std::path::PathBuf;
+
 use kiln_variants::Variants;
 
 /// A compose being made: who it is, where it lives, what it ships.
@@ -23,4 +25,8 @@ pub struct Compose {
     /// Epoch seconds every timestamp in the output uses: `SOURCE_DATE_EPOCH` when set, else
     /// midnight UTC of the compose date. Never the wall clock, so output is reproducible.
     pub timestamp: i64,
+    /// A finished earlier compose of the same release (`--old-composes`) whose outputs phases may
+    /// reuse where theirs would be the same bytes: repodata of unchanged trees, ISOs of unchanged
+    /// trees. Reuse is exact or it does not happen.
+    pub old: Option<PathBuf>,
 }

@@ -28,6 +28,7 @@ pub use logging::{LogSink, PhaseLogLayer};
 pub use notify::Notifier;
 pub use phase::{Phase, PhaseError, Work};
 pub use plan::{Action, Plan, PlanError};
+pub use record::RecordedDigests;
 pub use runner::{
     CommandOutput, CommandSpec, LocalRunner, RunError, Runner, find_on_path, install_hint,
 };

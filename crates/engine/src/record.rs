@@ -190,3 +190,56 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// What the phases of a compose recorded about the files they made, so a later phase can know a
+/// file's content by its digest without reading it (as `--resume` trusts a file whose size and
+/// mtime are what its record says).
+#[derive(Debug, Default)]
+pub struct RecordedDigests {
+    topdir: PathBuf,
+    files: std::collections::HashMap<PathBuf, OutputFile>,
+}
+
+impl RecordedDigests {
+    /// Every done record of the compose at `topdir` (a missing or unreadable one is no record).
+    pub fn load(topdir: &Path) -> RecordedDigests {
+        let dir = topdir.join("work/global/phases");
+        let mut files = std::collections::HashMap::new();
+        let mut records: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        records.sort();
+        for path in records {
+            let Some(rec) = PhaseRecord::load(&path) else {
+                continue;
+            };
+            if rec.status != RecordStatus::Done {
+                continue;
+            }
+            for o in rec.outputs {
+                files.insert(o.path.clone(), o);
+            }
+        }
+        RecordedDigests {
+            topdir: topdir.to_owned(),
+            files,
+        }
+    }
+
+    /// `<algorithm>:<hex>` of the file's content: the recorded digest when the file still has
+    /// its recorded size and mtime, else (and for symlinks, whose record covers the link) read.
+    pub fn digest(&self, path: &Path) -> std::io::Result<String> {
+        let meta = std::fs::symlink_metadata(path)?;
+        if !meta.file_type().is_symlink()
+            && let Some(o) = path
+                .strip_prefix(&self.topdir)
+                .ok()
+                .and_then(|rel| self.files.get(rel))
+            && o.size == meta.len()
+            && o.mtime_ns == mtime_ns(&meta)
+        {
+            return Ok(o.digest.clone());
+        }
+        hash_file(path, "blake3")
+    }
+}

@@ -43,6 +43,7 @@ fn compose(dir: &Path) -> Compose {
         paths: Paths::new(dir.join("T-1-20260101.t.0")),
         variants: Variants::from_defs(&defs).unwrap(),
         timestamp: 1_767_225_600,
+        old: None,
     }
 }
 

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kiln_checksum::Algorithm;
-use kiln_engine::{PhaseContext, PhaseError};
+use std::collections::BTreeMap;
+
+use kiln_engine::{PhaseContext, PhaseError, RecordedDigests};
 use kiln_iso::{Boot, IsoSpec};
 
 /// One ISO to make.
@@ -39,7 +41,7 @@ pub struct MadeIso {
     pub size: u64,
     pub implant_md5: Option<String>,
     /// `media_checksums` of the finished image, by name (`sha256`), for images.json and CHECKSUM.
-    pub checksums: std::collections::BTreeMap<String, String>,
+    pub checksums: BTreeMap<String, String>,
 }
 
 /// A `Command` from an argv the kiln-iso builders return.
@@ -96,7 +98,14 @@ impl std::io::Write for IsoSink {
 /// image is never read back for it: no implantisomd5, no checkisomd5 in the compose), the
 /// implant written in place, the compose's mtime set, and a rename: an ISO under its final name
 /// is always complete. The image's dates are the compose's, so the same tree gives the same bytes.
-pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError> {
+///
+/// When the compose has an old compose holding an image of the same recipe (see
+/// [`crate::reuse`]), that image is hard-linked instead: the bytes are the same.
+pub fn make_iso(
+    ctx: &PhaseContext,
+    job: &IsoJob,
+    recorded: &RecordedDigests,
+) -> Result<MadeIso, PhaseError> {
     use std::io::Write;
     use std::os::unix::fs::FileExt;
 
@@ -132,6 +141,22 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
     let log = ctx.log_file(&job.arch, &format!("createiso-{}", job.name));
     // A rerun appends to the log; start it fresh so it tells about this run only.
     let _ = std::fs::remove_file(&log);
+    let media: Vec<String> = crate::media_algorithms(ctx.config)?
+        .iter()
+        .map(|a| a.name().to_owned())
+        .collect();
+    let version = ctx.run(&command(vec!["xorriso".into(), "-version".into()]), &log)?;
+    let version = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let recipe = crate::reuse::recipe_digest(ctx, job, &files, recorded, &media, &version)?;
+    if let Some(old_top) = &ctx.compose.old
+        && let Some((old_image, old)) = crate::reuse::find_in_old(old_top, &job.arch, &recipe)
+    {
+        return reuse_iso(ctx, job, &iso, &old_image, old, &media);
+    }
     let spec = IsoSpec {
         output: PathBuf::from("-"),
         volid: job.volid.clone(),
@@ -208,12 +233,81 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
     )?;
     // They cover the implant, which exists only once the last byte was written, so the stream
     // cannot give them: one read while the image is still in the page cache.
-    let (_, checksums) = file_image_digests(ctx, &iso)?;
+    let (_, all) = image_digests(ctx, &iso)?;
+    let rec = crate::reuse::Recipe {
+        recipe,
+        image: iso
+            .strip_prefix(ctx.compose.paths.topdir())
+            .unwrap_or(&iso)
+            .to_owned(),
+        size,
+        implant_md5: Some(implant_md5.clone()),
+        checksums: all.clone(),
+        reused_from: None,
+    };
+    write_recipe(ctx, job, &rec)?;
     Ok(MadeIso {
         path: iso,
         size,
         implant_md5: Some(implant_md5),
-        checksums,
+        checksums: only(&all, &media),
+    })
+}
+
+fn only(all: &BTreeMap<String, String>, media: &[String]) -> BTreeMap<String, String> {
+    all.iter()
+        .filter(|(k, _)| media.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn write_recipe(
+    ctx: &PhaseContext,
+    job: &IsoJob,
+    rec: &crate::reuse::Recipe,
+) -> Result<(), PhaseError> {
+    let mut json = serde_json::to_vec_pretty(rec).map_err(|e| PhaseError::msg(e.to_string()))?;
+    json.push(b'\n');
+    ctx.write(&crate::reuse::recipe_path(job), &json)
+}
+
+/// The old compose's image of the same recipe, hard-linked into place with its manifest: the
+/// digests come from its recipe, so neither image is read.
+fn reuse_iso(
+    ctx: &PhaseContext,
+    job: &IsoJob,
+    iso: &Path,
+    old_image: &Path,
+    old: crate::reuse::Recipe,
+    media: &[String],
+) -> Result<MadeIso, PhaseError> {
+    crate::reuse::link_into_place(old_image, iso)?;
+    let old_manifest = old_image.with_file_name(format!(
+        "{}.manifest",
+        old_image.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let manifest = std::fs::read(&old_manifest)
+        .map_err(|e| PhaseError::with(format!("cannot read {}", old_manifest.display()), e))?;
+    ctx.write(&job.dir.join(format!("{}.manifest", job.name)), &manifest)?;
+    match old.checksums.get("sha256") {
+        Some(sha256) => ctx.produced_with_sha256(iso, sha256),
+        None => ctx.produced(iso),
+    }
+    tracing::info!("{}: the same as {}, reused", job.name, old_image.display());
+    let rec = crate::reuse::Recipe {
+        image: iso
+            .strip_prefix(ctx.compose.paths.topdir())
+            .unwrap_or(iso)
+            .to_owned(),
+        reused_from: Some(old_image.to_owned()),
+        ..old.clone()
+    };
+    write_recipe(ctx, job, &rec)?;
+    Ok(MadeIso {
+        path: iso.to_owned(),
+        size: old.size,
+        implant_md5: old.implant_md5,
+        checksums: only(&old.checksums, media),
     })
 }
 
@@ -223,7 +317,20 @@ pub fn make_iso(ctx: &PhaseContext, job: &IsoJob) -> Result<MadeIso, PhaseError>
 pub fn file_image_digests(
     ctx: &PhaseContext,
     image: &Path,
-) -> Result<(u64, std::collections::BTreeMap<String, String>), PhaseError> {
+) -> Result<(u64, BTreeMap<String, String>), PhaseError> {
+    let media: Vec<String> = crate::media_algorithms(ctx.config)?
+        .iter()
+        .map(|a| a.name().to_owned())
+        .collect();
+    let (size, all) = image_digests(ctx, image)?;
+    Ok((size, only(&all, &media)))
+}
+
+/// [`file_image_digests`] with the sha256 kept whether `media_checksums` asks for it or not.
+fn image_digests(
+    ctx: &PhaseContext,
+    image: &Path,
+) -> Result<(u64, BTreeMap<String, String>), PhaseError> {
     let media = crate::media_algorithms(ctx.config)?;
     let mut algs = media.clone();
     if !algs.contains(&Algorithm::Sha256) {
@@ -238,7 +345,6 @@ pub fn file_image_digests(
     let checksums = digests
         .hex
         .iter()
-        .filter(|(a, _)| media.contains(a))
         .map(|(a, h)| (a.name().to_owned(), h.clone()))
         .collect();
     Ok((digests.size, checksums))

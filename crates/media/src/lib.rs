@@ -9,6 +9,7 @@ pub mod extra_files;
 pub mod iso;
 pub mod naming;
 mod output;
+pub mod reuse;
 mod treemeta;
 
 pub use iso::{IsoJob, MadeIso, check_size, command, file_image_digests, make_iso, set_mtime};

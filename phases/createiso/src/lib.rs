@@ -91,7 +91,10 @@ impl Phase for CreateIso {
                 trees.extend(planned.filter(|t| !t.discs.is_empty()));
             }
         }
-        let records = make_all(ctx, trees)?;
+        // What earlier phases recorded of the trees' files: the recipe of every image (to reuse
+        // an unchanged one from the old compose) is then known without reading the trees.
+        let recorded = kiln_engine::RecordedDigests::load(ctx.compose.paths.topdir());
+        let records = make_all(ctx, trees, &recorded)?;
         write_records(ctx, records.into_iter().flatten().collect())
     }
 }
@@ -102,6 +105,7 @@ impl Phase for CreateIso {
 fn make_all(
     ctx: &PhaseContext,
     trees: Vec<plan::TreePlan<'_>>,
+    recorded: &kiln_engine::RecordedDigests,
 ) -> Result<Vec<Vec<kiln_productmd::ImageRecord>>, PhaseError> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -137,7 +141,9 @@ fn make_all(
                     let (uid, arch) = (tree.variant.uid.clone(), tree.arch.clone());
                     let discs = tree.discs.len() as u64;
                     let made = ctx
-                        .failable("iso", &uid, &arch, || plan::make_tree(ctx, tree, &started))
+                        .failable("iso", &uid, &arch, || {
+                            plan::make_tree(ctx, tree, &started, recorded)
+                        })
                         .map(Option::unwrap_or_default);
                     progress.inc(discs);
                     if made.is_err() {

@@ -315,12 +315,13 @@ pub(crate) fn make_tree(
     ctx: &PhaseContext,
     tree: TreePlan<'_>,
     started: &(dyn Fn(&str) + Sync),
+    recorded: &kiln_engine::RecordedDigests,
 ) -> Result<Vec<ImageRecord>, PhaseError> {
     let mut records = Vec::new();
     for disc in tree.discs {
         ctx.check_cancelled()?;
         started(&disc.job.name);
-        let made = make_iso(ctx, &disc.job)?;
+        let made = make_iso(ctx, &disc.job, recorded)?;
         check_size(&made.path, made.size, disc.limit, disc.strict)?;
         let image = Image {
             size: made.size,

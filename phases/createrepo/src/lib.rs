@@ -230,7 +230,13 @@ impl Createrepo {
         let mut fp_bytes = serde_json::to_vec_pretty(&fp).map_err(fail)?;
         fp_bytes.push(b'\n');
         let repodata = job.repo.join("repodata");
-        if let Some(old_top) = &ctx.config.createrepo_reuse_from
+        // An explicit createrepo_reuse_from wins over the compose's old compose.
+        let old_top = ctx
+            .config
+            .createrepo_reuse_from
+            .as_ref()
+            .or(ctx.compose.old.as_ref());
+        if let Some(old_top) = old_top
             && reuse(
                 old_top, topdir, &job.arch, &fp_name, &fp_bytes, &job.repo, &repodata,
             )?

@@ -257,7 +257,11 @@ fn one_iso(
         break_hardlinks: cfg.createiso_break_hardlinks,
         replay: None,
     };
-    let made = make_iso(ctx, &job)?;
+    let made = make_iso(
+        ctx,
+        &job,
+        &kiln_engine::RecordedDigests::load(ctx.compose.paths.topdir()),
+    )?;
     check_size(&made.path, made.size, block.max_size, false)?;
     let image = Image {
         path: kiln_media::compose_relative(

@@ -143,6 +143,7 @@ pkgset_repos: {x86_64: ["."]}
         paths: Paths::new(topdir),
         variants,
         timestamp: TIMESTAMP,
+        old: None,
     };
     Ok((config, compose))
 }
