@@ -26,6 +26,25 @@ const VARIANTS: [&str; 2] = ["Alpha", "Beta"];
 /// The phase that runs last in this compose (test needs imagechecksum, which needs every image).
 const LAST_PHASE: &str = "test";
 
+/// `[phase] done in 1.2s` lines of kiln's output.
+fn phase_times(err: &str) -> Vec<(String, f64)> {
+    err.lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix('[')?.split_once(']')?;
+            let secs = rest.trim().strip_prefix("done in ")?.strip_suffix('s')?;
+            Some((name.trim().to_owned(), secs.parse().ok()?))
+        })
+        .collect()
+}
+
+fn fmt_phases(phases: &[(String, f64)]) -> String {
+    phases
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn timed(cmd: &mut Command) -> Result<f64> {
     let t = Instant::now();
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
@@ -156,14 +175,7 @@ pub fn run(args: Args) -> Result<()> {
                 .and_then(|n| n.trim().parse().ok())
         })
         .unwrap_or(0);
-    let phases: Vec<(String, f64)> = err
-        .lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix('[')?.split_once(']')?;
-            let secs = rest.trim().strip_prefix("done in ")?.strip_suffix('s')?;
-            Some((name.trim().to_owned(), secs.parse().ok()?))
-        })
-        .collect();
+    let phases = phase_times(&err);
 
     // The peers, on what kiln made.
     let mut createrepo = 0.0;
@@ -225,6 +237,79 @@ pub fn run(args: Args) -> Result<()> {
          read {:.3} bytes per package byte",
         100.0 * resume_secs / kiln_secs.max(1e-9),
         resume_read as f64 / package_bytes.max(1) as f64
+    );
+    // Nightly re-composes in the same target dir, which start from this compose: nothing
+    // changed, then 1% of the source packages rebuilt with a new release.
+    let again = |label: &str| -> Result<(f64, Vec<(String, f64)>)> {
+        let t = Instant::now();
+        let out = Command::new(&kiln)
+            .args(["compose", "kiln.yaml", "--target-dir", "t", "--no-label"])
+            .env("SOURCE_DATE_EPOCH", "1795219200")
+            .current_dir(&work)
+            .output()?;
+        let secs = t.elapsed().as_secs_f64();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            bail!("the {label} re-compose failed:\n{err}");
+        }
+        Ok((secs, phase_times(&err)))
+    };
+    let (same_secs, same_phases) = again("unchanged")?;
+    let set = crate::fixtures::corpus::generate(args.seed, args.count);
+    let changed: Vec<crate::fixtures::spec::SrcSpec> = set
+        .sources
+        .iter()
+        .step_by(100)
+        .map(|s| crate::fixtures::spec::SrcSpec {
+            release: format!("{}.1", s.release),
+            ..s.clone()
+        })
+        .collect();
+    let updates = work.join("updates");
+    let _ = std::fs::remove_dir_all(&updates);
+    crate::fixtures::write_set(
+        &updates,
+        &changed,
+        &crate::fixtures::spec::BuildOpts {
+            source_date: crate::fixtures::SOURCE_DATE,
+            ..Default::default()
+        },
+    )?;
+    let cfg = std::fs::read_to_string(work.join("kiln.yaml"))?;
+    std::fs::write(
+        work.join("kiln.yaml"),
+        cfg.replace(
+            &format!("x86_64: [{}]", corpus.repo.display()),
+            &format!(
+                "x86_64: [{}, {}]",
+                corpus.repo.display(),
+                updates.join("repo").display()
+            ),
+        ),
+    )?;
+    let (one_secs, one_phases) = again("1%")?;
+    let without_iso = |phases: &[(String, f64)]| -> f64 {
+        phases
+            .iter()
+            .filter(|(n, _)| n != "createiso")
+            .map(|(_, s)| s)
+            .sum()
+    };
+    let full_without_iso = without_iso(&phases);
+    println!(
+        "re-compose, nothing changed: {same_secs:.2} s = {:.1}% of the compose ({})",
+        100.0 * same_secs / kiln_secs.max(1e-9),
+        fmt_phases(&same_phases)
+    );
+    println!(
+        "re-compose, {} of {} sources changed: {one_secs:.2} s = {:.1}% of the compose; its phases \
+         but createiso {:.2} s = {:.1}% of the compose's ({})",
+        changed.len(),
+        set.sources.len(),
+        100.0 * one_secs / kiln_secs.max(1e-9),
+        without_iso(&one_phases),
+        100.0 * without_iso(&one_phases) / full_without_iso.max(1e-9),
+        fmt_phases(&one_phases)
     );
     println!(
         "peers on the same trees: createrepo_c {createrepo:.2} s + xorriso/implantisomd5 {iso:.2} s \
