@@ -9,7 +9,7 @@ use crate::common::{compose_args, compose_dir, files, have, kiln, mini_config, t
 use xtask::fixtures::spec::{BinSpec, BuildOpts, FileKind, FileSpec, SrcSpec};
 
 /// A folder with mini-docs 1.1, newer than the mini distro's 1.0 (AppStream ships it).
-fn newer_docs(dir: &Path) -> PathBuf {
+pub(crate) fn newer_docs(dir: &Path) -> PathBuf {
     let src = SrcSpec {
         name: "mini-docs".into(),
         version: "1.1".into(),

@@ -17,6 +17,7 @@ mod init;
 mod media;
 mod messages;
 mod modules;
+mod ostree;
 mod pkgset;
 mod productmd;
 mod repoclosure;

@@ -252,22 +252,19 @@ fn createiso_names_each_image_and_counts_them() {
 #[test]
 fn a_configured_phase_kiln_cannot_drive_stops_the_compose_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = mini_config(dir.path(), "ostree:\n  \"^BaseOS$\": {}\n");
+    let cfg = mini_config(dir.path(), "live_media:\n  \"^BaseOS$\": {}\n");
     let out = kiln(&compose_args(&cfg, &[]), dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains(
-            "phase ostree: `ostree` is configured, but this kiln cannot drive ostree/rpm-ostree yet"
+            "phase live: `live_media` is configured, but this kiln cannot drive livemedia-creator yet"
         ),
         "{}",
         text(&out)
     );
     assert!(!dir.path().join("t").exists(), "nothing may be created");
     let out = kiln(
-        &compose_args(
-            &cfg,
-            &["--skip-phase", "ostree", "--skip-phase", "createiso"],
-        ),
+        &compose_args(&cfg, &["--skip-phase", "live", "--skip-phase", "createiso"]),
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -150,6 +150,12 @@ const JUDGES: &[Package] = &[
         rpm: "squashfs-tools",
         probe: "mksquashfs",
     },
+    // The ostree phase commits with the real ostree (and installs with dnf, above).
+    Package {
+        deb: "ostree",
+        rpm: "ostree",
+        probe: "ostree",
+    },
     Package {
         deb: "ca-certificates",
         rpm: "ca-certificates",

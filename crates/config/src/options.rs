@@ -300,9 +300,10 @@ pub struct Config {
     pub media_checksum_base_filename: String,
 
     // ---- image builders (each phase runs only when configured) ----
-    /// OSTree commits: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the ostree phase is skipped.
+    /// pungi's `ostree`: variant regex → one block or a list of blocks, each an OSTree commit of
+    /// a treefile's packages installed from the compose's repositories.
     #[serde(default)]
-    pub ostree: Option<serde_json::Value>,
+    pub ostree: BTreeMap<String, OneOrMore<OstreeBlock>>,
     /// Live media: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the live phase is skipped.
     #[serde(default)]
     pub live_media: Option<serde_json::Value>,
@@ -544,4 +545,82 @@ impl Config {
     pub(crate) fn gather_methods(&self) -> Vec<&str> {
         self.gather_method.methods()
     }
+}
+
+/// One value or a list of them (pungi's blocks: `{regex: block}` or `{regex: [block, ...]}`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMore<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+/// Not serde's untagged enum: that says only "did not match any variant"; this one passes on
+/// what is wrong with the block (an unknown key, a missing one, a wrong type).
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMore<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let r = if v.is_array() {
+            serde_json::from_value(v).map(OneOrMore::Many)
+        } else {
+            serde_json::from_value(v).map(OneOrMore::One)
+        };
+        r.map_err(serde::de::Error::custom)
+    }
+}
+
+impl<T> OneOrMore<T> {
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        match self {
+            OneOrMore::One(t) => std::slice::from_ref(t).iter(),
+            OneOrMore::Many(v) => v.iter(),
+        }
+    }
+}
+
+/// An `ostree` block, with pungi's option names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OstreeBlock {
+    /// The treefile (rpm-ostree's JSON or YAML), relative to `config_url`.
+    pub treefile: String,
+    /// Where the treefile is: a git repository URL, or a local folder.
+    pub config_url: String,
+    /// The git branch of `config_url` (default `master`).
+    #[serde(default)]
+    pub config_branch: Option<String>,
+    /// Repositories the packages come from: a variant UID (the compose's own tree for the arch),
+    /// a URL or a path; one or a list.
+    pub repo: OneOrMany,
+    /// The OSTree repository the commit goes to (made, in archive mode, when missing). It lives
+    /// outside the compose and keeps its commits whatever becomes of the compose.
+    pub ostree_repo: PathBuf,
+    /// The ref instead of the treefile's `ref` (`${basearch}` is replaced).
+    #[serde(default)]
+    pub ostree_ref: Option<String>,
+    /// `version` metadata of the commit; `!OSTREE_VERSION_FROM_LABEL_DATE_TYPE_RESPIN` and
+    /// pungi's other generators are expanded.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Commit even when the tree is the ref's tree already.
+    #[serde(default)]
+    pub force_new_commit: bool,
+    /// `ostree summary -u` after the commit.
+    #[serde(default)]
+    pub update_summary: bool,
+    /// Move the ref to the new commit (false: the commit is made, the ref stays).
+    #[serde(default = "d_true")]
+    pub tag_ref: bool,
+    /// Arches to commit for (default: every arch of the variant).
+    #[serde(default)]
+    pub arches: Vec<String>,
+    /// Arches whose failure does not fail the compose (`*` for all).
+    #[serde(default)]
+    pub failable: Vec<String>,
+    /// Accepted for pungi configs: the treefile's own repos are never used here.
+    #[serde(default)]
+    pub keep_original_sources: bool,
+    /// Accepted for pungi configs (an rpm-ostree option).
+    #[serde(default)]
+    pub unified_core: bool,
 }

@@ -169,20 +169,21 @@ impl<'a> PhaseContext<'a> {
         arch: &str,
         work: impl FnOnce() -> Result<T, PhaseError>,
     ) -> Result<Option<T>, PhaseError> {
-        self.failable_with(deliverable, variant, arch, None, |_| work())
+        self.failable_with(deliverable, variant, arch, None, false, work)
     }
 
-    /// [`failable`](Self::failable) with a subvariant and an explicit can-fail decision on top of
-    /// the config's (per-phase `failable_arches` lists pass it here).
+    /// [`failable`](Self::failable) with a subvariant, and `also_failable` for what a phase's own
+    /// block allows on top of `failable_deliverables` (pungi's per-block `failable` arch lists).
     pub fn failable_with<T>(
         &self,
         deliverable: &str,
         variant: &str,
         arch: &str,
         subvariant: Option<&str>,
-        work: impl FnOnce(bool) -> Result<T, PhaseError>,
+        also_failable: bool,
+        work: impl FnOnce() -> Result<T, PhaseError>,
     ) -> Result<Option<T>, PhaseError> {
-        let can_fail = self.config.can_fail(variant, arch, deliverable);
+        let can_fail = also_failable || self.config.can_fail(variant, arch, deliverable);
         let entry = DeliverableEntry {
             kind: deliverable.to_owned(),
             variant: variant.to_owned(),
@@ -190,7 +191,7 @@ impl<'a> PhaseContext<'a> {
             subvariant: subvariant.map(ToOwned::to_owned),
         };
         self.deliverables.attempt(&entry, can_fail);
-        match work(can_fail) {
+        match work() {
             Ok(v) => Ok(Some(v)),
             Err(PhaseError::Cancelled) => Err(PhaseError::Cancelled),
             Err(e) if can_fail => {

@@ -437,7 +437,10 @@ impl<'a> Executor<'a> {
         let mut cfg = serde_json::Map::new();
         for key in COMMON_KEYS.iter().chain(phase.config_keys()) {
             let v = config.get(*key).cloned().unwrap_or(Value::Null);
-            cfg.insert((*key).to_owned(), with_file_digests(v));
+            cfg.insert(
+                (*key).to_owned(),
+                with_file_digests(v, phase.config_outputs()),
+            );
         }
         let mut needs = BTreeMap::new();
         if let Ok(r) = records.lock() {
@@ -690,15 +693,28 @@ fn tool_version(tool: &str) -> String {
 
 /// Replaces config strings that name existing files or folders with a digest of their content, so
 /// that editing comps.xml or adding a package to a repo makes the phases that read them stale.
-fn with_file_digests(v: Value) -> Value {
+///
+/// Values under a key named in `outputs` (paths the phase writes to) stay as they are.
+fn with_file_digests(v: Value, outputs: &[&str]) -> Value {
     match v {
         Value::String(s) if s.starts_with('/') && Path::new(&s).exists() => {
             json!({"path": s, "content": content_digest(Path::new(&s))})
         }
-        Value::Array(a) => Value::Array(a.into_iter().map(with_file_digests).collect()),
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .map(|v| with_file_digests(v, outputs))
+                .collect(),
+        ),
         Value::Object(o) => Value::Object(
             o.into_iter()
-                .map(|(k, v)| (k, with_file_digests(v)))
+                .map(|(k, v)| {
+                    let v = if outputs.contains(&k.as_str()) {
+                        v
+                    } else {
+                        with_file_digests(v, outputs)
+                    };
+                    (k, v)
+                })
                 .collect(),
         ),
         other => other,

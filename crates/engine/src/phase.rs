@@ -26,6 +26,11 @@ pub trait Phase: Send + Sync {
     }
     /// The config options this phase reads; their values enter its fingerprint.
     fn config_keys(&self) -> &'static [&'static str];
+    /// Names of keys, at any depth of its config, whose paths the phase writes to (an ostree
+    /// repository): their content is not an input, so it stays out of the fingerprint.
+    fn config_outputs(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// False when nothing is configured for it (pungi's ConfigGuardedPhase): it is then not run and
     /// does not hold up the phases that follow it.
     fn enabled(&self, _config: &Config) -> bool {

@@ -1,4 +1,482 @@
-//! The ostree phase (pungi's `ostree`): builds images with ostree/rpm-ostree. kiln does not drive ostree/rpm-ostree yet, so the
-//! phase runs only when `ostree` is configured and then stops the compose with a message saying so.
+//! The ostree phase (pungi's `ostree`): for every `ostree` block of a variant and each of its
+//! arches, the treefile's packages are installed from the compose's own repositories into a
+//! fresh root with the real `dnf --installroot`, the root is shaped as rpm-ostree shapes it
+//! (units enabled, `remove-files` removed, `/etc` moved to `/usr/etc`, the rpm database in
+//! `/usr/share/rpm`, `/var` emptied), and the real `ostree commit` records it in the configured
+//! repository (archive mode, made when missing) on the treefile's ref, with the `version`
+//! metadata, the ref's commit as parent and the compose's timestamp.
+//!
+//! No commit is made when the tree is the ref's tree already (`force_new_commit` makes one); the
+//! ref moves unless `tag_ref` is false; `update_summary` runs `ostree summary -u`. Every commit
+//! (or the reason there was none) goes into `compose/metadata/ostree.json` and pungi's `ostree`
+//! notification. The repository lives outside the compose: `--resume` keeps this phase's record,
+//! so a resumed compose never commits twice. `rpm-ostree compose tree` is not used: it cannot be
+//! installed here, and a host that has it still gets the same, tested path.
 
-kiln_engine::unsupported_phase!(OstreePhase, "ostree", "ostree", "ostree/rpm-ostree");
+mod shape;
+mod treefile;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kiln_config::{Config, OstreeBlock};
+use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
+use serde_json::json;
+
+pub use treefile::{Treefile, TreefileError};
+
+pub struct OstreePhase;
+
+/// One commit to make.
+struct Task<'a> {
+    variant: &'a kiln_variants::Variant,
+    arch: String,
+    block: &'a OstreeBlock,
+    /// `ostree-<n>`: the task's work and log folder name, as pungi numbers them.
+    number: usize,
+}
+
+/// What a task left in the repository.
+#[derive(Debug, Clone)]
+struct Committed {
+    variant: String,
+    arch: String,
+    ref_: String,
+    commitid: String,
+    parent: Option<String>,
+    new_commit: bool,
+    version: Option<String>,
+    repo: PathBuf,
+}
+
+/// pungi's `version_generator`; an unknown `!GENERATOR` is an error.
+fn version(compose: &kiln_engine::Compose, v: Option<&str>) -> Result<Option<String>, String> {
+    let info = &compose.info;
+    let image_version = info
+        .label
+        .as_deref()
+        .and_then(|l| l.split_once('-').map(|(_, v)| v.to_owned()))
+        .unwrap_or_else(|| info.release.version.clone());
+    let image_release = format!(
+        "{}{}.{}",
+        info.date,
+        info.compose_type.suffix(),
+        info.respin
+    );
+    Ok(match v {
+        None => None,
+        Some("!OSTREE_VERSION_FROM_LABEL_DATE_TYPE_RESPIN") => {
+            Some(format!("{image_version}.{image_release}"))
+        }
+        Some("!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN") => Some(image_release),
+        Some("!RELEASE_FROM_DATE_RESPIN") => Some(format!("{}.{}", info.date, info.respin)),
+        Some("!VERSION_FROM_VERSION_DATE_RESPIN") => Some(format!(
+            "{}.{}.{}",
+            info.release.version, info.date, info.respin
+        )),
+        Some("!VERSION_FROM_VERSION") => Some(info.release.version.clone()),
+        Some(g) if g.starts_with('!') => return Err(format!("unknown version generator {g}")),
+        Some(v) => Some(v.to_owned()),
+    })
+}
+
+const GENERATORS: &[&str] = &[
+    "!OSTREE_VERSION_FROM_LABEL_DATE_TYPE_RESPIN",
+    "!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN",
+    "!RELEASE_FROM_DATE_RESPIN",
+    "!VERSION_FROM_VERSION_DATE_RESPIN",
+    "!VERSION_FROM_VERSION",
+];
+
+fn blocks(config: &Config) -> impl Iterator<Item = (&String, &OstreeBlock)> {
+    config
+        .ostree
+        .iter()
+        .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
+}
+
+fn is_remote(url: &str) -> bool {
+    url.contains("://") && !url.starts_with("file://")
+}
+
+impl Phase for OstreePhase {
+    fn name(&self) -> &'static str {
+        "ostree"
+    }
+    /// The packages come from the compose's repositories.
+    fn needs(&self) -> &'static [&'static str] {
+        &["createrepo"]
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &["ostree"]
+    }
+    fn config_outputs(&self) -> &'static [&'static str] {
+        &["ostree_repo"]
+    }
+    fn enabled(&self, config: &Config) -> bool {
+        !config.ostree.is_empty()
+    }
+    fn work(&self) -> Work {
+        Work::External
+    }
+    fn tools(&self, config: &Config) -> Vec<&'static str> {
+        let mut tools = vec!["dnf", "ostree"];
+        if blocks(config).any(|(_, b)| !Path::new(&b.config_url).is_dir()) {
+            tools.push("git");
+        }
+        tools
+    }
+    fn unsupported(&self, config: &Config) -> Option<String> {
+        blocks(config).find_map(|(re, b)| {
+            let v = b.version.as_deref()?;
+            (v.starts_with('!') && !GENERATORS.contains(&v)).then(|| {
+                format!(
+                    "ostree block for {re}: unknown version generator {v} (known: {})",
+                    GENERATORS.join(", ")
+                )
+            })
+        })
+    }
+    fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        let mut tasks = Vec::new();
+        for variant in &ctx.compose.variants.all {
+            for (re, block) in blocks(ctx.config) {
+                if !kiln_config::variant_matches(re, &variant.uid) {
+                    continue;
+                }
+                let arches: Vec<String> = if block.arches.is_empty() {
+                    variant.arches.clone()
+                } else {
+                    block
+                        .arches
+                        .iter()
+                        .filter(|a| variant.arches.contains(a))
+                        .cloned()
+                        .collect()
+                };
+                for arch in arches {
+                    tasks.push(Task {
+                        variant,
+                        arch,
+                        block,
+                        number: tasks.len() + 1,
+                    });
+                }
+            }
+        }
+        let mut done = Vec::new();
+        for task in &tasks {
+            let _arch = ctx.arch_span(&task.arch);
+            ctx.check_cancelled()?;
+            let failable = task
+                .block
+                .failable
+                .iter()
+                .any(|a| a == "*" || *a == task.arch);
+            if let Some(c) = ctx.failable_with(
+                "ostree",
+                &task.variant.uid,
+                &task.arch,
+                None,
+                failable,
+                || commit_tree(ctx, task),
+            )? {
+                done.push(c);
+            }
+        }
+        write_metadata(ctx, &done)
+    }
+}
+
+/// The folder holding the treefile: `config_url` itself when it is a local folder, else a
+/// shallow git clone of its `config_branch`.
+fn config_dir(
+    ctx: &PhaseContext,
+    task: &Task,
+    work: &Path,
+    log: &Path,
+) -> Result<PathBuf, PhaseError> {
+    let url = &task.block.config_url;
+    let local = url.strip_prefix("file://").unwrap_or(url);
+    if Path::new(local).is_dir() && !Path::new(local).join(".git").exists() {
+        return Ok(PathBuf::from(local));
+    }
+    let dir = work.join("config_repo");
+    let _ = std::fs::remove_dir_all(&dir);
+    let branch = task.block.config_branch.as_deref().unwrap_or("master");
+    let mut git = Command::new("git");
+    git.args(["clone", "--quiet", "--depth", "1", "--branch", branch])
+        .arg(if is_remote(url) {
+            url.clone()
+        } else {
+            format!("file://{local}")
+        })
+        .arg(&dir);
+    ctx.run(&git, log)?;
+    Ok(dir)
+}
+
+/// A repository of the block as dnf takes it: a variant UID is the compose's own tree.
+fn repo_url(ctx: &PhaseContext, repo: &str, arch: &str) -> Result<String, PhaseError> {
+    if let Some(v) = ctx.compose.variants.get(repo) {
+        let tree = ctx
+            .compose
+            .paths
+            .compose_dir()
+            .join(&v.uid)
+            .join(arch)
+            .join("os");
+        if !tree.join("repodata/repomd.xml").is_file() {
+            return Err(PhaseError::msg(format!(
+                "ostree repo {repo}: the compose has no repository at {}",
+                tree.display()
+            )));
+        }
+        return Ok(format!("file://{}", tree.display()));
+    }
+    if repo.contains("://") {
+        return Ok(repo.to_owned());
+    }
+    Ok(format!("file://{repo}"))
+}
+
+/// The compose's timestamp as `ostree commit --timestamp` takes it.
+fn iso8601(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+fn stdout_line(out: &kiln_engine::CommandOutput) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError> {
+    let uid = &task.variant.uid;
+    let arch = &task.arch;
+    let work = ctx
+        .compose
+        .paths
+        .work_dir(arch)
+        .join(format!("ostree-{}", task.number));
+    std::fs::create_dir_all(&work)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", work.display()), e))?;
+    let log = ctx.log_file(arch, &format!("ostree-{}-{uid}", task.number));
+    let _ = std::fs::remove_file(&log);
+    let dir = config_dir(ctx, task, &work, &log)?;
+    let treefile = Treefile::load(&dir.join(&task.block.treefile), arch)
+        .map_err(|e| PhaseError::with(format!("ostree {uid}.{arch}"), e))?;
+    let ref_ = treefile
+        .ref_for(task.block.ostree_ref.as_deref(), arch)
+        .ok_or_else(|| {
+            PhaseError::msg(format!(
+                "ostree {uid}.{arch}: treefile {} names no ref, and the block no ostree_ref",
+                task.block.treefile
+            ))
+        })?;
+    if treefile.packages.is_empty() {
+        return Err(PhaseError::msg(format!(
+            "ostree {uid}.{arch}: treefile {} lists no packages",
+            task.block.treefile
+        )));
+    }
+    let version = version(ctx.compose, task.block.version.as_deref()).map_err(PhaseError::msg)?;
+
+    // Install the packages into a fresh root.
+    let root = work.join("root");
+    if root.exists() {
+        std::fs::remove_dir_all(&root)
+            .map_err(|e| PhaseError::with(format!("cannot remove {}", root.display()), e))?;
+    }
+    let mut dnf = Command::new("dnf");
+    dnf.args([
+        "-y",
+        "--setopt=reposdir=/dev/null",
+        "--setopt=install_weak_deps=False",
+    ])
+    .arg("--nogpgcheck")
+    .arg(format!("--releasever={}", ctx.compose.info.release.version))
+    .arg(format!("--installroot={}", root.display()))
+    // dnf resolves cachedir inside the installroot; /var is emptied before the commit.
+    .arg("--setopt=cachedir=/var/cache/dnf")
+    .arg(format!("--forcearch={arch}"))
+    // rpm then records the compose's time as the install time: the same packages give the
+    // same rpm database, so an unchanged tree is the same commit content.
+    .env("SOURCE_DATE_EPOCH", ctx.compose.timestamp.to_string());
+    for (i, repo) in task.block.repo.to_vec().iter().enumerate() {
+        dnf.arg(format!(
+            "--repofrompath=ostree-{i},{}",
+            repo_url(ctx, repo, arch)?
+        ))
+        .arg(format!("--repo=ostree-{i}"));
+    }
+    dnf.arg("install").args(&treefile.packages);
+    ctx.run(&dnf, &log)?;
+    shape::shape(&root, &treefile)
+        .map_err(|e| PhaseError::msg(format!("ostree {uid}.{arch}: {e}")))?;
+
+    // Commit.
+    let repo = &task.block.ostree_repo;
+    if !repo.join("config").is_file() {
+        std::fs::create_dir_all(repo)
+            .map_err(|e| PhaseError::with(format!("cannot create {}", repo.display()), e))?;
+        let mut init = Command::new("ostree");
+        init.arg("init")
+            .arg(format!("--repo={}", repo.display()))
+            .arg("--mode=archive");
+        ctx.run(&init, &log)?;
+    }
+    let repo_arg = format!("--repo={}", repo.display());
+    let mut rev = Command::new("ostree");
+    rev.args(["rev-parse", &repo_arg, &ref_]);
+    let parent = ctx
+        .run_status(&rev, &log)
+        .ok()
+        .filter(|o| o.success())
+        .map(|o| stdout_line(&o))
+        .filter(|s| !s.is_empty());
+    let mut commit = Command::new("ostree");
+    commit.args(["commit", &repo_arg]);
+    if task.block.tag_ref {
+        commit.arg(format!("--branch={ref_}"));
+        if !task.block.force_new_commit {
+            commit.arg("--skip-if-unchanged");
+        }
+    } else {
+        commit.arg("--orphan");
+        if let Some(p) = &parent {
+            commit.arg(format!("--parent={p}"));
+        }
+    }
+    let subject = match &version {
+        Some(v) => format!("{ref_} {v}"),
+        None => ref_.clone(),
+    };
+    commit
+        .arg(format!("--tree=dir={}", root.display()))
+        .arg(format!("--subject={subject}"))
+        .arg(format!("--timestamp={}", iso8601(ctx.compose.timestamp)));
+    if let Some(v) = &version {
+        commit.arg(format!("--add-metadata-string=version={v}"));
+    }
+    let mut commitid = stdout_line(&ctx.run(&commit, &log)?);
+    if !task.block.tag_ref
+        && !task.block.force_new_commit
+        && let Some(p) = &parent
+        && same_tree(ctx, &repo_arg, p, &commitid, &log)?
+    {
+        // An orphan commit of the parent's tree: not a new one (nothing refers to it).
+        commitid = p.clone();
+    }
+    let new_commit = parent.as_deref() != Some(commitid.as_str());
+    if task.block.update_summary {
+        let mut summary = Command::new("ostree");
+        summary.args(["summary", "-u", &repo_arg]);
+        ctx.run(&summary, &log)?;
+    }
+    tracing::info!(
+        "ostree {uid}.{arch}: {ref_} {} {commitid}",
+        if new_commit {
+            "committed"
+        } else {
+            "unchanged at"
+        }
+    );
+    ctx.notify(
+        "ostree",
+        json!({
+            "variant": uid, "arch": arch, "ref": ref_, "commitid": commitid,
+            "repo_path": repo.display().to_string(),
+            "local_repo_path": repo.display().to_string(),
+        }),
+    );
+    Ok(Committed {
+        variant: uid.clone(),
+        arch: arch.clone(),
+        ref_,
+        commitid,
+        parent: if new_commit { parent } else { None },
+        new_commit,
+        version,
+        repo: repo.clone(),
+    })
+}
+
+/// Whether two commits have the same root tree (`ostree ls -C -d` prints its checksums).
+fn same_tree(
+    ctx: &PhaseContext,
+    repo_arg: &str,
+    a: &str,
+    b: &str,
+    log: &Path,
+) -> Result<bool, PhaseError> {
+    let ls = |c: &str| -> Result<String, PhaseError> {
+        let mut cmd = Command::new("ostree");
+        cmd.args(["ls", repo_arg, "-C", "-d", c, "/"]);
+        Ok(stdout_line(&ctx.run(&cmd, log)?))
+    };
+    Ok(ls(a)? == ls(b)?)
+}
+
+/// `compose/metadata/ostree.json`: every commit this compose made or found unchanged.
+fn write_metadata(ctx: &PhaseContext, done: &[Committed]) -> Result<(), PhaseError> {
+    let mut by_variant = serde_json::Map::new();
+    for c in done {
+        let arches = by_variant
+            .entry(c.variant.clone())
+            .or_insert_with(|| json!({}));
+        let list = arches.as_object_mut().and_then(|m| {
+            m.entry(c.arch.clone())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+        });
+        if let Some(list) = list {
+            list.push(json!({
+                "ref": c.ref_,
+                "commitid": c.commitid,
+                "new_commit": c.new_commit,
+                "parent": c.parent,
+                "version": c.version,
+                "repo_path": c.repo.display().to_string(),
+            }));
+        }
+    }
+    let doc = json!({
+        "header": {"type": "kiln.ostree", "version": "1.0"},
+        "payload": {
+            "compose": kiln_engine::compose_ref(ctx.compose).to_json(),
+            "ostree": by_variant,
+        },
+    });
+    ctx.write(
+        &ctx.compose.paths.metadata_dir().join("ostree.json"),
+        kiln_productmd::json::to_string(&doc).as_bytes(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iso8601;
+
+    #[test]
+    fn timestamps_are_utc_iso8601() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_795_219_200), "2026-11-21T00:00:00Z");
+        assert_eq!(iso8601(951_825_600), "2000-02-29T12:00:00Z");
+    }
+}

@@ -1,0 +1,176 @@
+//! The ostree phase with the real ostree and dnf: a treefile's packages from the compose's own
+//! repository committed to an archive repository; `ostree log/ls/fsck/show` judge the result; the
+//! same packages again make no commit, a changed package makes one on top of the first, and
+//! `--resume` after a later failure does not commit again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{compose_args, compose_dir, have, kiln, kiln_command, mini, mini_config, text};
+
+const REF: &str = "mini/x86_64/docs";
+
+/// The mini config with an ostree block for AppStream, the treefile in `dir/config`, the repo at
+/// `repo`, and `updates` as a second package repository when given.
+fn config(dir: &Path, repo: &Path, updates: Option<&Path>) -> PathBuf {
+    let tree = dir.join("config");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("mini-docs.yaml"),
+        "ref: mini/${basearch}/docs\npackages: [mini-docs]\nremove-files: [usr/share/doc/mini-docs/unused]\n",
+    )
+    .unwrap();
+    let extra = format!(
+        "ostree:\n  \"^AppStream$\":\n    treefile: mini-docs.yaml\n    config_url: {}\n    \
+         repo: [AppStream, BaseOS]\n    ostree_repo: {}\n    version: \
+         \"!OSTREE_VERSION_FROM_LABEL_DATE_TYPE_RESPIN\"\n    update_summary: true\n",
+        tree.display(),
+        repo.display()
+    );
+    let cfg = mini_config(dir, &extra);
+    if let Some(u) = updates {
+        let repo_line = format!("x86_64: [{}]", mini().repo.display());
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(
+            &repo_line,
+            &format!("x86_64: [{}, {}]", mini().repo.display(), u.display()),
+        );
+        std::fs::write(&cfg, text).unwrap();
+    }
+    cfg
+}
+
+fn ostree(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("ostree")
+        .args(args)
+        .arg(format!("--repo={}", repo.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ostree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn commits(repo: &Path) -> Vec<String> {
+    ostree(repo, &["log", REF])
+        .lines()
+        .filter_map(|l| l.strip_prefix("commit "))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn metadata(top: &Path) -> serde_json::Value {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/ostree.json")).unwrap())
+            .unwrap();
+    m["payload"]["ostree"]["AppStream"]["x86_64"][0].clone()
+}
+
+#[test]
+fn ostree_commits_the_treefile_and_only_when_it_changed() {
+    if !have("ostree") || !have("dnf") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let repo = base.path().join("ostree-repo");
+
+    // The first commit.
+    let a = base.path().join("a");
+    std::fs::create_dir_all(&a).unwrap();
+    let out = kiln(
+        &compose_args(&config(&a, &repo, None), &["--skip-phase", "createiso"]),
+        &a,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let first = commits(&repo);
+    assert_eq!(first.len(), 1, "{first:?}");
+    let log = ostree(&repo, &["log", REF]);
+    assert!(log.contains("Version: 36.20261121.0"), "{log}");
+    let files = ostree(&repo, &["ls", "-R", REF]);
+    assert!(
+        files.contains("/usr/share/doc/mini-docs/index.txt"),
+        "{files}"
+    );
+    assert!(
+        files.contains("/usr/share/rpm"),
+        "the rpm database: {files}"
+    );
+    // Nothing of the build host or the compose's work folders leaks into the tree.
+    for leak in [
+        "/work/",
+        "dnf-cache",
+        "/var/cache/",
+        "/var/log/",
+        ".rpm.lock",
+    ] {
+        assert!(!files.contains(leak), "{leak} in the tree: {files}");
+    }
+    ostree(&repo, &["fsck"]);
+    assert!(ostree(&repo, &["show", REF]).contains(&first[0]));
+    assert!(repo.join("summary").is_file(), "update_summary");
+    let top = compose_dir(&a.join("t"));
+    let m = metadata(&top);
+    assert_eq!(m["commitid"], first[0].as_str(), "{m}");
+    assert_eq!(m["new_commit"], true);
+    // The tree checks out and holds the package's file.
+    let co = base.path().join("checkout");
+    ostree(&repo, &["checkout", REF, co.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(co.join("usr/share/doc/mini-docs/index.txt")).unwrap(),
+        "Docs.\n"
+    );
+
+    // The same packages: no new commit.
+    let b = base.path().join("b");
+    std::fs::create_dir_all(&b).unwrap();
+    let out = kiln(
+        &compose_args(&config(&b, &repo, None), &["--skip-phase", "createiso"]),
+        &b,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(commits(&repo), first);
+    assert_eq!(metadata(&compose_dir(&b.join("t")))["new_commit"], false);
+
+    // A changed package: a new commit whose parent is the first. The last phase fails after its
+    // work, and --resume finishes the compose without committing again.
+    let c = base.path().join("c");
+    std::fs::create_dir_all(&c).unwrap();
+    let updates = crate::incremental::newer_docs(&c);
+    let cfg = config(&c, &repo, Some(&updates));
+    let out = kiln_command(&compose_args(&cfg, &["--skip-phase", "createiso"]), &c)
+        .env("KILN_FAILPOINT", "fail:test")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let second = commits(&repo);
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert_eq!(second[1], first[0], "the new commit's parent is the first");
+    let top = compose_dir(&c.join("t"));
+    let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], &c);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    assert_eq!(commits(&repo), second, "--resume committed again");
+    assert_eq!(metadata(&top)["commitid"], second[0].as_str());
+}
+
+#[test]
+fn an_ostree_block_with_a_typo_is_refused_with_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(
+        dir.path(),
+        "ostree:\n  \"^BaseOS$\":\n    treefile: t.yaml\n    config_url: /x\n    repo: BaseOS\n    \
+         ostree_repo: /tmp/r\n    update_sumary: true\n",
+    );
+    let out = kiln(&compose_args(&cfg, &[]), dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown field `update_sumary`"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !dir.path().join("t").exists()
+            || std::fs::read_dir(dir.path().join("t")).unwrap().count() == 0
+    );
+}
