@@ -4,6 +4,7 @@
 mod compose;
 mod console;
 mod createrepo;
+mod diff;
 mod gather;
 mod phases;
 mod repoclosure;
@@ -46,6 +47,8 @@ enum Command {
     Repoclosure(repoclosure::RepoclosureArgs),
     /// Gather from bare repositories with the gather phase's depsolver, and print the choice.
     Gather(gather::GatherArgs),
+    /// What changed between two composes: packages, images, config (exit 1 when anything did).
+    Diff(diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Createrepo(args) => createrepo::run(args),
         Command::Repoclosure(args) => repoclosure::run(args),
         Command::Gather(args) => gather::run(args),
+        Command::Diff(args) => diff::run(args),
     };
     match result {
         Ok(code) => code,

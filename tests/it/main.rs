@@ -8,6 +8,7 @@ mod common;
 mod compose;
 mod comps;
 mod createrepo;
+mod diff;
 mod fixtures;
 mod gather;
 mod gather_pungi;
