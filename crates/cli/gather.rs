@@ -200,6 +200,7 @@ pub fn run(args: GatherArgs) -> anyhow::Result<ExitCode> {
         lookaside_variants: Vec::new(),
         lookaside_packages: lookaside,
         hidden: Default::default(),
+        origins: Default::default(),
     };
     let selections = solve_arch(&pkgset, std::slice::from_ref(&plan))?;
     let Some(sel) = selections.get("gather") else {

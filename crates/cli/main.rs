@@ -8,6 +8,7 @@ mod diff;
 mod gather;
 mod phases;
 mod repoclosure;
+mod why;
 
 use std::process::ExitCode;
 
@@ -49,6 +50,8 @@ enum Command {
     Gather(gather::GatherArgs),
     /// What changed between two composes: packages, images, config (exit 1 when anything did).
     Diff(diff::DiffArgs),
+    /// Why a package is in a compose's variants (the chain down to its input), or why not.
+    Why(why::WhyArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Repoclosure(args) => repoclosure::run(args),
         Command::Gather(args) => gather::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Why(args) => why::run(args),
     };
     match result {
         Ok(code) => code,

@@ -69,6 +69,7 @@ fn base_os(m: &Mini, method: Method, tweak: impl FnOnce(&mut GatherOptions)) -> 
         lookaside_variants: vec![],
         lookaside_packages: vec![],
         hidden: Default::default(),
+        origins: Default::default(),
     };
     let sel = &solve_arch(&m.pkgset, &[plan]).unwrap()["BaseOS"];
     let mut out: Vec<String> = sel
@@ -236,6 +237,7 @@ fn plan(
         lookaside_variants: vec![],
         lookaside_packages: vec![],
         hidden: Default::default(),
+        origins: Default::default(),
     }
 }
 

@@ -25,3 +25,4 @@ mod repoclosure;
 mod repodata;
 mod rpm;
 mod variants;
+mod why;

@@ -6,8 +6,9 @@
 //!    beyond what their names say. A library may use other libraries.
 //! 2. core: `crates/engine` (the `Phase` trait, the DAG executor) and `crates/artifacts` (the
 //!    typed files phases hand each other).
-//! 3. shared phase code: `crates/media` (ISO making, `.treeinfo`, image records) used by several
-//!    phases.
+//! 3. shared code over the core: `crates/media` (ISO making, `.treeinfo`, image records) used by
+//!    several phases, and `crates/inspect` (reading finished composes and their artifacts for
+//!    `kiln why` and `kiln diff`).
 //! 4. phases: `phases/<name>`, each crate `kiln-phase-<name>`. A phase never uses another phase:
 //!    what one phase needs from another goes through an artifact or the shared layer.
 //! 5. `xtask`: fixtures and benches, which drive phases directly.
@@ -57,7 +58,7 @@ pub fn layer_of(dir: &str) -> Option<Layer> {
         "" => Some(Layer::Binary),
         "xtask" => Some(Layer::Tool),
         "crates/engine" | "crates/artifacts" => Some(Layer::Core),
-        "crates/media" => Some(Layer::Shared),
+        "crates/media" | "crates/inspect" => Some(Layer::Shared),
         _ if dir.starts_with("phases/") => Some(Layer::Phase),
         _ if dir.starts_with("crates/") => Some(Layer::Library),
         _ => None,

@@ -20,6 +20,23 @@ pub struct GatheredPackage {
     pub flags: Vec<String>,
     /// The header (with the file checksum, size and mtime) as the package set read it.
     pub package: kiln_rpm::Package,
+    /// Why gather took it (the first reason it met while solving); `kiln why` reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Reason>,
+}
+
+/// Why a package is in a tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// `input`, `prepopulate`, `requires`, `conditional`, `fulltree`, `multilib`, `langpack`,
+    /// `source` or `debuginfo`.
+    pub kind: String,
+    /// The package it came with or for (N-E:V-R.A); none for `input` and `prepopulate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The requirement (`requires`), or the pattern (`input`, `prepopulate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what: Option<String>,
 }
 
 /// One tree (os, debug or source) of a variant and arch.
@@ -62,6 +79,10 @@ pub struct GatherResult {
     pub unresolved: Vec<UnresolvedDep>,
     /// Input patterns that matched no package.
     pub missing: Vec<String>,
+    /// Where each input pattern came from: `comps group core`, `additional_packages`, `module
+    /// nodejs:20:...`, `gather_prepopulate`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub inputs: std::collections::BTreeMap<String, String>,
 }
 
 impl Artifact for GatherResult {

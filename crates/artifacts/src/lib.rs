@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use gather::{GatherResult, GatheredPackage, Tree, UnresolvedDep};
+pub use gather::{GatherResult, GatheredPackage, Reason, Tree, UnresolvedDep};
 pub use images::{IMAGE_PHASES, ImageRecords};
 pub use package_set::{Entry, PackageSet};
 pub use stamp::Stamp;

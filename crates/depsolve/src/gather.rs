@@ -106,6 +106,31 @@ pub struct GatherRequest {
     pub conditional: Vec<(String, String)>,
 }
 
+/// Why a package is in the result: the first reason that brought it in. Packages are named by
+/// their ids in the pool the result came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// An include pattern matched it.
+    Input(String),
+    /// A `gather_prepopulate` entry (`name.arch`).
+    Prepopulate(String),
+    /// `by` requires `requirement`, which it provides (for a source package `by`, a
+    /// BuildRequires: selfhosting).
+    Requires { by: SolvId, requirement: String },
+    /// comps: when `when` is in, this comes too.
+    Conditional { when: SolvId },
+    /// Built from the same source as `sibling` (fulltree).
+    Fulltree { sibling: SolvId },
+    /// The multilib copy of `of`.
+    Multilib { of: SolvId },
+    /// A comps langpack of `of`.
+    Langpack { of: SolvId },
+    /// The source package of `binary`.
+    SourceOf { binary: SolvId },
+    /// The debuginfo of `binary`.
+    DebugOf { binary: SolvId },
+}
+
 /// A requirement no visible package satisfies.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Unresolved {
@@ -124,6 +149,8 @@ pub struct GatherOutcome {
     /// Packages chosen from lookaside repositories (not to be linked).
     pub lookaside: Vec<SolvId>,
     pub flags: BTreeMap<SolvId, u16>,
+    /// Why each package of the lists above is there.
+    pub why: BTreeMap<SolvId, Why>,
     pub unresolved: Vec<Unresolved>,
     /// Include patterns that matched nothing ("Could not find a match for ...").
     pub missing: Vec<String>,
@@ -165,6 +192,7 @@ struct Gather<'p> {
     debug: Vec<SolvId>,
     source: Vec<SolvId>,
     flags: Vec<u16>,
+    why: Vec<Option<Why>>,
     done_binary_deps: Vec<bool>,
     done_debug_deps: Vec<bool>,
     done_source_deps: Vec<bool>,
@@ -184,6 +212,8 @@ struct Gather<'p> {
     /// Reused buffers: the candidates of one requirement, the deps of one package.
     cands_buf: Vec<SolvId>,
     deps_buf: Vec<SolvId>,
+    /// The requirement each entry of `deps_buf` satisfies.
+    deps_req_buf: Vec<ReqId>,
     /// Requirements whose meaning depends on the result (`if`/`unless`), re-checked each pass.
     pending_cond: Vec<(SolvId, ReqId, bool)>,
     conditional: FxHashMap<&'p str, Vec<&'p str>>,
@@ -318,6 +348,7 @@ impl<'p> Gather<'p> {
             debug: Vec::new(),
             source: Vec::new(),
             flags: vec![0; n],
+            why: vec![None; n],
             done_binary_deps: vec![false; n],
             done_debug_deps: vec![false; n],
             done_source_deps: vec![false; n],
@@ -331,6 +362,7 @@ impl<'p> Gather<'p> {
             req_store: Vec::new(),
             cands_buf: Vec::new(),
             deps_buf: Vec::new(),
+            deps_req_buf: Vec::new(),
             pending_cond: Vec::new(),
             conditional: FxHashMap::default(),
             unresolved: FxHashSet::default(),
@@ -366,6 +398,26 @@ impl<'p> Gather<'p> {
             Kind::Source => class::SOURCE,
         };
         self.has(id, class::VISIBLE | k)
+    }
+
+    /// Records that `by` requires `dep` through the `i`th entry of the last `package_deps`.
+    fn because_required(&mut self, dep: SolvId, by: SolvId, i: usize) {
+        if self.why[dep.index()].is_none()
+            && let Some(&r) = self.deps_req_buf.get(i)
+        {
+            self.why[dep.index()] = Some(Why::Requires {
+                by,
+                requirement: self.pool.req_str(r),
+            });
+        }
+    }
+
+    /// Records why `id` is in, unless something brought it in already.
+    fn because(&mut self, id: SolvId, why: impl FnOnce() -> Why) {
+        let slot = &mut self.why[id.index()];
+        if slot.is_none() {
+            *slot = Some(why());
+        }
     }
 
     fn set_flag(&mut self, id: SolvId, f: u16) {
@@ -542,18 +594,23 @@ impl<'p> Gather<'p> {
             } else {
                 &mut added
             };
+            let before = into.len();
             let first = self.pool.s(found[0]).name;
             if found.iter().all(|&i| self.pool.s(i).name == first) {
                 self.best_into(&found, None, debuginfo, into);
-                continue;
+            } else {
+                // A glob picks the best package of every name it matched.
+                let mut by_name: BTreeMap<Sym, Vec<SolvId>> = BTreeMap::new();
+                for &id in &found {
+                    by_name.entry(self.pool.s(id).name).or_default().push(id);
+                }
+                for (_, cands) in by_name {
+                    self.best_into(&cands, None, debuginfo, into);
+                }
             }
-            // A glob picks the best package of every name it matched.
-            let mut by_name: BTreeMap<Sym, Vec<SolvId>> = BTreeMap::new();
-            for &id in &found {
-                by_name.entry(self.pool.s(id).name).or_default().push(id);
-            }
-            for (_, cands) in by_name {
-                self.best_into(&cands, None, debuginfo, into);
+            let picked: Vec<SolvId> = into[before..].to_vec();
+            for id in picked {
+                self.because(id, || Why::Input(pattern.clone()));
             }
         }
         (added, added_debug)
@@ -568,6 +625,7 @@ impl<'p> Gather<'p> {
             self.match_names(name, Kind::Binary, &mut found);
             found.retain(|&i| self.pool.arch(i) == arch);
             for id in self.best(&found, None, false) {
+                self.because(id, || Why::Prepopulate(na.clone()));
                 self.add_binary(id, flags::PREPOPULATE);
             }
         }
@@ -835,6 +893,7 @@ impl<'p> Gather<'p> {
     /// `out` (cleared first).
     fn package_deps(&mut self, id: SolvId, debuginfo: bool, out: &mut Vec<SolvId>) {
         out.clear();
+        self.deps_req_buf.clear();
         if self.pool.is_lookaside(id) {
             return;
         }
@@ -847,6 +906,7 @@ impl<'p> Gather<'p> {
             let (start, end) = self.req_cache[cache][r.0 as usize];
             if (start, end) != UNCACHED {
                 out.extend_from_slice(&self.req_store[start as usize..end as usize]);
+                self.deps_req_buf.resize(out.len(), r);
                 continue;
             }
             match self.pool.req(r) {
@@ -868,6 +928,7 @@ impl<'p> Gather<'p> {
                         let start = store.len();
                         self.best_into(&cands, Some(r), debuginfo, &mut store);
                         out.extend_from_slice(&store[start..]);
+                        self.deps_req_buf.resize(out.len(), r);
                         self.req_cache[cache][r.0 as usize] = (index(start), index(store.len()));
                         self.req_store = store;
                     }
@@ -879,7 +940,10 @@ impl<'p> Gather<'p> {
                         continue;
                     }
                     match self.resolve_rich(rich, r, kind) {
-                        Some(v) => out.extend(v),
+                        Some(v) => {
+                            out.extend(v);
+                            self.deps_req_buf.resize(out.len(), r);
+                        }
                         None => {
                             self.unresolved.insert((id, r));
                         }
@@ -918,6 +982,7 @@ impl<'p> Gather<'p> {
                 let mut found = Vec::new();
                 self.match_names(want, Kind::Binary, &mut found);
                 for dep in self.best(&found, None, false) {
+                    self.because(dep, || Why::Conditional { when: id });
                     if self.add_binary(dep, 0) {
                         self.set_flag(id, flags::CONDITIONAL);
                         added = true;
@@ -940,7 +1005,8 @@ impl<'p> Gather<'p> {
             }
             let mut deps = std::mem::take(&mut self.deps_buf);
             self.package_deps(id, false, &mut deps);
-            for &dep in &deps {
+            for (i, &dep) in deps.iter().enumerate() {
+                self.because_required(dep, id, i);
                 added |= self.add_binary(dep, 0);
             }
             self.deps_buf = deps;
@@ -961,6 +1027,10 @@ impl<'p> Gather<'p> {
                 Some(v) => {
                     self.unresolved.remove(&(id, r));
                     for dep in v {
+                        self.because(dep, || Why::Requires {
+                            by: id,
+                            requirement: self.pool.req_str(r),
+                        });
                         added |= if debuginfo && !self.in_binary[dep.index()] {
                             self.add_debug(dep, 0)
                         } else {
@@ -988,7 +1058,8 @@ impl<'p> Gather<'p> {
             }
             let mut deps = std::mem::take(&mut self.deps_buf);
             self.package_deps(id, false, &mut deps);
-            for &dep in &deps {
+            for (i, &dep) in deps.iter().enumerate() {
+                self.because_required(dep, id, i);
                 if self.add_binary(dep, 0) {
                     added = true;
                     self.set_flag(id, flags::SELF_HOSTING);
@@ -1028,6 +1099,7 @@ impl<'p> Gather<'p> {
             if self.pool.is_lookaside(src) || self.pool.is_lookaside(id) {
                 self.set_flag(src, flags::LOOKASIDE);
             }
+            self.because(src, || Why::SourceOf { binary: id });
             if !self.in_source[src.index()] {
                 self.in_source[src.index()] = true;
                 self.source.push(src);
@@ -1074,6 +1146,7 @@ impl<'p> Gather<'p> {
                 if !name.contains("-debugsource") && name != want {
                     continue;
                 }
+                self.because(d, || Why::DebugOf { binary: id });
                 added |= self.add_debug(d, 0);
             }
         }
@@ -1092,8 +1165,9 @@ impl<'p> Gather<'p> {
             }
             let mut deps = std::mem::take(&mut self.deps_buf);
             self.package_deps(id, true, &mut deps);
-            for &dep in &deps {
+            for (i, &dep) in deps.iter().enumerate() {
                 if !self.in_binary[dep.index()] {
+                    self.because_required(dep, id, i);
                     added |= self.add_debug(dep, 0);
                 }
             }
@@ -1162,6 +1236,7 @@ impl<'p> Gather<'p> {
             }
             pull.extend(noarch);
             for d in pull {
+                self.because(d, || Why::Fulltree { sibling: id });
                 if self.add_binary(d, 0) {
                     self.set_flag(d, flags::FULLTREE);
                     added = true;
@@ -1201,6 +1276,7 @@ impl<'p> Gather<'p> {
             }
             for cands in by_name.into_values() {
                 if let Some(&best) = self.best(&cands, None, false).first() {
+                    self.because(best, || Why::Langpack { of: id });
                     self.set_flag(best, flags::LANGPACK);
                     added |= self.add_binary(best, 0);
                 }
@@ -1246,6 +1322,7 @@ impl<'p> Gather<'p> {
                     .is_some()
                 {
                     self.set_flag(d, flags::MULTILIB);
+                    self.because(d, || Why::Multilib { of: id });
                     added |= self.add_binary(d, 0);
                 }
             }
@@ -1282,6 +1359,10 @@ impl<'p> Gather<'p> {
             .chain(&lookaside)
             .map(|&id| (id, self.flags[id.index()]))
             .collect();
+        let why: BTreeMap<SolvId, Why> = flag_map
+            .keys()
+            .filter_map(|&id| self.why[id.index()].clone().map(|w| (id, w)))
+            .collect();
         let mut unresolved: Vec<Unresolved> = self
             .unresolved
             .iter()
@@ -1298,6 +1379,7 @@ impl<'p> Gather<'p> {
             source,
             lookaside,
             flags: flag_map,
+            why,
             unresolved,
             missing,
         }

@@ -26,7 +26,9 @@ pub mod repoclosure;
 pub mod rich;
 
 pub use evr::{Evr, Op};
-pub use gather::{GatherOptions, GatherOutcome, GatherRequest, Greedy, Unresolved, flags, gather};
+pub use gather::{
+    GatherOptions, GatherOutcome, GatherRequest, Greedy, Unresolved, Why, flags, gather,
+};
 pub use multilib::{Multilib, MultilibMethod};
 pub use pool::{
     DepId, Kind, PkgSpec, Pool, PoolBuilder, PoolError, RepoId, Req, ReqId, SolvId, atom,

@@ -130,7 +130,7 @@ impl ComposeView {
 }
 
 /// kiln's config dump (`logs/global/config-dump.global.log`), or nothing for a compose without.
-fn read_config(dir: &Path) -> Result<serde_json::Map<String, Value>, InspectError> {
+pub(crate) fn read_config(dir: &Path) -> Result<serde_json::Map<String, Value>, InspectError> {
     let path = dir.join("logs/global/config-dump.global.log");
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(serde_json::Map::new());

@@ -21,6 +21,7 @@ fn tree(
     dir: PathBuf,
     repo: PathBuf,
     picks: &[Pick],
+    why: &std::collections::BTreeMap<usize, kiln_artifacts::Reason>,
     pkgset: &[PkgRecord],
     hashed: bool,
 ) -> Tree {
@@ -39,6 +40,7 @@ fn tree(
                     .map(str::to_owned)
                     .collect(),
                 package: r.package.clone(),
+                why: why.get(&p.index).cloned(),
             }
         })
         .collect();
@@ -75,11 +77,28 @@ pub fn build_result(
             os,
             paths.os_repo(variant, arch),
             &sel.binary,
+            &sel.why,
             pkgset,
             hashed,
         ),
-        debug: tree(top, debug.clone(), debug, &sel.debug, pkgset, hashed),
-        source: tree(top, source.clone(), source, &sel.source, pkgset, hashed),
+        debug: tree(
+            top,
+            debug.clone(),
+            debug,
+            &sel.debug,
+            &sel.why,
+            pkgset,
+            hashed,
+        ),
+        source: tree(
+            top,
+            source.clone(),
+            source,
+            &sel.source,
+            &sel.why,
+            pkgset,
+            hashed,
+        ),
         lookaside: sel.lookaside.clone(),
         unresolved: sel
             .unresolved
@@ -90,6 +109,7 @@ pub fn build_result(
             })
             .collect(),
         missing: sel.missing.clone(),
+        inputs: Default::default(),
     }
 }
 

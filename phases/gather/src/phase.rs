@@ -234,11 +234,34 @@ fn plan_for(
             }
             (Vec::new(), Vec::new())
         };
-    includes.extend(config.additional_packages.list_for(&v.uid, arch));
+    // Where each input comes from, for `kiln why`.
+    let mut origins: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(groups) = comps.as_ref() {
+        for g in &v.groups {
+            let (names, _, _) = group_inputs(groups, std::slice::from_ref(g));
+            for n in names {
+                origins
+                    .entry(n)
+                    .or_insert_with(|| format!("comps group {}", g.name));
+            }
+        }
+    }
+    for p in config.additional_packages.list_for(&v.uid, arch) {
+        origins
+            .entry(p.clone())
+            .or_insert_with(|| "additional_packages".into());
+        includes.push(p);
+    }
     let (enabled, hidden) = if method == Method::Hybrid {
         let enabled = crate::modules::enable(modules, arch, &v.uid, &v.modules)
             .map_err(|e| PhaseError::with("gather", e))?;
         let (hidden, inputs) = crate::modules::filter(pkgset, modules, &enabled);
+        let names: Vec<String> = enabled.iter().map(|&i| modules.streams[i].nsvc()).collect();
+        for i in &inputs {
+            origins
+                .entry(i.clone())
+                .or_insert_with(|| format!("module {}", names.join(", ")));
+        }
         includes.extend(inputs);
         (enabled, hidden)
     } else {
@@ -269,6 +292,7 @@ fn plan_for(
         lookaside_variants,
         lookaside_packages: lookaside_packages(ctx, &v.uid, arch)?,
         hidden,
+        origins,
     };
     Ok((plan, enabled))
 }
@@ -369,7 +393,7 @@ impl Phase for Gather {
                 let Some(sel) = selections.get(&v.uid) else {
                     continue;
                 };
-                let result = build_result(
+                let mut result = build_result(
                     &compose.paths,
                     v,
                     &arch,
@@ -378,6 +402,13 @@ impl Phase for Gather {
                     &pkgset,
                     ctx.config.hashed_directories,
                 );
+                result.inputs = plan.origins.clone();
+                for p in &plan.options.prepopulate {
+                    result
+                        .inputs
+                        .entry(p.clone())
+                        .or_insert_with(|| "gather_prepopulate".into());
+                }
                 tracing::info!(
                     "{}.{arch} ({}): {} binary, {} debug, {} source packages; {} from lookasides",
                     v.uid,

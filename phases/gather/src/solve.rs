@@ -59,6 +59,8 @@ pub struct VariantPlan {
     pub lookaside_packages: Vec<PkgRecord>,
     /// Indices of package-set packages this variant cannot see (modular filtering).
     pub hidden: BTreeSet<usize>,
+    /// Where each of `includes` comes from (`comps group core`, `additional_packages`, ...).
+    pub origins: BTreeMap<String, String>,
 }
 
 /// A chosen package: index into the package set, and pungi's flags.
@@ -77,6 +79,8 @@ pub struct Selection {
     pub lookaside: Vec<String>,
     pub unresolved: Vec<kiln_depsolve::Unresolved>,
     pub missing: Vec<String>,
+    /// Why each picked package (by package-set index) is in.
+    pub why: BTreeMap<usize, kiln_artifacts::Reason>,
 }
 
 impl Selection {
@@ -234,7 +238,16 @@ pub fn solve_arch(
                 })
                 .collect()
         };
+        let why = out
+            .why
+            .iter()
+            .filter_map(|(&id, w)| {
+                let index = *seen.get(id.index())?;
+                Some((index, reason(&pool, w)))
+            })
+            .collect();
         let sel = Selection {
+            why,
             binary: pick(&out.binary),
             debug: pick(&out.debug),
             source: pick(&out.source),
@@ -246,6 +259,27 @@ pub fn solve_arch(
     }
     trim(pkgset, plans, &mut results);
     Ok(results)
+}
+
+/// The depsolver's reason with the packages it names spelled out.
+fn reason(pool: &kiln_depsolve::pool::Pool, w: &kiln_depsolve::Why) -> kiln_artifacts::Reason {
+    use kiln_depsolve::Why as W;
+    let (kind, by, what) = match w {
+        W::Input(p) => ("input", None, Some(p.clone())),
+        W::Prepopulate(p) => ("prepopulate", None, Some(p.clone())),
+        W::Requires { by, requirement } => ("requires", Some(*by), Some(requirement.clone())),
+        W::Conditional { when } => ("conditional", Some(*when), None),
+        W::Fulltree { sibling } => ("fulltree", Some(*sibling), None),
+        W::Multilib { of } => ("multilib", Some(*of), None),
+        W::Langpack { of } => ("langpack", Some(*of), None),
+        W::SourceOf { binary } => ("source", Some(*binary), None),
+        W::DebugOf { binary } => ("debuginfo", Some(*binary), None),
+    };
+    kiln_artifacts::Reason {
+        kind: kind.to_owned(),
+        by: by.map(|id| pool.nevra(id)),
+        what,
+    }
 }
 
 /// Names per list (binary, debug, source).
@@ -311,6 +345,9 @@ fn trim(pkgset: &[PkgRecord], plans: &[VariantPlan], results: &mut BTreeMap<Stri
                     for p in picks {
                         if !target.iter().any(|t| t.index == p.index) {
                             target.push(p);
+                        }
+                        if let Some(w) = sel.why.get(&p.index) {
+                            parent_sel.why.entry(p.index).or_insert_with(|| w.clone());
                         }
                     }
                     target.sort_by_key(|t| pkgset[t.index].package.nevra());

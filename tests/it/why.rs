@@ -1,0 +1,74 @@
+//! `kiln why` on the mini compose: the chain from a package down to the comps group that asked
+//! for it, and why packages are not shipped (filtered, absent from the package set, unneeded).
+
+use crate::common::{compose_args, compose_dir, kiln, mini_config, text};
+
+#[test]
+fn kiln_why_walks_the_chain_and_explains_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kiln(
+        &compose_args(&mini_config(dir.path(), ""), &["--skip-phase", "createiso"]),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.path().join("t"));
+    let top = top.to_str().unwrap();
+
+    let out = kiln(
+        &["why", top, "mini-glibc-common", "--variant", "BaseOS"],
+        dir.path(),
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("BaseOS.x86_64 (os):"), "{shown}");
+    assert!(
+        shown.contains(
+            "mini-glibc-common-2.35-3.mini36.x86_64: required by mini-glibc-2.35-3.mini36.x86_64 (mini-glibc-common = 2.35-3.mini36)"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "mini-glibc-2.35-3.mini36.x86_64: an input (pattern mini-glibc) from comps group core"
+        ),
+        "{shown}"
+    );
+
+    // AppStream leaves it to BaseOS, its lookaside.
+    let out = kiln(
+        &["why", top, "mini-glibc-common", "--variant", "AppStream"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("BaseOS ships it"), "{}", text(&out));
+
+    let out = kiln(&["why", top, "mini-filtered"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains(
+            "BaseOS.x86_64: not shipped: filter_packages removes it (pattern mini-filtered)"
+        ),
+        "{}",
+        text(&out)
+    );
+    let out = kiln(
+        &["why", top, "mini-glibc.i686", "--variant", "BaseOS"],
+        dir.path(),
+    );
+    assert!(
+        text(&out).contains("nothing in the variant requires it and no input names it"),
+        "{}",
+        text(&out)
+    );
+    let out = kiln(
+        &["why", top, "no-such-package", "--variant", "BaseOS"],
+        dir.path(),
+    );
+    assert!(
+        text(&out).contains("no package of the x86_64 package set is named no-such-package"),
+        "{}",
+        text(&out)
+    );
+    let out = kiln(&["why", "/nonexistent", "x"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
