@@ -364,6 +364,10 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    // The compose report, whatever the outcome: a failed compose needs it most.
+    if let Err(e) = kiln_inspect::report::write(&topdir) {
+        console.error_line(&format!("cannot write the compose report: {e}"));
+    }
     let status = report.outcome.status().as_str();
     if report.outcome == Outcome::Finished || verbosity != Verbosity::Quiet {
         console.line(&format!("{status}: {}", topdir.display()));

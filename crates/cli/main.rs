@@ -52,6 +52,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Why a package is in a compose's variants (the chain down to its input), or why not.
     Why(why::WhyArgs),
+    /// Write a compose's report (logs/report.html) again: status, timeline, counts, problems.
+    Report(why::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Gather(args) => gather::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Why(args) => why::run(args),
+        Command::Report(args) => why::report(args),
     };
     match result {
         Ok(code) => code,

@@ -43,3 +43,23 @@ pub fn run(args: WhyArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::from(u8::from(!shipped)))
 }
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// The compose's folder.
+    pub compose: PathBuf,
+}
+
+/// `kiln report COMPOSE_DIR`: writes `logs/report.html` again and prints its path.
+pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    match kiln_inspect::report::write(&args.compose) {
+        Ok(path) => {
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            Ok(ExitCode::from(crate::exit::CONFIG_ERROR))
+        }
+    }
+}

@@ -23,6 +23,7 @@ mod pkgset;
 mod productmd;
 mod repoclosure;
 mod repodata;
+mod report;
 mod rpm;
 mod variants;
 mod why;

@@ -156,6 +156,12 @@ const JUDGES: &[Package] = &[
         rpm: "ostree",
         probe: "ostree",
     },
+    // The compose report is checked in a real browser.
+    Package {
+        deb: "chromium",
+        rpm: "chromium",
+        probe: "chromium",
+    },
     Package {
         deb: "ca-certificates",
         rpm: "ca-certificates",

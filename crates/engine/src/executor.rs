@@ -173,6 +173,7 @@ struct Finished {
     name: &'static str,
     result: PhaseResult,
     record: Option<PhaseRecord>,
+    started: Instant,
     seconds: f64,
 }
 
@@ -268,6 +269,9 @@ impl<'a> Executor<'a> {
         let tool_versions: Mutex<HashMap<&'static str, String>> = Mutex::new(HashMap::new());
         let (tx, rx) = mpsc::channel::<Finished>();
         let mut in_flight: std::collections::HashSet<&'static str> = Default::default();
+        // When each phase that ran started (seconds into this run) and how long it took.
+        let t0 = Instant::now();
+        let mut times: BTreeMap<&'static str, (f64, f64)> = BTreeMap::new();
 
         std::thread::scope(|threads| {
             rayon::in_place_scope(|pool| {
@@ -352,6 +356,10 @@ impl<'a> Executor<'a> {
                     match rx.recv_timeout(Duration::from_millis(100)) {
                         Ok(done) => {
                             in_flight.remove(done.name);
+                            times.insert(
+                                done.name,
+                                (done.started.duration_since(t0).as_secs_f64(), done.seconds),
+                            );
                             if let (Some(rec), Ok(mut r)) = (done.record, records.lock()) {
                                 r.insert(done.name, rec);
                             }
@@ -382,6 +390,7 @@ impl<'a> Executor<'a> {
         } else {
             Outcome::Finished
         };
+        self.write_timeline(&plan, &order, &times, outcome);
         if matches!(outcome, Outcome::Finished | Outcome::FinishedIncomplete) {
             self.write_composeinfo()?;
         }
@@ -510,6 +519,7 @@ impl<'a> Executor<'a> {
                 name,
                 result: PhaseResult::Kept,
                 record: Some(rec.clone()),
+                started: start,
                 seconds: start.elapsed().as_secs_f64(),
             };
         }
@@ -613,7 +623,54 @@ impl<'a> Executor<'a> {
             name,
             result,
             record: Some(record),
+            started: start,
             seconds: start.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// `logs/global/timeline.json`: every phase of this run with its result, when it started and
+    /// how long it took, and what it waited for; the compose report draws its timeline from it.
+    fn write_timeline(
+        &self,
+        plan: &Plan,
+        order: &[(String, PhaseResult)],
+        times: &BTreeMap<&'static str, (f64, f64)>,
+        outcome: Outcome,
+    ) {
+        let phases: Vec<Value> = order
+            .iter()
+            .map(|(name, result)| {
+                let (start, seconds) = times.get(name.as_str()).copied().unwrap_or((0.0, 0.0));
+                let planned = plan.phases.iter().find(|p| p.name == name);
+                let needs: Vec<&str> = planned
+                    .map(|p| p.needs.iter().chain(&p.after).copied().collect())
+                    .unwrap_or_default();
+                let why = match result {
+                    PhaseResult::Skipped(w) | PhaseResult::Failed(w) | PhaseResult::NotRun(w) => {
+                        Some(w.clone())
+                    }
+                    _ => None,
+                };
+                json!({
+                    "phase": name,
+                    "result": result.word(),
+                    "why": why,
+                    "start": (start * 1000.0).round() / 1000.0,
+                    "seconds": (seconds * 1000.0).round() / 1000.0,
+                    "needs": needs,
+                })
+            })
+            .collect();
+        let doc = json!({
+            "compose": self.compose.info.id,
+            "status": outcome.status().as_str(),
+            "phases": phases,
+        });
+        let mut bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        bytes.push(b'\n');
+        let path = self.compose.paths.log_dir("global").join("timeline.json");
+        if let Err(e) = kiln_fs::write_atomic(&path, &bytes) {
+            tracing::warn!("cannot write {}: {e}", path.display());
         }
     }
 

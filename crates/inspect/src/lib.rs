@@ -6,6 +6,7 @@
 //! pungi's as far as their manifests go.
 
 mod diff;
+pub mod report;
 mod why;
 
 pub use diff::{ComposeView, ConfigChange, Diff, ImageChange, PackageChanges, Upgrade, diff};
