@@ -99,6 +99,11 @@ struct Identity {
 }
 
 fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    if path.extension().is_some_and(|x| x == "conf")
+        && let Ok(converted) = kiln_config::convert_pungi(path)
+    {
+        crate::config::print_unsupported(&converted);
+    }
     kiln_config::load(path).map_err(|e| {
         eprintln!("kiln: {e}");
         ExitCode::from(exit::CONFIG_ERROR)

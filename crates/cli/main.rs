@@ -2,6 +2,7 @@
 //! this file only parses arguments and maps outcomes to exit codes.
 
 mod compose;
+mod config;
 mod console;
 mod createrepo;
 mod diff;
@@ -54,6 +55,8 @@ enum Command {
     Why(why::WhyArgs),
     /// Write a compose's report (logs/report.html) again: status, timeline, counts, problems.
     Report(why::ReportArgs),
+    /// Config tools: `kiln config convert PUNGI.conf` writes a pungi config as kiln YAML.
+    Config(config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Why(args) => why::run(args),
         Command::Report(args) => why::report(args),
+        Command::Config(args) => config::run(args),
     };
     match result {
         Ok(code) => code,

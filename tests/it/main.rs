@@ -21,6 +21,7 @@ mod modules;
 mod ostree;
 mod pkgset;
 mod productmd;
+mod pungi_conf;
 mod repoclosure;
 mod repodata;
 mod report;

@@ -108,8 +108,7 @@ fn the_report_renders_in_chromium_with_the_composes_numbers() {
         "test",
     ] {
         assert!(
-            dom.contains("<rect class=\"bar")
-                && dom.contains(&format!("data-phase=\"{phase}\"")),
+            dom.contains("<rect class=\"bar") && dom.contains(&format!("data-phase=\"{phase}\"")),
             "{phase}"
         );
     }

@@ -11,12 +11,14 @@ mod load;
 mod options;
 pub mod phases;
 mod prepopulate;
+mod pungi;
 mod values;
 
 pub use error::{ConfigError, Problem};
 pub use load::{load, load_str};
 pub use options::*;
 pub use prepopulate::{Prepopulate, read_prepopulate};
+pub use pungi::{Converted, convert_pungi};
 pub use values::{OneOrMany, Size, VariantArchMap, matches_arch, variant_matches};
 
 /// The JSON Schema of the config, generated from the Rust types (checked in as

@@ -9,6 +9,10 @@ use crate::phases;
 
 /// Loads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    // pungi's own configs are `.conf` files in kobo's syntax.
+    if path.extension().is_some_and(|x| x == "conf") {
+        return crate::pungi::load_pungi(path);
+    }
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
@@ -139,7 +143,7 @@ fn first_occurrence(text: &str, key: &str, line: u64, column: u64) -> Option<(u6
     None
 }
 
-fn known_keys() -> Vec<&'static str> {
+pub(crate) fn known_keys() -> Vec<&'static str> {
     // The schema's properties are the struct's fields, so the list can never drift from the type.
     static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     KEYS.get_or_init(|| {
@@ -157,7 +161,7 @@ fn known_keys() -> Vec<&'static str> {
     .clone()
 }
 
-fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(key, k), *k))
