@@ -26,5 +26,6 @@ mod repoclosure;
 mod repodata;
 mod report;
 mod rpm;
+mod schema;
 mod variants;
 mod why;

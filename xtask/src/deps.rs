@@ -185,13 +185,31 @@ fn present(probe: &str) -> bool {
     kiln_engine::find_on_path(probe).is_some()
 }
 
-fn productmd_present() -> bool {
-    Command::new("python3")
-        .args(["-c", "import productmd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+/// What the tests judge with from PyPI: productmd loads kiln's manifests, check-jsonschema
+/// validates the example configs against kiln's schema. (package, a Python module it installs or a
+/// command it puts on PATH.)
+const PYPI: &[(&str, &str)] = &[
+    ("productmd", "import:productmd"),
+    ("check-jsonschema", "check-jsonschema"),
+];
+
+fn pypi_present(probe: &str) -> bool {
+    match probe.strip_prefix("import:") {
+        Some(module) => Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success()),
+        None => present(probe),
+    }
+}
+
+fn pypi_missing() -> Vec<&'static str> {
+    PYPI.iter()
+        .filter(|(_, probe)| !pypi_present(probe))
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 fn is_root() -> bool {
@@ -208,8 +226,12 @@ pub fn ensure(set: Set, install: bool) -> Result<()> {
         Set::Tests => DRIVEN.iter().chain(JUDGES).collect(),
     };
     let mut missing: Vec<&Package> = packages.into_iter().filter(|p| !present(p.probe)).collect();
-    let needs_productmd = set == Set::Tests && !productmd_present();
-    if missing.is_empty() && !needs_productmd {
+    let mut pypi = if set == Set::Tests {
+        pypi_missing()
+    } else {
+        Vec::new()
+    };
+    if missing.is_empty() && pypi.is_empty() {
         println!("deps: every tool is installed");
         return Ok(());
     }
@@ -229,23 +251,21 @@ pub fn ensure(set: Set, install: bool) -> Result<()> {
         }
         missing.retain(|p| !present(p.probe));
     }
-    let mut pip_failed = false;
-    if needs_productmd && install {
-        println!("deps: pip install productmd");
-        pip_failed = !Command::new("python3")
+    if !pypi.is_empty() && install {
+        println!("deps: pip install {}", pypi.join(" "));
+        let _ = Command::new("python3")
             .args([
                 "-m",
                 "pip",
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                "productmd",
             ])
-            .status()
-            .is_ok_and(|s| s.success());
+            .args(&pypi)
+            .status();
+        pypi = pypi_missing();
     }
-    let needs_productmd = needs_productmd && (!install || pip_failed);
-    if missing.is_empty() && !needs_productmd {
+    if missing.is_empty() && pypi.is_empty() {
         println!("deps: every tool is installed");
         return Ok(());
     }
@@ -263,8 +283,8 @@ pub fn ensure(set: Set, install: bool) -> Result<()> {
             rpms.join(" ")
         ));
     }
-    if needs_productmd {
-        how.push("python3 -m pip install productmd".to_owned());
+    if !pypi.is_empty() {
+        how.push(format!("python3 -m pip install {}", pypi.join(" ")));
     }
     bail!(
         "tools are missing; install them with:\n  {}",
