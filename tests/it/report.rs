@@ -1,6 +1,7 @@
 //! The compose report (`logs/report.html`) as a browser shows it: real headless Chromium loads the
 //! page, and the numbers in the DOM it rendered are those of the compose's own metadata.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::common::{compose_args, compose_dir, have, kiln, mini_config, text};
@@ -122,7 +123,10 @@ fn the_report_renders_in_chromium_with_the_composes_numbers() {
         dom.contains("<rect class=\"bar critical\" data-phase=\"test\""),
         "{dom}"
     );
-    let shot = dir.path().join("report.png");
+    // Kept where a person can look at it after the run.
+    let shot_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
+    std::fs::create_dir_all(&shot_dir).unwrap();
+    let shot = shot_dir.join("report.png");
     let out = Command::new("chromium")
         .args([
             "--headless",

@@ -34,6 +34,19 @@ fn kiln_why_walks_the_chain_and_explains_what_is_missing() {
         "{shown}"
     );
 
+    // The chain is real: BaseOS's own repodata says mini-glibc requires it.
+    let repo = std::path::Path::new(top).join("compose/BaseOS/x86_64/os");
+    let reader = kiln_repodata::RepoReader::open(&repo).unwrap();
+    let glibc = reader
+        .map(|r| r.unwrap().0)
+        .find(|p| p.name == "mini-glibc" && p.arch == "x86_64")
+        .expect("mini-glibc in BaseOS's primary.xml");
+    assert!(
+        glibc.requires.iter().any(|d| d.name == "mini-glibc-common"),
+        "{:?}",
+        glibc.requires
+    );
+
     // AppStream leaves it to BaseOS, its lookaside.
     let out = kiln(
         &["why", top, "mini-glibc-common", "--variant", "AppStream"],

@@ -68,12 +68,13 @@ pub struct ComposeView {
     pub id: String,
     /// `Variant.arch` → (name, arch) → package.
     packages: BTreeMap<String, BTreeMap<(String, String), Nevra>>,
-    /// (variant, filed arch, type, format, subvariant, disc) → image.
+    /// (variant, filed arch, the image's own arch, type, format, subvariant, disc) → image:
+    /// a source DVD is filed under a binary arch beside that arch's DVD.
     images: BTreeMap<ImageKey, Image>,
     config: serde_json::Map<String, Value>,
 }
 
-type ImageKey = (String, String, String, String, String, u32);
+type ImageKey = (String, String, String, String, String, String, u32);
 
 impl ComposeView {
     /// Reads `compose/metadata/rpms.json`, `images.json` (when there is one) and the config dump
@@ -109,6 +110,7 @@ impl ComposeView {
                         let key = (
                             variant.clone(),
                             arch.clone(),
+                            image.arch.clone(),
                             image.kind.clone(),
                             image.format.clone(),
                             image.subvariant.clone(),
@@ -270,9 +272,9 @@ pub fn diff(old: &ComposeView, new: &ComposeView) -> Diff {
             change: change.into(),
             variant: key.0.clone(),
             arch: key.1.clone(),
-            kind: key.2.clone(),
-            format: key.3.clone(),
-            disc_number: key.5,
+            kind: key.3.clone(),
+            format: key.4.clone(),
+            disc_number: key.6,
             old_path: a.map(|i| i.path.clone()),
             new_path: b.map(|i| i.path.clone()),
             checksums,
