@@ -174,3 +174,96 @@ fn an_ostree_block_with_a_typo_is_refused_with_the_config() {
             || std::fs::read_dir(dir.path().join("t")).unwrap().count() == 0
     );
 }
+
+/// ostree_container: the treefile committed and shipped as an OCI archive in the variant's
+/// images, listed in images.json; skopeo reads it, podman loads it, and the container's file
+/// system holds the package's file.
+#[test]
+fn ostree_container_ships_an_oci_archive_podman_loads() {
+    if !have("ostree") || !have("dnf") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("config");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("docs.yaml"),
+        "ref: mini/${basearch}/docs\npackages: [mini-docs]\n",
+    )
+    .unwrap();
+    let extra = format!(
+        "ostree_container:\n  \"^AppStream$\":\n    treefile: docs.yaml\n    config_url: {}\n    \
+         repo: [AppStream, BaseOS]\n    version: \"!OSTREE_VERSION_FROM_LABEL_DATE_TYPE_RESPIN\"\n",
+        tree.display()
+    );
+    let cfg = mini_config(dir.path(), &extra);
+    let out = kiln(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.path().join("t"));
+    let rel = "AppStream/x86_64/images/Mini-AppStream-36.20261121.0.ociarchive";
+    let archive = top.join("compose").join(rel);
+    assert!(archive.is_file(), "{}", archive.display());
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/images.json")).unwrap())
+            .unwrap();
+    let listed = images["payload"]["images"]["AppStream"]["x86_64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == rel)
+        .unwrap_or_else(|| panic!("{rel} is not in images.json: {images:#}"))
+        .clone();
+    assert_eq!(listed["type"], "ociarchive");
+    assert_eq!(listed["format"], "ociarchive");
+
+    if have("skopeo") {
+        let out = Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci-archive:{}", archive.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(info["Layers"].as_array().unwrap().len(), 1, "{info:#}");
+        assert_eq!(info["Labels"]["ostree.ref"], "mini/x86_64/docs");
+        assert_eq!(info["Architecture"], "amd64");
+    }
+    if have("podman") {
+        let image = "localhost/mini-appstream:36.20261121.0";
+        let podman = |args: &[&str]| {
+            let out = Command::new("podman").args(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "podman {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        let loaded = podman(&["load", "-i", archive.to_str().unwrap()]);
+        assert!(
+            String::from_utf8_lossy(&loaded).contains(image),
+            "{}",
+            String::from_utf8_lossy(&loaded)
+        );
+        let name = format!("kiln-test-{}", std::process::id());
+        podman(&["create", "--name", &name, image, "/none"]);
+        let export = dir.path().join("rootfs.tar");
+        podman(&["export", "-o", export.to_str().unwrap(), &name]);
+        podman(&["rm", &name]);
+        podman(&["rmi", image]);
+        let out = Command::new("tar")
+            .arg("-xOf")
+            .arg(&export)
+            .arg("usr/share/doc/mini-docs/index.txt")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "Docs.\n");
+    }
+}

@@ -156,6 +156,17 @@ const JUDGES: &[Package] = &[
         rpm: "ostree",
         probe: "ostree",
     },
+    // ostree_container's OCI archives are read by skopeo and loaded by podman.
+    Package {
+        deb: "skopeo",
+        rpm: "skopeo",
+        probe: "skopeo",
+    },
+    Package {
+        deb: "podman",
+        rpm: "podman",
+        probe: "podman",
+    },
     // The compose report is checked in a real browser.
     Package {
         deb: "chromium",

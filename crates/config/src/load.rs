@@ -561,6 +561,17 @@ fn resolve_paths(c: &mut Config, base: &Path) {
             }
         }
     }
+    for blocks in c.ostree_container.values_mut() {
+        let blocks: Vec<&mut crate::OstreeContainerBlock> = match blocks {
+            crate::OneOrMore::One(b) => vec![b],
+            crate::OneOrMore::Many(v) => v.iter_mut().collect(),
+        };
+        for b in blocks {
+            if !is_url(&b.config_url) {
+                b.config_url = base.join(&b.config_url).to_string_lossy().into_owned();
+            }
+        }
+    }
     for (_, by_arch) in c.gather_lookaside_repos.0.iter_mut() {
         for r in by_arch.values_mut().flatten().filter(|r| !is_url(r)) {
             *r = base.join(&*r).to_string_lossy().into_owned();

@@ -304,6 +304,11 @@ pub struct Config {
     /// a treefile's packages installed from the compose's repositories.
     #[serde(default)]
     pub ostree: BTreeMap<String, OneOrMore<OstreeBlock>>,
+    /// pungi's `ostree_container`: variant regex → blocks, each a treefile composed and
+    /// committed as for `ostree`, then shipped as an OCI image archive of that commit in
+    /// `compose/<V>/<arch>/images/`.
+    #[serde(default)]
+    pub ostree_container: BTreeMap<String, OneOrMore<OstreeContainerBlock>>,
     /// Live media: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the live phase is skipped.
     #[serde(default)]
     pub live_media: Option<serde_json::Value>,
@@ -623,4 +628,31 @@ pub struct OstreeBlock {
     /// Accepted for pungi configs (an rpm-ostree option).
     #[serde(default)]
     pub unified_core: bool,
+}
+
+/// An `ostree_container` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OstreeContainerBlock {
+    /// The treefile, relative to `config_url`.
+    pub treefile: String,
+    /// A git repository URL or a local folder holding the treefile.
+    pub config_url: String,
+    #[serde(default)]
+    pub config_branch: Option<String>,
+    /// Repositories the packages come from (variant UIDs, URLs, paths).
+    pub repo: OneOrMany,
+    /// The ref recorded in the image (default: the treefile's).
+    #[serde(default)]
+    pub ostree_ref: Option<String>,
+    /// `version` of the image and its file name; pungi's generators are expanded.
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub arches: Vec<String>,
+    #[serde(default)]
+    pub failable: Vec<String>,
+    /// Accepted for pungi configs (packages of pungi's runroot).
+    #[serde(default)]
+    pub runroot_packages: Vec<String>,
 }

@@ -13,13 +13,14 @@
 //! so a resumed compose never commits twice. `rpm-ostree compose tree` is not used: it cannot be
 //! installed here, and a host that has it still gets the same, tested path.
 
+mod oci;
 mod shape;
 mod treefile;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kiln_config::{Config, OstreeBlock};
+use kiln_config::{Config, OstreeBlock, OstreeContainerBlock};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
 use serde_json::json;
 
@@ -27,13 +28,57 @@ pub use treefile::{Treefile, TreefileError};
 
 pub struct OstreePhase;
 
-/// One commit to make.
+/// What a task makes.
+enum Kind<'a> {
+    /// An `ostree` block: a commit in its repository.
+    Commit(&'a OstreeBlock),
+    /// An `ostree_container` block: an OCI archive of a commit.
+    Container(&'a OstreeContainerBlock),
+}
+
+/// One commit (or container image) to make.
 struct Task<'a> {
     variant: &'a kiln_variants::Variant,
     arch: String,
-    block: &'a OstreeBlock,
+    kind: Kind<'a>,
     /// `ostree-<n>`: the task's work and log folder name, as pungi numbers them.
     number: usize,
+}
+
+/// Where a task's tree comes from, whichever kind of block it is.
+struct Source<'a> {
+    treefile: &'a str,
+    config_url: &'a str,
+    config_branch: Option<&'a str>,
+    repo: Vec<String>,
+    ostree_ref: Option<&'a str>,
+    version: Option<&'a str>,
+    failable: &'a [String],
+}
+
+impl Task<'_> {
+    fn source(&self) -> Source<'_> {
+        match self.kind {
+            Kind::Commit(b) => Source {
+                treefile: &b.treefile,
+                config_url: &b.config_url,
+                config_branch: b.config_branch.as_deref(),
+                repo: b.repo.to_vec(),
+                ostree_ref: b.ostree_ref.as_deref(),
+                version: b.version.as_deref(),
+                failable: &b.failable,
+            },
+            Kind::Container(b) => Source {
+                treefile: &b.treefile,
+                config_url: &b.config_url,
+                config_branch: b.config_branch.as_deref(),
+                repo: b.repo.to_vec(),
+                ostree_ref: b.ostree_ref.as_deref(),
+                version: b.version.as_deref(),
+                failable: &b.failable,
+            },
+        }
+    }
 }
 
 /// What a task left in the repository.
@@ -95,6 +140,24 @@ fn blocks(config: &Config) -> impl Iterator<Item = (&String, &OstreeBlock)> {
         .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
 }
 
+fn container_blocks(config: &Config) -> impl Iterator<Item = (&String, &OstreeContainerBlock)> {
+    config
+        .ostree_container
+        .iter()
+        .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
+}
+
+/// (variant regex, config_url, version) of every block of both kinds.
+fn all_sources(config: &Config) -> Vec<(&String, &str, Option<&str>)> {
+    blocks(config)
+        .map(|(re, b)| (re, b.config_url.as_str(), b.version.as_deref()))
+        .chain(
+            container_blocks(config)
+                .map(|(re, b)| (re, b.config_url.as_str(), b.version.as_deref())),
+        )
+        .collect()
+}
+
 fn is_remote(url: &str) -> bool {
     url.contains("://") && !url.starts_with("file://")
 }
@@ -108,27 +171,30 @@ impl Phase for OstreePhase {
         &["createrepo"]
     }
     fn config_keys(&self) -> &'static [&'static str] {
-        &["ostree"]
+        &["ostree", "ostree_container", "release_short"]
     }
     fn config_outputs(&self) -> &'static [&'static str] {
         &["ostree_repo"]
     }
     fn enabled(&self, config: &Config) -> bool {
-        !config.ostree.is_empty()
+        !config.ostree.is_empty() || !config.ostree_container.is_empty()
     }
     fn work(&self) -> Work {
         Work::External
     }
     fn tools(&self, config: &Config) -> Vec<&'static str> {
         let mut tools = vec!["dnf", "ostree"];
-        if blocks(config).any(|(_, b)| !Path::new(&b.config_url).is_dir()) {
+        if all_sources(config)
+            .iter()
+            .any(|(_, url, _)| !Path::new(url).is_dir())
+        {
             tools.push("git");
         }
         tools
     }
     fn unsupported(&self, config: &Config) -> Option<String> {
-        blocks(config).find_map(|(re, b)| {
-            let v = b.version.as_deref()?;
+        all_sources(config).into_iter().find_map(|(re, _, v)| {
+            let v = v?;
             (v.starts_with('!') && !GENERATORS.contains(&v)).then(|| {
                 format!(
                     "ostree block for {re}: unknown version generator {v} (known: {})",
@@ -139,50 +205,77 @@ impl Phase for OstreePhase {
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut tasks = Vec::new();
+        let arches_of = |variant: &kiln_variants::Variant, wanted: &[String]| -> Vec<String> {
+            if wanted.is_empty() {
+                variant.arches.clone()
+            } else {
+                wanted
+                    .iter()
+                    .filter(|a| variant.arches.contains(a))
+                    .cloned()
+                    .collect()
+            }
+        };
         for variant in &ctx.compose.variants.all {
             for (re, block) in blocks(ctx.config) {
-                if !kiln_config::variant_matches(re, &variant.uid) {
-                    continue;
+                if kiln_config::variant_matches(re, &variant.uid) {
+                    for arch in arches_of(variant, &block.arches) {
+                        let number = tasks.len() + 1;
+                        tasks.push(Task {
+                            variant,
+                            arch,
+                            kind: Kind::Commit(block),
+                            number,
+                        });
+                    }
                 }
-                let arches: Vec<String> = if block.arches.is_empty() {
-                    variant.arches.clone()
-                } else {
-                    block
-                        .arches
-                        .iter()
-                        .filter(|a| variant.arches.contains(a))
-                        .cloned()
-                        .collect()
-                };
-                for arch in arches {
-                    tasks.push(Task {
-                        variant,
-                        arch,
-                        block,
-                        number: tasks.len() + 1,
-                    });
+            }
+            for (re, block) in container_blocks(ctx.config) {
+                if kiln_config::variant_matches(re, &variant.uid) {
+                    for arch in arches_of(variant, &block.arches) {
+                        let number = tasks.len() + 1;
+                        tasks.push(Task {
+                            variant,
+                            arch,
+                            kind: Kind::Container(block),
+                            number,
+                        });
+                    }
                 }
             }
         }
         let mut done = Vec::new();
+        let mut images = Vec::new();
         for task in &tasks {
             let _arch = ctx.arch_span(&task.arch);
             ctx.check_cancelled()?;
             let failable = task
-                .block
+                .source()
                 .failable
                 .iter()
                 .any(|a| a == "*" || *a == task.arch);
-            if let Some(c) = ctx.failable_with(
-                "ostree",
+            let deliverable = match task.kind {
+                Kind::Commit(_) => "ostree",
+                Kind::Container(_) => "ostree-container",
+            };
+            let made = ctx.failable_with(
+                deliverable,
                 &task.variant.uid,
                 &task.arch,
                 None,
                 failable,
-                || commit_tree(ctx, task),
-            )? {
-                done.push(c);
+                || match task.kind {
+                    Kind::Commit(b) => commit_tree(ctx, task, b).map(|c| (Some(c), Vec::new())),
+                    Kind::Container(_) => container_image(ctx, task).map(|i| (None, i)),
+                },
+            )?;
+            if let Some((c, i)) = made {
+                done.extend(c);
+                images.extend(i);
             }
+        }
+        if !images.is_empty() {
+            kiln_media::write_records(ctx, images)?;
         }
         write_metadata(ctx, &done)
     }
@@ -192,22 +285,22 @@ impl Phase for OstreePhase {
 /// shallow git clone of its `config_branch`.
 fn config_dir(
     ctx: &PhaseContext,
-    task: &Task,
+    src: &Source,
     work: &Path,
     log: &Path,
 ) -> Result<PathBuf, PhaseError> {
-    let url = &task.block.config_url;
+    let url = src.config_url;
     let local = url.strip_prefix("file://").unwrap_or(url);
     if Path::new(local).is_dir() && !Path::new(local).join(".git").exists() {
         return Ok(PathBuf::from(local));
     }
     let dir = work.join("config_repo");
     let _ = std::fs::remove_dir_all(&dir);
-    let branch = task.block.config_branch.as_deref().unwrap_or("master");
+    let branch = src.config_branch.unwrap_or("master");
     let mut git = Command::new("git");
     git.args(["clone", "--quiet", "--depth", "1", "--branch", branch])
         .arg(if is_remote(url) {
-            url.clone()
+            url.to_owned()
         } else {
             format!("file://{local}")
         })
@@ -241,7 +334,7 @@ fn repo_url(ctx: &PhaseContext, repo: &str, arch: &str) -> Result<String, PhaseE
 }
 
 /// The compose's timestamp as `ostree commit --timestamp` takes it.
-fn iso8601(ts: i64) -> String {
+pub(crate) fn iso8601(ts: i64) -> String {
     let days = ts.div_euclid(86_400);
     let secs = ts.rem_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -266,9 +359,19 @@ fn stdout_line(out: &kiln_engine::CommandOutput) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError> {
+/// A task's tree, installed and shaped in its work folder.
+struct Prepared {
+    work: PathBuf,
+    log: PathBuf,
+    root: PathBuf,
+    ref_: String,
+    version: Option<String>,
+}
+
+fn prepare(ctx: &PhaseContext, task: &Task) -> Result<Prepared, PhaseError> {
     let uid = &task.variant.uid;
     let arch = &task.arch;
+    let src = task.source();
     let work = ctx
         .compose
         .paths
@@ -278,24 +381,22 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
         .map_err(|e| PhaseError::with(format!("cannot create {}", work.display()), e))?;
     let log = ctx.log_file(arch, &format!("ostree-{}-{uid}", task.number));
     let _ = std::fs::remove_file(&log);
-    let dir = config_dir(ctx, task, &work, &log)?;
-    let treefile = Treefile::load(&dir.join(&task.block.treefile), arch)
+    let dir = config_dir(ctx, &src, &work, &log)?;
+    let treefile = Treefile::load(&dir.join(src.treefile), arch)
         .map_err(|e| PhaseError::with(format!("ostree {uid}.{arch}"), e))?;
-    let ref_ = treefile
-        .ref_for(task.block.ostree_ref.as_deref(), arch)
-        .ok_or_else(|| {
-            PhaseError::msg(format!(
-                "ostree {uid}.{arch}: treefile {} names no ref, and the block no ostree_ref",
-                task.block.treefile
-            ))
-        })?;
+    let ref_ = treefile.ref_for(src.ostree_ref, arch).ok_or_else(|| {
+        PhaseError::msg(format!(
+            "ostree {uid}.{arch}: treefile {} names no ref, and the block no ostree_ref",
+            src.treefile
+        ))
+    })?;
     if treefile.packages.is_empty() {
         return Err(PhaseError::msg(format!(
             "ostree {uid}.{arch}: treefile {} lists no packages",
-            task.block.treefile
+            src.treefile
         )));
     }
-    let version = version(ctx.compose, task.block.version.as_deref()).map_err(PhaseError::msg)?;
+    let version = version(ctx.compose, src.version).map_err(PhaseError::msg)?;
 
     // Install the packages into a fresh root.
     let root = work.join("root");
@@ -318,7 +419,7 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
     // rpm then records the compose's time as the install time: the same packages give the
     // same rpm database, so an unchanged tree is the same commit content.
     .env("SOURCE_DATE_EPOCH", ctx.compose.timestamp.to_string());
-    for (i, repo) in task.block.repo.to_vec().iter().enumerate() {
+    for (i, repo) in src.repo.iter().enumerate() {
         dnf.arg(format!(
             "--repofrompath=ostree-{i},{}",
             repo_url(ctx, repo, arch)?
@@ -330,8 +431,17 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
     shape::shape(&root, &treefile)
         .map_err(|e| PhaseError::msg(format!("ostree {uid}.{arch}: {e}")))?;
 
-    // Commit.
-    let repo = &task.block.ostree_repo;
+    Ok(Prepared {
+        work,
+        log,
+        root,
+        ref_,
+        version,
+    })
+}
+
+/// Makes the archive repository at `repo` when it is not one yet.
+fn ensure_repo(ctx: &PhaseContext, repo: &Path, log: &Path) -> Result<(), PhaseError> {
     if !repo.join("config").is_file() {
         std::fs::create_dir_all(repo)
             .map_err(|e| PhaseError::with(format!("cannot create {}", repo.display()), e))?;
@@ -339,8 +449,27 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
         init.arg("init")
             .arg(format!("--repo={}", repo.display()))
             .arg("--mode=archive");
-        ctx.run(&init, &log)?;
+        ctx.run(&init, log)?;
     }
+    Ok(())
+}
+
+fn commit_tree(
+    ctx: &PhaseContext,
+    task: &Task,
+    block: &OstreeBlock,
+) -> Result<Committed, PhaseError> {
+    let uid = &task.variant.uid;
+    let arch = &task.arch;
+    let Prepared {
+        log,
+        root,
+        ref_,
+        version,
+        ..
+    } = prepare(ctx, task)?;
+    let repo = &block.ostree_repo;
+    ensure_repo(ctx, repo, &log)?;
     let repo_arg = format!("--repo={}", repo.display());
     let mut rev = Command::new("ostree");
     rev.args(["rev-parse", &repo_arg, &ref_]);
@@ -352,9 +481,9 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
         .filter(|s| !s.is_empty());
     let mut commit = Command::new("ostree");
     commit.args(["commit", &repo_arg]);
-    if task.block.tag_ref {
+    if block.tag_ref {
         commit.arg(format!("--branch={ref_}"));
-        if !task.block.force_new_commit {
+        if !block.force_new_commit {
             commit.arg("--skip-if-unchanged");
         }
     } else {
@@ -375,8 +504,8 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
         commit.arg(format!("--add-metadata-string=version={v}"));
     }
     let mut commitid = stdout_line(&ctx.run(&commit, &log)?);
-    if !task.block.tag_ref
-        && !task.block.force_new_commit
+    if !block.tag_ref
+        && !block.force_new_commit
         && let Some(p) = &parent
         && same_tree(ctx, &repo_arg, p, &commitid, &log)?
     {
@@ -384,7 +513,7 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
         commitid = p.clone();
     }
     let new_commit = parent.as_deref() != Some(commitid.as_str());
-    if task.block.update_summary {
+    if block.update_summary {
         let mut summary = Command::new("ostree");
         summary.args(["summary", "-u", &repo_arg]);
         ctx.run(&summary, &log)?;
@@ -415,6 +544,100 @@ fn commit_tree(ctx: &PhaseContext, task: &Task) -> Result<Committed, PhaseError>
         version,
         repo: repo.clone(),
     })
+}
+
+/// An `ostree_container` task: the tree committed into a repository of the compose's work
+/// folder, that commit checked out, and the checkout written as an OCI archive to
+/// `compose/<V>/<arch>/images/<release_short>-<V>-<version>.ociarchive`.
+fn container_image(
+    ctx: &PhaseContext,
+    task: &Task,
+) -> Result<Vec<kiln_productmd::ImageRecord>, PhaseError> {
+    let uid = &task.variant.uid;
+    let arch = &task.arch;
+    let Prepared {
+        work,
+        log,
+        root,
+        ref_,
+        version,
+    } = prepare(ctx, task)?;
+    let repo = work.join("repo");
+    let _ = std::fs::remove_dir_all(&repo);
+    ensure_repo(ctx, &repo, &log)?;
+    let mut commit = Command::new("ostree");
+    commit
+        .arg("commit")
+        .arg(format!("--repo={}", repo.display()))
+        .arg(format!("--branch={ref_}"))
+        .arg(format!("--tree=dir={}", root.display()))
+        .arg(format!("--subject={ref_}"))
+        .arg(format!("--timestamp={}", iso8601(ctx.compose.timestamp)));
+    if let Some(v) = &version {
+        commit.arg(format!("--add-metadata-string=version={v}"));
+    }
+    let commitid = stdout_line(&ctx.run(&commit, &log)?);
+    let checkout = work.join("checkout");
+    let _ = std::fs::remove_dir_all(&checkout);
+    let mut co = Command::new("ostree");
+    co.arg("checkout")
+        .arg(format!("--repo={}", repo.display()))
+        .arg(&commitid)
+        .arg(&checkout);
+    ctx.run(&co, &log)?;
+
+    let label = version
+        .clone()
+        .unwrap_or_else(|| format!("{}.{}", ctx.compose.info.date, ctx.compose.info.respin));
+    let name = format!("{}-{uid}-{label}.ociarchive", ctx.config.release_short);
+    let dir = ctx
+        .compose
+        .paths
+        .compose_dir()
+        .join(uid)
+        .join(arch)
+        .join("images");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", dir.display()), e))?;
+    let dest = dir.join(&name);
+    let image_name = format!(
+        "{}:{label}",
+        format!("{}-{uid}", ctx.config.release_short).to_lowercase()
+    );
+    oci::write_archive(
+        &checkout,
+        &dest,
+        &oci::ImageInfo {
+            name: &image_name,
+            arch,
+            timestamp: ctx.compose.timestamp,
+            commit: &commitid,
+            ostree_ref: &ref_,
+            version: version.as_deref(),
+        },
+    )
+    .map_err(|e| PhaseError::with(format!("cannot write {}", dest.display()), e))?;
+    kiln_media::set_mtime(&dest, ctx.compose.timestamp)?;
+    let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
+    tracing::info!("ostree_container {uid}.{arch}: {name} of {ref_} {commitid}");
+    let image = kiln_productmd::Image {
+        path: kiln_media::compose_relative(ctx, &dest),
+        mtime: ctx.compose.timestamp,
+        size,
+        volume_id: None,
+        kind: "ociarchive".into(),
+        format: "ociarchive".into(),
+        arch: arch.clone(),
+        disc_number: 1,
+        disc_count: 1,
+        checksums,
+        implant_md5: None,
+        bootable: false,
+        subvariant: uid.clone(),
+        unified: false,
+        additional_variants: Vec::new(),
+    };
+    Ok(kiln_media::file_image(task.variant, arch, image))
 }
 
 /// Whether two commits have the same root tree (`ostree ls -C -d` prints its checksums).
