@@ -413,3 +413,57 @@ fn gather_prepopulate_adds_its_packages_and_names_what_is_wrong() {
         text(&out)
     );
 }
+
+/// `gather_source_mapping` (pungi's json gather source): its packages are inputs of the trees it
+/// names, and `kiln why` says where they came from.
+#[test]
+fn gather_source_mapping_packages_are_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mapping.json");
+    std::fs::write(
+        &file,
+        r#"{"BaseOS": {"x86_64": {"mini-editor": ["x86_64"], "mini-docs": [null]}}}"#,
+    )
+    .unwrap();
+    let cfg = config(dir.path(), |t| {
+        format!("{t}\ngather_source_mapping: {}\n", file.display())
+    });
+    let (out, top) = compose(dir.path(), &cfg).expect("the pipeline runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let top = top.unwrap();
+    let rpms: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/rpms.json")).unwrap())
+            .unwrap();
+    let base: Vec<String> = flat(&rpms)
+        .into_iter()
+        .filter(|l| l.starts_with("BaseOS x86_64 "))
+        .collect();
+    for want in [
+        "mini-editor-0:1.1-1.mini36.x86_64",
+        "mini-docs-0:1.0-1.mini36.noarch",
+    ] {
+        assert!(
+            base.iter().any(|l| l.contains(&format!(" {want} "))),
+            "BaseOS lacks {want}"
+        );
+    }
+    let why = kiln(
+        &[
+            "why",
+            top.to_str().unwrap(),
+            "mini-editor",
+            "--variant",
+            "BaseOS",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&why).contains("an input (pattern mini-editor.x86_64) from gather_source_mapping"),
+        "{}",
+        text(&why)
+    );
+    // A file that is not a mapping is refused with the config.
+    std::fs::write(&file, r#"["mini-editor"]"#).unwrap();
+    let (out, _) = compose(dir.path(), &cfg).expect("the pipeline runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

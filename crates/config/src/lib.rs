@@ -17,7 +17,7 @@ mod values;
 pub use error::{ConfigError, Problem};
 pub use load::{load, load_str};
 pub use options::*;
-pub use prepopulate::{Prepopulate, read_prepopulate};
+pub use prepopulate::{Prepopulate, SourceMapping, read_prepopulate, read_source_mapping};
 pub use pungi::{Converted, convert_pungi};
 pub use values::{OneOrMany, Size, VariantArchMap, matches_arch, variant_matches};
 

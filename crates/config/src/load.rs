@@ -80,6 +80,14 @@ pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigEr
             message,
         )]));
     }
+    if let Some(path) = &config.gather_source_mapping
+        && let Err(message) = crate::read_source_mapping(path)
+    {
+        return Err(ConfigError::Invalid(vec![at(
+            "gather_source_mapping",
+            message,
+        )]));
+    }
     Ok(config)
 }
 
@@ -530,6 +538,7 @@ fn resolve_paths(c: &mut Config, base: &Path) {
         &mut c.variants_file,
         &mut c.module_defaults_dir,
         &mut c.gather_prepopulate,
+        &mut c.gather_source_mapping,
         &mut c.symlink_isos_to,
         &mut c.pkgset_cache_dir,
         &mut c.createrepo_reuse_from,

@@ -63,6 +63,10 @@ pub struct Config {
     /// packages gather adds to those trees (when the package set has them) before it resolves.
     #[serde(default)]
     pub gather_prepopulate: Option<PathBuf>,
+    /// pungi's `gather_source_mapping` (its `json` gather source): a JSON file
+    /// `{variant: {arch: {package: [arch or null, ...]}}}` of packages each tree takes as inputs.
+    #[serde(default)]
+    pub gather_source_mapping: Option<PathBuf>,
     /// Keep in each variant's comps only the environments its definition lists (pungi's
     /// `comps_filter_environments`; variants listing no groups or environments keep all).
     #[serde(default = "d_true")]

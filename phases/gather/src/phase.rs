@@ -246,6 +246,27 @@ fn plan_for(
             }
         }
     }
+    // pungi's json gather source.
+    if let Some(path) = &config.gather_source_mapping {
+        let mapping = kiln_config::read_source_mapping(path).map_err(PhaseError::msg)?;
+        for (name, arches) in mapping
+            .get(&v.uid)
+            .and_then(|a| a.get(arch))
+            .into_iter()
+            .flatten()
+        {
+            for a in arches {
+                let pattern = match a {
+                    Some(a) => format!("{name}.{a}"),
+                    None => name.clone(),
+                };
+                origins
+                    .entry(pattern.clone())
+                    .or_insert_with(|| "gather_source_mapping".into());
+                includes.push(pattern);
+            }
+        }
+    }
     for p in config.additional_packages.list_for(&v.uid, arch) {
         origins
             .entry(p.clone())
@@ -332,6 +353,7 @@ impl Phase for Gather {
         &[
             "gather_method",
             "gather_prepopulate",
+            "gather_source_mapping",
             "gather_fulltree",
             "gather_selfhosting",
             "greedy_method",
