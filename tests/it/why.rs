@@ -85,3 +85,55 @@ fn kiln_why_walks_the_chain_and_explains_what_is_missing() {
     let out = kiln(&["why", "/nonexistent", "x"], dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// The reasons fulltree and multilib give, on a compose that uses both, checked against the
+/// repodata: the fulltree package shares its source RPM with the one it came with.
+#[test]
+fn kiln_why_names_fulltree_and_multilib() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(
+        dir.path(),
+        "gather_fulltree: true\nmultilib:\n  - [\"^BaseOS$\", {\"x86_64\": [devel]}]\n",
+    );
+    let out = kiln(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.path().join("t"));
+    let t = top.to_str().unwrap();
+
+    let out = kiln(
+        &["why", t, "mini-glibc-devel.i686", "--variant", "BaseOS"],
+        dir.path(),
+    );
+    let shown = text(&out);
+    assert!(
+        shown.contains("mini-glibc-devel-2.35-3.mini36.i686: the multilib copy of mini-glibc-devel-2.35-3.mini36.x86_64"),
+        "{shown}"
+    );
+    assert!(shown.contains("from additional_packages"), "{shown}");
+
+    let out = kiln(
+        &["why", t, "mini-systemd-doc", "--variant", "BaseOS"],
+        dir.path(),
+    );
+    let shown = text(&out);
+    assert!(
+        shown.contains("mini-systemd-doc-250.3-1.mini36.noarch: built from the same source as mini-systemd-250.3-1.mini36.x86_64 (fulltree)"),
+        "{shown}"
+    );
+    let repo = std::path::Path::new(t).join("compose/BaseOS/x86_64/os");
+    let packages: Vec<kiln_rpm::Package> = kiln_repodata::RepoReader::open(&repo)
+        .unwrap()
+        .map(|r| r.unwrap().0)
+        .collect();
+    let src = |name: &str| {
+        packages
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.sourcerpm.clone())
+            .unwrap_or_else(|| panic!("{name} is not in BaseOS's primary.xml"))
+    };
+    assert_eq!(src("mini-systemd-doc"), src("mini-systemd"));
+}
