@@ -153,3 +153,25 @@ pub fn esp_image(img: &Path, files: &[(&str, &[u8])]) {
         ]);
     }
 }
+
+/// Runs a peer tool that must succeed; its stdout.
+pub fn run_ok(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `compose/metadata/<name>` of the compose at `top`, parsed.
+pub fn metadata(top: &Path, name: &str) -> serde_json::Value {
+    let path = top.join("compose/metadata").join(name);
+    serde_json::from_slice(
+        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

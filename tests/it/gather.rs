@@ -332,23 +332,13 @@ fn comps_langpacks_pull_their_packages_into_the_variant() {
     });
     let (out, top) = compose(dir.path(), &cfg).expect("the pipeline runs");
     assert!(out.status.success(), "{}", text(&out));
-    let rpms: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(top.unwrap().join("compose/metadata/rpms.json")).unwrap(),
-    )
-    .unwrap();
-    let base: Vec<String> = flat(&rpms)
-        .into_iter()
-        .filter(|l| l.starts_with("BaseOS x86_64 "))
-        .collect();
-    for want in [
-        "mini-editor-0:1.1-1.mini36.x86_64",
-        "mini-editor-data-0:1.1-1.mini36.noarch",
-    ] {
-        assert!(
-            base.iter().any(|l| l.contains(&format!(" {want} "))),
-            "BaseOS lacks the langpack {want}: {base:#?}"
-        );
-    }
+    base_os_ships(
+        &top.unwrap(),
+        &[
+            "mini-editor-0:1.1-1.mini36.x86_64",
+            "mini-editor-data-0:1.1-1.mini36.noarch",
+        ],
+    );
 }
 
 /// `gather_prepopulate` puts its packages into the trees it names, dependencies and all; an
@@ -367,23 +357,13 @@ fn gather_prepopulate_adds_its_packages_and_names_what_is_wrong() {
     let cfg = with(r#"{"BaseOS": {"x86_64": {"mini-editor": ["mini-editor.x86_64"]}}}"#);
     let (out, top) = compose(dir.path(), &cfg).expect("the pipeline runs");
     assert!(out.status.success(), "{}", text(&out));
-    let rpms: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(top.unwrap().join("compose/metadata/rpms.json")).unwrap(),
-    )
-    .unwrap();
-    let base: Vec<String> = flat(&rpms)
-        .into_iter()
-        .filter(|l| l.starts_with("BaseOS x86_64 "))
-        .collect();
-    for want in [
-        "mini-editor-0:1.1-1.mini36.x86_64",
-        "mini-editor-data-0:1.1-1.mini36.noarch",
-    ] {
-        assert!(
-            base.iter().any(|l| l.contains(&format!(" {want} "))),
-            "BaseOS lacks {want}: {base:#?}"
-        );
-    }
+    base_os_ships(
+        &top.unwrap(),
+        &[
+            "mini-editor-0:1.1-1.mini36.x86_64",
+            "mini-editor-data-0:1.1-1.mini36.noarch",
+        ],
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("prepopulate.json");
@@ -466,4 +446,18 @@ fn gather_source_mapping_packages_are_inputs() {
     std::fs::write(&file, r#"["mini-editor"]"#).unwrap();
     let (out, _) = compose(dir.path(), &cfg).expect("the pipeline runs");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+/// Asserts that BaseOS.x86_64 of the compose at `top` ships every NEVRA of `wants`.
+fn base_os_ships(top: &Path, wants: &[&str]) {
+    let base: Vec<String> = flat(&crate::common::metadata(top, "rpms.json"))
+        .into_iter()
+        .filter(|l| l.starts_with("BaseOS x86_64 "))
+        .collect();
+    for want in wants {
+        assert!(
+            base.iter().any(|l| l.contains(&format!(" {want} "))),
+            "BaseOS lacks {want}: {base:#?}"
+        );
+    }
 }

@@ -40,17 +40,12 @@ fn config(dir: &Path, repo: &Path, updates: Option<&Path>) -> PathBuf {
 }
 
 fn ostree(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("ostree")
-        .args(args)
-        .arg(format!("--repo={}", repo.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ostree {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::common::run_ok(
+        Command::new("ostree")
+            .args(args)
+            .arg(format!("--repo={}", repo.display())),
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn commits(repo: &Path) -> Vec<String> {

@@ -60,17 +60,12 @@ fn the_report_renders_in_chromium_with_the_composes_numbers() {
     if !have("chromium") {
         return;
     }
-    let out = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("file://{}", report.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::common::run_ok(
+        Command::new("chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+            .arg(format!("file://{}", report.display())),
     );
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = String::from_utf8_lossy(&out);
     assert!(
         dom.contains("<svg id=\"timeline\""),
         "no timeline in the DOM: {dom}"

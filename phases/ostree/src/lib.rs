@@ -29,6 +29,7 @@ pub use treefile::{Treefile, TreefileError};
 pub struct OstreePhase;
 
 /// What a task makes.
+#[derive(Clone, Copy)]
 enum Kind<'a> {
     /// An `ostree` block: a commit in its repository.
     Commit(&'a OstreeBlock),
@@ -216,28 +217,23 @@ impl Phase for OstreePhase {
                     .collect()
             }
         };
+        // Both kinds of block, in config order: commits first, then container images.
+        let wanted: Vec<(&String, &[String], Kind)> = blocks(ctx.config)
+            .map(|(re, b)| (re, b.arches.as_slice(), Kind::Commit(b)))
+            .chain(
+                container_blocks(ctx.config)
+                    .map(|(re, b)| (re, b.arches.as_slice(), Kind::Container(b))),
+            )
+            .collect();
         for variant in &ctx.compose.variants.all {
-            for (re, block) in blocks(ctx.config) {
+            for (re, arches, kind) in &wanted {
                 if kiln_config::variant_matches(re, &variant.uid) {
-                    for arch in arches_of(variant, &block.arches) {
+                    for arch in arches_of(variant, arches) {
                         let number = tasks.len() + 1;
                         tasks.push(Task {
                             variant,
                             arch,
-                            kind: Kind::Commit(block),
-                            number,
-                        });
-                    }
-                }
-            }
-            for (re, block) in container_blocks(ctx.config) {
-                if kiln_config::variant_matches(re, &variant.uid) {
-                    for arch in arches_of(variant, &block.arches) {
-                        let number = tasks.len() + 1;
-                        tasks.push(Task {
-                            variant,
-                            arch,
-                            kind: Kind::Container(block),
+                            kind: *kind,
                             number,
                         });
                     }
