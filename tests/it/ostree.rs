@@ -215,32 +215,19 @@ fn ostree_container_ships_an_oci_archive_podman_loads() {
     assert_eq!(listed["format"], "ociarchive");
 
     if have("skopeo") {
-        let out = Command::new("skopeo")
-            .arg("inspect")
-            .arg(format!("oci-archive:{}", archive.display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = crate::common::run_ok(
+            Command::new("skopeo")
+                .arg("inspect")
+                .arg(format!("oci-archive:{}", archive.display())),
         );
-        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let info: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(info["Layers"].as_array().unwrap().len(), 1, "{info:#}");
         assert_eq!(info["Labels"]["ostree.ref"], "mini/x86_64/docs");
         assert_eq!(info["Architecture"], "amd64");
     }
     if have("podman") {
         let image = "localhost/mini-appstream:36.20261121.0";
-        let podman = |args: &[&str]| {
-            let out = Command::new("podman").args(args).output().unwrap();
-            assert!(
-                out.status.success(),
-                "podman {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            out.stdout
-        };
+        let podman = |args: &[&str]| crate::common::run_ok(Command::new("podman").args(args));
         let loaded = podman(&["load", "-i", archive.to_str().unwrap()]);
         assert!(
             String::from_utf8_lossy(&loaded).contains(image),
