@@ -339,11 +339,12 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, cancel.flag())?;
     }
+    let runners = runners(&config, compose.paths.topdir());
     let exec = Executor {
         phases: crate::phases::all(),
         config: &config,
         compose: &compose,
-        runner: &LocalRunner,
+        runner: &runners,
         observer: &console,
         cancel,
     };
@@ -426,6 +427,38 @@ fn planning_compose(config: &Config, topdir: Option<&Path>) -> anyhow::Result<Co
     })
 }
 
+/// Where each phase's commands run (`runroot_method`): locally, or in podman containers that
+/// see the compose's top folder at its own path.
+fn runners(config: &Config, topdir: &Path) -> kiln_engine::PhaseRunners {
+    let podman = |s: &kiln_config::PodmanRunroot| -> Box<dyn kiln_engine::Runner> {
+        let mut mounts = vec![topdir.to_owned()];
+        mounts.extend(s.mounts.iter().cloned());
+        Box::new(kiln_engine::PodmanRunner {
+            image: s.image.clone(),
+            mounts,
+            network: s.network,
+            args: s.args.clone(),
+        })
+    };
+    let mut per_phase = std::collections::BTreeMap::new();
+    let mut default: Box<dyn kiln_engine::Runner> = Box::new(LocalRunner);
+    if let Some(settings) = &config.runroot_podman {
+        match &config.runroot_method {
+            kiln_config::RunrootMethod::One(m) if m == "podman" => default = podman(settings),
+            kiln_config::RunrootMethod::PerPhase(map) => {
+                for (phase, m) in map {
+                    if m == "podman" {
+                        let name = kiln_config::phases::canonical(phase).unwrap_or(phase);
+                        per_phase.insert(name.to_owned(), podman(settings));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    kiln_engine::PhaseRunners { default, per_phase }
+}
+
 /// The newest finished (or finished-incomplete) compose of the same release and compose type in
 /// `dirs`, other than `topdir` itself, as pungi's `find_old_compose` picks one.
 fn find_old_compose(dirs: &[PathBuf], info: &ComposeInfo, topdir: &Path) -> Option<PathBuf> {
@@ -478,11 +511,12 @@ fn preflight(
     common: &CommonArgs,
 ) -> anyhow::Result<Option<ExitCode>> {
     let compose = planning_compose(config, resume)?;
+    let runners = runners(config, compose.paths.topdir());
     let exec = Executor {
         phases: crate::phases::all(),
         config,
         compose: &compose,
-        runner: &LocalRunner,
+        runner: &runners,
         observer: &kiln_engine::Silent,
         cancel: CancelToken::new(),
     };
@@ -515,11 +549,12 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let compose = planning_compose(&config, topdir.as_deref())?;
+    let runners = runners(&config, compose.paths.topdir());
     let exec = Executor {
         phases: crate::phases::all(),
         config: &config,
         compose: &compose,
-        runner: &LocalRunner,
+        runner: &runners,
         observer: &kiln_engine::Silent,
         cancel: CancelToken::new(),
     };

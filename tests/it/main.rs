@@ -26,6 +26,7 @@ mod repoclosure;
 mod repodata;
 mod report;
 mod rpm;
+mod runners;
 mod schema;
 mod variants;
 mod why;

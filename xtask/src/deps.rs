@@ -167,6 +167,18 @@ const JUDGES: &[Package] = &[
         rpm: "podman",
         probe: "podman",
     },
+    // The podman runner's tests: runc (this machine's crun refuses its cgroups) and debootstrap
+    // for the tools image.
+    Package {
+        deb: "runc",
+        rpm: "runc",
+        probe: "runc",
+    },
+    Package {
+        deb: "debootstrap",
+        rpm: "debootstrap",
+        probe: "debootstrap",
+    },
     // The compose report is checked in a real browser.
     Package {
         deb: "chromium",

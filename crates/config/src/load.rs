@@ -424,10 +424,32 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
             Some("jigdo files are not supported by kiln; set create_jigdo: false".into()),
         );
     }
-    push(
-        "runroot_method",
-        one_of("runroot_method", &c.runroot_method, &["local"]),
-    );
+    for m in c.runroot_method.methods() {
+        push(
+            "runroot_method",
+            one_of("runroot_method", m, &["local", "podman"]),
+        );
+    }
+    if let crate::RunrootMethod::PerPhase(map) = &c.runroot_method {
+        for phase in map.keys() {
+            if crate::phases::canonical(phase).is_none() {
+                push(
+                    "runroot_method",
+                    Some(format!(
+                        "`runroot_method` names {phase:?}, which is not a phase"
+                    )),
+                );
+            }
+        }
+    }
+    if c.runroot_method.methods().contains(&"podman") && c.runroot_podman.is_none() {
+        push(
+            "runroot_method",
+            Some(
+                "`runroot_method` uses podman, but `runroot_podman` (its image) is not set".into(),
+            ),
+        );
+    }
     if let Some(m) = &c.buildinstall_method {
         push(
             "buildinstall_method",

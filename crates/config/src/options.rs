@@ -95,9 +95,13 @@ pub struct Config {
     /// Put packages in Packages/<first letter>/.
     #[serde(default)]
     pub hashed_directories: bool,
-    /// Where external commands run: local (podman, mock, koji and kube runners fit the same trait).
-    #[serde(default = "d_local")]
-    pub runroot_method: String,
+    /// Where external commands run: `local` or `podman` (`runroot_podman`), for every phase or
+    /// per phase (`{createiso: podman}`; phases not named run locally).
+    #[serde(default)]
+    pub runroot_method: RunrootMethod,
+    /// The podman runner's settings, when `runroot_method` names podman.
+    #[serde(default)]
+    pub runroot_podman: Option<PodmanRunroot>,
 
     // ---- naming ----
     /// ISO file name format, or a map variant regex -> format.
@@ -450,9 +454,6 @@ pub struct ExtraIso {
 fn d_ga() -> String {
     "ga".into()
 }
-fn d_local() -> String {
-    "local".into()
-}
 fn d_repos() -> String {
     "repos".into()
 }
@@ -659,4 +660,52 @@ pub struct OstreeContainerBlock {
     /// Accepted for pungi configs (packages of pungi's runroot).
     #[serde(default)]
     pub runroot_packages: Vec<String>,
+}
+
+/// `runroot_method`: one method for every phase, or a method per phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RunrootMethod {
+    One(String),
+    PerPhase(BTreeMap<String, String>),
+}
+
+impl Default for RunrootMethod {
+    fn default() -> Self {
+        RunrootMethod::One("local".into())
+    }
+}
+
+impl RunrootMethod {
+    /// The method of `phase`.
+    pub fn for_phase(&self, phase: &str) -> &str {
+        match self {
+            RunrootMethod::One(m) => m,
+            RunrootMethod::PerPhase(map) => map.get(phase).map_or("local", String::as_str),
+        }
+    }
+
+    pub fn methods(&self) -> Vec<&str> {
+        match self {
+            RunrootMethod::One(m) => vec![m.as_str()],
+            RunrootMethod::PerPhase(map) => map.values().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// `runroot_podman`: where and how the podman runner runs commands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PodmanRunroot {
+    /// The image every command runs in; it must hold the tools of the phases that use it.
+    pub image: String,
+    /// Folders mounted at the same paths besides the compose's own (package repositories...).
+    #[serde(default)]
+    pub mounts: Vec<PathBuf>,
+    /// Give containers the network (default: `--network=none`).
+    #[serde(default)]
+    pub network: bool,
+    /// More `podman run` arguments (`--runtime`, `--ulimit`, `--memory`, ...).
+    #[serde(default)]
+    pub args: Vec<String>,
 }

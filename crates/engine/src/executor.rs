@@ -217,8 +217,9 @@ impl<'a> Executor<'a> {
                     why,
                 });
             }
+            let runner = self.runner.for_phase(planned.name).unwrap_or(self.runner);
             for tool in phase.tools(self.config) {
-                if !self.runner.has_tool(tool) {
+                if !runner.has_tool(tool) {
                     missing.push(MissingTool {
                         phase: planned.name,
                         tool,
@@ -545,7 +546,7 @@ impl<'a> Executor<'a> {
             cancel: &self.cancel,
             phase: name,
             span: span.clone(),
-            runner: self.runner,
+            runner: self.runner.for_phase(name).unwrap_or(self.runner),
             observer: self.observer,
             notifier,
             deliverables,

@@ -172,6 +172,11 @@ pub trait Runner: Send + Sync {
         log: &Path,
         cancel: &CancelToken,
     ) -> Result<CommandOutput, RunError>;
+    /// The runner `phase`'s commands go to (`runroot_method` per phase); itself for a runner
+    /// that is not a router.
+    fn for_phase(&self, _phase: &str) -> Option<&dyn Runner> {
+        None
+    }
     /// Like `run`, but standard output goes to `sink` as it comes instead of into memory or the
     /// log (an image a tool writes to stdout). The returned output's `stdout` is empty. This
     /// default holds the output in memory first; runners that can stream override it.
@@ -482,5 +487,140 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(1500));
         assert!(!marker.exists(), "a grandchild outlived the cancel");
+    }
+}
+
+/// Runs each command in its own podman container (`podman run --rm`), empanadas' way: the paths in
+/// `mounts` (the compose's top folder first) bind-mounted at the same paths, no network unless
+/// `network`, the command's working folder and environment kept. Standard output streams through
+/// `podman run` as from a local command (an ISO xorriso writes to stdout), and stopping `podman
+/// run` (cancellation kills its process group) stops and removes the container.
+#[derive(Debug, Clone)]
+pub struct PodmanRunner {
+    pub image: String,
+    pub mounts: Vec<PathBuf>,
+    pub network: bool,
+    /// More `podman run` arguments (`--runtime runc`, `--ulimit ...`, resources).
+    pub args: Vec<String>,
+}
+
+impl PodmanRunner {
+    /// The `podman run` command that runs `cmd` in a container.
+    pub fn wrap(&self, cmd: &CommandSpec) -> CommandSpec {
+        let mut c = CommandSpec::new("podman").args(["run", "--rm"]);
+        if cmd.stdin.is_some() {
+            c = c.arg("-i");
+        }
+        if !self.network {
+            c = c.arg("--network=none");
+        }
+        for m in &self.mounts {
+            let mut v = m.as_os_str().to_owned();
+            v.push(":");
+            v.push(m.as_os_str());
+            c = c.arg("-v").arg(v);
+        }
+        if let Some(cwd) = &cmd.cwd {
+            c = c.arg("-w").arg(cwd.as_os_str());
+        }
+        for (k, v) in &cmd.env {
+            let mut e = k.clone();
+            e.push("=");
+            e.push(v);
+            c = c.arg("-e").arg(e);
+        }
+        c = c
+            .args(self.args.iter().map(OsString::from))
+            .arg(self.image.as_str())
+            .arg(cmd.program.clone())
+            .args(cmd.args.iter().cloned());
+        c.cwd = cmd.cwd.clone();
+        c.stdin = cmd.stdin.clone();
+        c
+    }
+}
+
+impl Runner for PodmanRunner {
+    fn name(&self) -> &'static str {
+        "podman"
+    }
+
+    /// Asks the image (`command -v` in a container), so a missing tool stops the compose before
+    /// it starts, as a locally missing one does.
+    fn has_tool(&self, tool: &str) -> bool {
+        let probe = CommandSpec::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool} >/dev/null"));
+        // Before the compose folder exists: the image alone, nothing mounted.
+        let bare = PodmanRunner {
+            mounts: Vec::new(),
+            ..self.clone()
+        };
+        let spec = bare.wrap(&probe);
+        std::process::Command::new(&spec.program)
+            .args(&spec.args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn run(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+    ) -> Result<CommandOutput, RunError> {
+        LocalRunner.run(&self.wrap(spec), log, cancel)
+    }
+
+    fn run_into(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: &mut (dyn Write + Send),
+    ) -> Result<CommandOutput, RunError> {
+        LocalRunner.run_into(&self.wrap(spec), log, cancel, sink)
+    }
+}
+
+/// `runroot_method` per phase: each phase's commands go to its runner, the rest to `default`.
+pub struct PhaseRunners {
+    pub default: Box<dyn Runner>,
+    pub per_phase: std::collections::BTreeMap<String, Box<dyn Runner>>,
+}
+
+impl Runner for PhaseRunners {
+    fn name(&self) -> &'static str {
+        self.default.name()
+    }
+    fn has_tool(&self, tool: &str) -> bool {
+        self.default.has_tool(tool)
+    }
+    fn for_phase(&self, phase: &str) -> Option<&dyn Runner> {
+        Some(
+            self.per_phase
+                .get(phase)
+                .map(|r| r.as_ref())
+                .unwrap_or(self.default.as_ref()),
+        )
+    }
+    fn run(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+    ) -> Result<CommandOutput, RunError> {
+        self.default.run(spec, log, cancel)
+    }
+    fn run_into(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: &mut (dyn Write + Send),
+    ) -> Result<CommandOutput, RunError> {
+        self.default.run_into(spec, log, cancel, sink)
     }
 }

@@ -1,0 +1,72 @@
+//! Runners beyond the local machine, with the real tools: createiso's xorriso in podman
+//! containers (the compose bind-mounted at its own path, no network) makes the same ISO bytes as
+//! the local xorriso, and an image that lacks a tool stops the compose before it starts.
+
+use crate::common::{compose_args, compose_dir, have, kiln, mini_config, text};
+use xtask::fixtures::podman::{PODMAN_ARGS, busybox_image, tools_image};
+
+fn podman_config(dir: &std::path::Path, image: &str) -> std::path::PathBuf {
+    let args: Vec<String> = PODMAN_ARGS.iter().map(|a| format!("{a:?}")).collect();
+    mini_config(
+        dir,
+        &format!(
+            "runroot_method: {{createiso: podman}}\nrunroot_podman:\n  image: {image}\n  args: [{}]\n",
+            args.join(", ")
+        ),
+    )
+}
+
+#[test]
+fn createiso_in_podman_makes_the_same_iso_as_locally() {
+    if !have("podman") || !have("debootstrap") {
+        return;
+    }
+    let image = tools_image().expect("building the podman tools image");
+    let a = tempfile::tempdir().unwrap();
+    let out = kiln(
+        &compose_args(&podman_config(a.path(), image), &[]),
+        a.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let in_podman = compose_dir(&a.path().join("t"));
+    let b = tempfile::tempdir().unwrap();
+    let out = kiln(&compose_args(&mini_config(b.path(), ""), &[]), b.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let local = compose_dir(&b.path().join("t"));
+
+    let iso = "compose/BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso";
+    assert!(
+        std::fs::read(in_podman.join(iso)).unwrap() == std::fs::read(local.join(iso)).unwrap(),
+        "the ISO made in podman differs from the local one"
+    );
+    let log = std::fs::read_to_string(
+        in_podman
+            .join("logs/x86_64/createiso-Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso.x86_64.log"),
+    )
+    .unwrap();
+    let top = in_podman.display().to_string();
+    assert!(
+        log.contains(&format!("$ podman run --rm --network=none -v {top}:{top} ")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("{image} xorriso -as mkisofs")),
+        "{log}"
+    );
+}
+
+#[test]
+fn an_image_without_the_tool_stops_the_compose_before_it_starts() {
+    if !have("podman") {
+        return;
+    }
+    let image = busybox_image().expect("building the busybox image");
+    let dir = tempfile::tempdir().unwrap();
+    let out = kiln(
+        &compose_args(&podman_config(dir.path(), image), &[]),
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("xorriso"), "{}", text(&out));
+    assert!(!dir.path().join("t").exists(), "nothing may be created");
+}
