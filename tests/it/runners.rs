@@ -45,8 +45,9 @@ fn createiso_in_podman_makes_the_same_iso_as_locally() {
     )
     .unwrap();
     let top = in_podman.display().to_string();
+    assert!(log.contains("$ podman run --rm --name kiln-"), "{log}");
     assert!(
-        log.contains(&format!("$ podman run --rm --network=none -v {top}:{top} ")),
+        log.contains(&format!(" --network=none -v {top}:{top} ")),
         "{log}"
     );
     assert!(
@@ -69,4 +70,58 @@ fn an_image_without_the_tool_stops_the_compose_before_it_starts() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("xorriso"), "{}", text(&out));
     assert!(!dir.path().join("t").exists(), "nothing may be created");
+}
+
+/// SIGTERM while a phase's command runs in a container: kiln stops promptly, the container is
+/// gone (`--rm`, and removed when its `podman run` is killed), and the compose resumes.
+#[test]
+fn a_stopped_compose_leaves_no_container_behind() {
+    if !have("podman") || !have("debootstrap") {
+        return;
+    }
+    let image = tools_image().expect("building the podman tools image");
+    let dir = tempfile::tempdir().unwrap();
+    let args: Vec<String> = PODMAN_ARGS.iter().map(|a| format!("{a:?}")).collect();
+    let cfg = mini_config(
+        dir.path(),
+        &format!(
+            "runroot_method: {{createrepo: podman, createiso: podman}}\nrunroot_podman:\n  image: {image}\n  args: [{}]\n",
+            args.join(", ")
+        ),
+    );
+    // The failpoint makes createrepo wait on `sleep 600`, run through createrepo's runner.
+    let mut child = crate::common::kiln_command(&compose_args(&cfg, &[]), dir.path())
+        .env("KILN_FAILPOINT", "hang:createrepo")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ours = format!("kiln-{}-", child.id());
+    let running = || {
+        let out = std::process::Command::new("podman")
+            .args(["ps", "--all", "--format", "{{.Names}}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|n| n.starts_with(&ours))
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while running() == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the container never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(4), "TERMINATED");
+    assert_eq!(running(), 0, "a container of the stopped compose is left");
+    let top = compose_dir(&dir.path().join("t"));
+    let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
 }

@@ -504,10 +504,19 @@ pub struct PodmanRunner {
     pub args: Vec<String>,
 }
 
+/// Names of this process's containers: `kiln-<pid>-<n>`, so a cancelled one can be removed.
+static CONTAINERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl PodmanRunner {
-    /// The `podman run` command that runs `cmd` in a container.
-    pub fn wrap(&self, cmd: &CommandSpec) -> CommandSpec {
-        let mut c = CommandSpec::new("podman").args(["run", "--rm"]);
+    /// A fresh container name.
+    fn name() -> String {
+        let n = CONTAINERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("kiln-{}-{n}", std::process::id())
+    }
+
+    /// The `podman run` command that runs `cmd` in a container named `name`.
+    pub fn wrap(&self, cmd: &CommandSpec, name: &str) -> CommandSpec {
+        let mut c = CommandSpec::new("podman").args(["run", "--rm", "--name", name]);
         if cmd.stdin.is_some() {
             c = c.arg("-i");
         }
@@ -556,7 +565,7 @@ impl Runner for PodmanRunner {
             mounts: Vec::new(),
             ..self.clone()
         };
-        let spec = bare.wrap(&probe);
+        let spec = bare.wrap(&probe, &Self::name());
         std::process::Command::new(&spec.program)
             .args(&spec.args)
             .stdout(std::process::Stdio::null())
@@ -571,7 +580,10 @@ impl Runner for PodmanRunner {
         log: &Path,
         cancel: &CancelToken,
     ) -> Result<CommandOutput, RunError> {
-        LocalRunner.run(&self.wrap(spec), log, cancel)
+        let name = Self::name();
+        let r = LocalRunner.run(&self.wrap(spec, &name), log, cancel);
+        Self::reap(&name, &r);
+        r
     }
 
     fn run_into(
@@ -581,7 +593,24 @@ impl Runner for PodmanRunner {
         cancel: &CancelToken,
         sink: &mut (dyn Write + Send),
     ) -> Result<CommandOutput, RunError> {
-        LocalRunner.run_into(&self.wrap(spec), log, cancel, sink)
+        let name = Self::name();
+        let r = LocalRunner.run_into(&self.wrap(spec, &name), log, cancel, sink);
+        Self::reap(&name, &r);
+        r
+    }
+}
+
+impl PodmanRunner {
+    /// Killing `podman run` (a cancel kills its process group) leaves the container running
+    /// under conmon: remove it, so a stopped compose leaves nothing behind.
+    fn reap(name: &str, r: &Result<CommandOutput, RunError>) {
+        if matches!(r, Err(RunError::Cancelled { .. })) {
+            let _ = Command::new("podman")
+                .args(["rm", "--force", "--time", "0", name])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
