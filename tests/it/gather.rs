@@ -332,12 +332,29 @@ fn comps_langpacks_pull_their_packages_into_the_variant() {
     });
     let (out, top) = compose(dir.path(), &cfg).expect("the pipeline runs");
     assert!(out.status.success(), "{}", text(&out));
+    let top = top.unwrap();
     base_os_ships(
-        &top.unwrap(),
+        &top,
         &[
             "mini-editor-0:1.1-1.mini36.x86_64",
             "mini-editor-data-0:1.1-1.mini36.noarch",
         ],
+    );
+    // kiln why names the rule.
+    let why = kiln(
+        &[
+            "why",
+            top.to_str().unwrap(),
+            "mini-editor",
+            "--variant",
+            "BaseOS",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&why).contains("mini-editor-1.1-1.mini36.x86_64: a comps langpack of mini-bash-"),
+        "{}",
+        text(&why)
     );
 }
 
@@ -357,12 +374,31 @@ fn gather_prepopulate_adds_its_packages_and_names_what_is_wrong() {
     let cfg = with(r#"{"BaseOS": {"x86_64": {"mini-editor": ["mini-editor.x86_64"]}}}"#);
     let (out, top) = compose(dir.path(), &cfg).expect("the pipeline runs");
     assert!(out.status.success(), "{}", text(&out));
+    let top = top.unwrap();
     base_os_ships(
-        &top.unwrap(),
+        &top,
         &[
             "mini-editor-0:1.1-1.mini36.x86_64",
             "mini-editor-data-0:1.1-1.mini36.noarch",
         ],
+    );
+    let why = kiln(
+        &[
+            "why",
+            top.to_str().unwrap(),
+            "mini-editor-data",
+            "--variant",
+            "BaseOS",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&why).contains("required by mini-editor-1.1-1.mini36.x86_64")
+            && text(&why).contains(
+                "mini-editor-1.1-1.mini36.x86_64: gather_prepopulate lists mini-editor.x86_64"
+            ),
+        "{}",
+        text(&why)
     );
 
     let dir = tempfile::tempdir().unwrap();

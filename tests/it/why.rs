@@ -69,6 +69,34 @@ fn kiln_why_walks_the_chain_and_explains_what_is_missing() {
         dir.path(),
     );
     assert!(
+        text(&out).contains(
+            "mini-glibc-2.35-3.mini36.i686 is of a multilib arch of x86_64: only the `multilib` methods bring such packages in"
+        ),
+        "{}",
+        text(&out)
+    );
+    // An older version: the package set keeps the newest of each name.
+    let out = kiln(
+        &[
+            "why",
+            top,
+            "mini-editor-1.0-1.mini36.x86_64",
+            "--variant",
+            "AppStream",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&out).contains("the package set has another version (")
+            && text(&out).contains("mini-editor-1.1-1.mini36.x86_64)"),
+        "{}",
+        text(&out)
+    );
+    let out = kiln(
+        &["why", top, "mini-unused", "--variant", "BaseOS"],
+        dir.path(),
+    );
+    assert!(
         text(&out).contains("nothing in the variant requires it and no input names it"),
         "{}",
         text(&out)

@@ -272,8 +272,46 @@ fn why_not(
         .filter(|p| matches(p, package))
         .collect();
     if candidates.is_empty() {
+        // Another version of it? (`PKG` given as an NVRA or NEVRA.)
+        let same_name: Vec<String> = set
+            .packages
+            .iter()
+            .map(|e| &e.package)
+            .filter(|p| {
+                package
+                    .strip_prefix(p.name.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+                    && p.version.chars().next().is_some_and(|c| c.is_ascii_digit())
+                    && package[p.name.len() + 1..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit())
+            })
+            .map(|p| p.nvra())
+            .collect();
+        if !same_name.is_empty() {
+            return format!(
+                "the package set has another version ({}); it keeps the newest of each name \
+                 unless pkgset_all_versions is set",
+                same_name.join(", ")
+            );
+        }
         return format!(
             "no package of the {} package set is named {package}",
+            result.arch
+        );
+    }
+    // Every candidate is of the tree's multilib arches: only multilib rules bring those in.
+    let multilib = kiln_depsolve::arch::multilib_arches(&result.arch);
+    if candidates
+        .iter()
+        .all(|p| multilib.contains(&p.arch.as_str()))
+    {
+        let list: Vec<String> = candidates.iter().map(|p| p.nvra()).collect();
+        return format!(
+            "{} is of a multilib arch of {}: only the `multilib` methods bring such packages in, \
+             and none chose it",
+            list.join(", "),
             result.arch
         );
     }
