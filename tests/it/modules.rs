@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::common::{compose_args, compose_dir, have, kiln, mini, mini_config, text};
 
 /// The mini compose with the modular repository added and AppStream asking for `module`.
-fn modular_compose(dir: &Path, module: &str) -> (std::process::Output, PathBuf) {
+fn modular_compose(dir: &Path, module: &str, method: &str) -> (std::process::Output, PathBuf) {
     let m = mini();
     let modular = xtask::fixtures::modular_repo_cached().expect("building the modular fixture");
     let variants = std::fs::read_to_string(&m.variants).unwrap().replace(
@@ -39,11 +39,11 @@ fn modular_compose(dir: &Path, module: &str) -> (std::process::Output, PathBuf) 
         .replace(
             "gather_method: deps",
             &format!(
-                "gather_method: {{\"^AppStream$\": hybrid}}\nmodule_defaults_dir: {}",
+                "gather_method: {{\"^AppStream$\": {method}}}\nmodule_defaults_dir: {}",
                 modular.defaults_dir.display()
             ),
         );
-    assert!(text_cfg.contains("hybrid") && text_cfg.contains(&*modular.repo.to_string_lossy()));
+    assert!(text_cfg.contains(method) && text_cfg.contains(&*modular.repo.to_string_lossy()));
     std::fs::write(&cfg, text_cfg).unwrap();
     let out = kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), dir);
     let top = compose_dir(&dir.join("t"));
@@ -85,7 +85,7 @@ fn a_hybrid_variant_ships_its_module_stream_and_dnf_installs_it() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (out, top) = modular_compose(dir.path(), "nodejs:20");
+    let (out, top) = modular_compose(dir.path(), "nodejs:20", "hybrid");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     // The stream's build, not the plain package it shadows nor the other stream.
@@ -199,11 +199,28 @@ fn a_module_no_repository_has_is_named() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (out, _) = modular_compose(dir.path(), "nodejs:22");
+    let (out, _) = modular_compose(dir.path(), "nodejs:22", "hybrid");
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         text(&out)
             .contains("AppStream.x86_64: module nodejs:22 is in no repository of the package set"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_variant_with_modules_needs_the_hybrid_method() {
+    if !have("modifyrepo_c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = modular_compose(dir.path(), "nodejs:20", "{comps: deps, module: nodeps}");
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "variant AppStream lists modules, so its gather_method must be hybrid (its module source is nodeps)"
+        ),
         "{}",
         text(&out)
     );

@@ -32,6 +32,10 @@ fn pungis_dummy_config_converts_and_names_what_kiln_leaves_out() {
         "{}",
         text(&out)
     );
+    // As it is, with its per-source gather_method, it is a config kiln plans a compose from.
+    let plan = kiln(&["plan", DUMMY], Path::new("."));
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    assert!(text(&plan).contains("gather"), "{}", text(&plan));
 }
 
 /// The example's pungi configs in `dir`, pointing at the mini fixture.

@@ -348,26 +348,63 @@ pub enum LinkType {
 #[serde(untagged)]
 pub enum GatherMethod {
     One(String),
-    PerVariant(BTreeMap<String, String>),
+    PerVariant(BTreeMap<String, VariantGatherMethod>),
+}
+
+/// A variant's `gather_method`: one method, or pungi's method per gather source
+/// (`{"comps": "deps", "module": "nodeps", "json": ...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum VariantGatherMethod {
+    One(String),
+    PerSource(BTreeMap<String, String>),
 }
 
 impl GatherMethod {
+    /// The variant's method: the last matching entry's, and for a per-source entry its `comps`
+    /// method (kiln gathers a variant in one run; `source_method` tells the others).
     pub fn for_variant(&self, variant: &str) -> &str {
         match self {
             GatherMethod::One(m) => m,
+            GatherMethod::PerVariant(_) => match self.entry(variant) {
+                None => "deps",
+                Some(VariantGatherMethod::One(m)) => m,
+                Some(VariantGatherMethod::PerSource(map)) => {
+                    map.get("comps").map_or("deps", String::as_str)
+                }
+            },
+        }
+    }
+
+    /// The per-source method for `source` (`module`, `json`) when the variant's entry names one.
+    pub fn source_method(&self, variant: &str, source: &str) -> Option<&str> {
+        match self.entry(variant) {
+            Some(VariantGatherMethod::PerSource(map)) => map.get(source).map(String::as_str),
+            _ => None,
+        }
+    }
+
+    fn entry(&self, variant: &str) -> Option<&VariantGatherMethod> {
+        match self {
+            GatherMethod::One(_) => None,
             GatherMethod::PerVariant(map) => map
                 .iter()
                 .filter(|(re, _)| crate::values::variant_matches(re, variant))
-                .map(|(_, m)| m.as_str())
-                .next_back()
-                .unwrap_or("deps"),
+                .map(|(_, m)| m)
+                .next_back(),
         }
     }
 
     fn methods(&self) -> Vec<&str> {
         match self {
             GatherMethod::One(m) => vec![m],
-            GatherMethod::PerVariant(map) => map.values().map(String::as_str).collect(),
+            GatherMethod::PerVariant(map) => map
+                .values()
+                .flat_map(|m| match m {
+                    VariantGatherMethod::One(m) => vec![m.as_str()],
+                    VariantGatherMethod::PerSource(s) => s.values().map(String::as_str).collect(),
+                })
+                .collect(),
         }
     }
 }

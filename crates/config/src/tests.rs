@@ -145,3 +145,25 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn gather_method_takes_pungis_per_source_form() {
+    let text = format!(
+        "{GOOD}gather_method:\n  '^.*$': {{comps: deps, module: nodeps}}\n  '^AppStream$': hybrid\n"
+    );
+    let c = load_str(&text, Path::new("kiln.yaml"), Path::new("/cfg")).unwrap();
+    assert_eq!(c.gather_method.for_variant("BaseOS"), "deps");
+    assert_eq!(
+        c.gather_method.source_method("BaseOS", "module"),
+        Some("nodeps")
+    );
+    assert_eq!(c.gather_method.for_variant("AppStream"), "hybrid");
+    let bad = format!("{GOOD}gather_method:\n  '^.*$': {{comps: magic}}\n");
+    assert!(
+        problems(&bad)
+            .iter()
+            .any(|p| p.contains("`gather_method` is \"magic\"")),
+        "{:?}",
+        problems(&bad)
+    );
+}

@@ -204,6 +204,18 @@ fn plan_for(
 ) -> Result<(VariantPlan, Vec<usize>), PhaseError> {
     let config = ctx.config;
     let method = method_for(config, &v.uid)?;
+    if !v.modules.is_empty() && method != Method::Hybrid {
+        let module = config
+            .gather_method
+            .source_method(&v.uid, "module")
+            .map(|m| format!(" (its module source is {m})"))
+            .unwrap_or_default();
+        return Err(PhaseError::msg(format!(
+            "variant {} lists modules, so its gather_method must be hybrid{module}: kiln gathers \
+             a variant in one run, not one per source",
+            v.uid
+        )));
+    }
     let comps_path = variant_comps_path(ctx.compose.paths.topdir(), &v.uid, arch);
     let comps = if comps_path.is_file() {
         Some(
