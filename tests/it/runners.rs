@@ -107,8 +107,17 @@ fn a_stopped_compose_leaves_no_container_behind() {
             .filter(|n| n.starts_with(&ours))
             .count()
     };
+    // Past preflight (whose tool probes are containers too): createrepo waits on its command.
+    let failpoint_log = || {
+        std::fs::read_dir(dir.path().join("t"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path().join("logs/global/failpoint.global.log"))
+            .is_some_and(|l| l.exists())
+    };
     let start = std::time::Instant::now();
-    while running() == 0 {
+    while !failpoint_log() || running() == 0 {
         assert!(
             start.elapsed() < std::time::Duration::from_secs(120),
             "the container never started"
