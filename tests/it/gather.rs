@@ -341,20 +341,10 @@ fn comps_langpacks_pull_their_packages_into_the_variant() {
         ],
     );
     // kiln why names the rule.
-    let why = kiln(
-        &[
-            "why",
-            top.to_str().unwrap(),
-            "mini-editor",
-            "--variant",
-            "BaseOS",
-        ],
-        dir.path(),
-    );
-    assert!(
-        text(&why).contains("mini-editor-1.1-1.mini36.x86_64: a comps langpack of mini-bash-"),
-        "{}",
-        text(&why)
+    why_base_os_says(
+        &top,
+        "mini-editor",
+        &["mini-editor-1.1-1.mini36.x86_64: a comps langpack of mini-bash-"],
     );
 }
 
@@ -382,23 +372,13 @@ fn gather_prepopulate_adds_its_packages_and_names_what_is_wrong() {
             "mini-editor-data-0:1.1-1.mini36.noarch",
         ],
     );
-    let why = kiln(
+    why_base_os_says(
+        &top,
+        "mini-editor-data",
         &[
-            "why",
-            top.to_str().unwrap(),
-            "mini-editor-data",
-            "--variant",
-            "BaseOS",
+            "required by mini-editor-1.1-1.mini36.x86_64",
+            "mini-editor-1.1-1.mini36.x86_64: gather_prepopulate lists mini-editor.x86_64",
         ],
-        dir.path(),
-    );
-    assert!(
-        text(&why).contains("required by mini-editor-1.1-1.mini36.x86_64")
-            && text(&why).contains(
-                "mini-editor-1.1-1.mini36.x86_64: gather_prepopulate lists mini-editor.x86_64"
-            ),
-        "{}",
-        text(&why)
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -495,5 +475,22 @@ fn base_os_ships(top: &Path, wants: &[&str]) {
             base.iter().any(|l| l.contains(&format!(" {want} "))),
             "BaseOS lacks {want}: {base:#?}"
         );
+    }
+}
+
+/// Asserts that `kiln why` about `package` in BaseOS says every line of `says`.
+fn why_base_os_says(top: &Path, package: &str, says: &[&str]) {
+    let out = kiln(
+        &[
+            "why",
+            &top.display().to_string(),
+            package,
+            "--variant",
+            "BaseOS",
+        ],
+        Path::new("."),
+    );
+    for s in says {
+        assert!(text(&out).contains(s), "{}", text(&out));
     }
 }
