@@ -15,6 +15,7 @@ mod gather_pungi;
 mod gather_solve;
 mod incremental;
 mod init;
+mod kiwi;
 mod media;
 mod messages;
 mod modules;

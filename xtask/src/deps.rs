@@ -179,6 +179,17 @@ const JUDGES: &[Package] = &[
         rpm: "debootstrap",
         probe: "debootstrap",
     },
+    // The kiwi phase drives the real KIWI (Debian's `kiwi`), which syncs roots with rsync.
+    Package {
+        deb: "kiwi",
+        rpm: "kiwi-cli",
+        probe: "kiwi-ng",
+    },
+    Package {
+        deb: "rsync",
+        rpm: "rsync",
+        probe: "rsync",
+    },
     // The compose report is checked in a real browser.
     Package {
         deb: "chromium",

@@ -592,6 +592,17 @@ fn resolve_paths(c: &mut Config, base: &Path) {
             }
         }
     }
+    for blocks in c.kiwibuild.values_mut() {
+        let blocks: Vec<&mut crate::KiwiBlock> = match blocks {
+            crate::OneOrMore::One(b) => vec![b],
+            crate::OneOrMore::Many(v) => v.iter_mut().collect(),
+        };
+        for b in blocks {
+            if !is_url(&b.description_scm) {
+                b.description_scm = base.join(&b.description_scm).to_string_lossy().into_owned();
+            }
+        }
+    }
     for blocks in c.ostree_container.values_mut() {
         let blocks: Vec<&mut crate::OstreeContainerBlock> = match blocks {
             crate::OneOrMore::One(b) => vec![b],

@@ -323,9 +323,10 @@ pub struct Config {
     /// Disk images (ImageFactory): not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the imagebuild phase is skipped.
     #[serde(default)]
     pub image_build: Option<serde_json::Value>,
-    /// KIWI images: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the kiwi phase is skipped.
+    /// pungi's `kiwibuild`: variant regex → blocks, each a KIWI image built by the real
+    /// `kiwi-ng system build` from a description, with the compose's repositories.
     #[serde(default)]
-    pub kiwibuild: Option<serde_json::Value>,
+    pub kiwibuild: BTreeMap<String, OneOrMore<KiwiBlock>>,
     /// osbuild images: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the osbuild phase is skipped.
     #[serde(default)]
     pub osbuild: Option<serde_json::Value>,
@@ -745,4 +746,44 @@ pub struct PodmanRunroot {
     /// More `podman run` arguments (`--runtime`, `--ulimit`, `--memory`, ...).
     #[serde(default)]
     pub args: Vec<String>,
+}
+
+/// A `kiwibuild` block (pungi's keys; the Koji-only ones are accepted and unused locally).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KiwiBlock {
+    /// Where the KIWI descriptions are: a git repository URL, or a local folder.
+    pub description_scm: String,
+    /// The description's folder inside `description_scm`.
+    pub description_path: String,
+    /// `--profile`.
+    #[serde(default)]
+    pub kiwi_profile: Option<String>,
+    /// `--type`: the image type of the description to build (default: its primary type).
+    #[serde(default, rename = "type")]
+    pub image_type: Option<String>,
+    /// Type attributes (Koji's kiwiBuild option; unused by the local build).
+    #[serde(default)]
+    pub type_attr: Vec<String>,
+    /// Repositories the image's packages come from: variant UIDs (the compose's own trees),
+    /// URLs or paths. They replace the description's own repositories.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    #[serde(default)]
+    pub arches: Vec<String>,
+    #[serde(default)]
+    pub failable: Vec<String>,
+    /// images.json's subvariant (default: the variant's UID).
+    #[serde(default)]
+    pub subvariant: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub release: Option<String>,
+    /// Koji's bundle name format (unused by the local build).
+    #[serde(default)]
+    pub bundle_name_format: Option<String>,
+    /// Koji target (unused by the local build).
+    #[serde(default)]
+    pub target: Option<String>,
 }

@@ -1,4 +1,269 @@
-//! The kiwi phase (pungi's `kiwibuild`): builds images with kiwi-ng. kiln does not drive kiwi-ng yet, so the
-//! phase runs only when `kiwibuild` is configured and then stops the compose with a message saying so.
+//! The kiwi phase (pungi's `kiwibuild`), local backend: for every block of a variant and each of
+//! its arches, the real `kiwi-ng system build` runs through the compose's runner on the block's
+//! description (`description_scm` + `description_path`: a local folder, or a git repository
+//! cloned first), with the description's own repositories replaced by the block's `repos` (variant
+//! UIDs name the compose's own trees, just written). What `kiwi.result.json` lists as images is
+//! moved to `compose/<V>/<arch>/images/` and recorded for images.json and CHECKSUM: a root
+//! archive as `container`/`tar.xz`, a disk as `qcow2` (or `raw-xz`), a live ISO as `live`/`iso`.
+//! Koji's kiwiBuild task is the other backend pungi has; it is not here.
 
-kiln_engine::unsupported_phase!(KiwiPhase, "kiwi", "kiwibuild", "kiwi-ng");
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kiln_config::{Config, KiwiBlock};
+use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
+use serde_json::Value;
+
+pub struct KiwiPhase;
+
+fn blocks(config: &Config) -> impl Iterator<Item = (&String, &KiwiBlock)> {
+    config
+        .kiwibuild
+        .iter()
+        .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
+}
+
+fn is_remote(url: &str) -> bool {
+    url.contains("://") && !url.starts_with("file://")
+}
+
+impl Phase for KiwiPhase {
+    fn name(&self) -> &'static str {
+        "kiwi"
+    }
+    /// The images are built from the compose's repositories.
+    fn needs(&self) -> &'static [&'static str] {
+        &["createrepo"]
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &["kiwibuild", "release_version"]
+    }
+    fn enabled(&self, config: &Config) -> bool {
+        !config.kiwibuild.is_empty()
+    }
+    fn work(&self) -> Work {
+        Work::External
+    }
+    fn tools(&self, config: &Config) -> Vec<&'static str> {
+        let mut tools = vec!["kiwi-ng"];
+        if blocks(config).any(|(_, b)| is_remote(&b.description_scm)) {
+            tools.push("git");
+        }
+        tools
+    }
+    fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        let mut records = Vec::new();
+        let mut number = 0;
+        for variant in &ctx.compose.variants.all {
+            for (re, block) in blocks(ctx.config) {
+                if !kiln_config::variant_matches(re, &variant.uid) {
+                    continue;
+                }
+                let arches: Vec<String> = if block.arches.is_empty() {
+                    variant.arches.clone()
+                } else {
+                    block
+                        .arches
+                        .iter()
+                        .filter(|a| variant.arches.contains(a))
+                        .cloned()
+                        .collect()
+                };
+                for arch in arches {
+                    number += 1;
+                    let _arch = ctx.arch_span(&arch);
+                    ctx.check_cancelled()?;
+                    let failable = block.failable.iter().any(|a| a == "*" || *a == arch);
+                    let subvariant = block.subvariant.as_deref().unwrap_or(&variant.uid);
+                    if let Some(r) = ctx.failable_with(
+                        "kiwibuild",
+                        &variant.uid,
+                        &arch,
+                        Some(subvariant),
+                        failable,
+                        || build(ctx, variant, &arch, block, number),
+                    )? {
+                        records.extend(r);
+                    }
+                }
+            }
+        }
+        kiln_media::write_records(ctx, records)
+    }
+}
+
+/// A repository of the block as kiwi's `--add-repo` takes it.
+fn repo_source(ctx: &PhaseContext, repo: &str, arch: &str) -> Result<String, PhaseError> {
+    if let Some(v) = ctx.compose.variants.get(repo) {
+        let tree = ctx
+            .compose
+            .paths
+            .compose_dir()
+            .join(&v.uid)
+            .join(arch)
+            .join("os");
+        if !tree.join("repodata/repomd.xml").is_file() {
+            return Err(PhaseError::msg(format!(
+                "kiwibuild repo {repo}: the compose has no repository at {}",
+                tree.display()
+            )));
+        }
+        return Ok(format!("dir://{}", tree.display()));
+    }
+    if repo.contains("://") {
+        return Ok(repo.to_owned());
+    }
+    Ok(format!("dir://{repo}"))
+}
+
+/// The description folder: local, or a shallow clone of the git repository.
+fn description(
+    ctx: &PhaseContext,
+    block: &KiwiBlock,
+    work: &Path,
+    log: &Path,
+) -> Result<PathBuf, PhaseError> {
+    let scm = &block.description_scm;
+    let local = scm.strip_prefix("file://").unwrap_or(scm);
+    let root = if is_remote(scm) || Path::new(local).join(".git").exists() {
+        let dir = work.join("description_scm");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut git = Command::new("git");
+        git.args(["clone", "--quiet", "--depth", "1"])
+            .arg(if is_remote(scm) {
+                scm.clone()
+            } else {
+                format!("file://{local}")
+            })
+            .arg(&dir);
+        ctx.run(&git, log)?;
+        dir
+    } else {
+        PathBuf::from(local)
+    };
+    let d = root.join(&block.description_path);
+    if !d.is_dir() {
+        return Err(PhaseError::msg(format!(
+            "kiwibuild: no description folder {}",
+            d.display()
+        )));
+    }
+    Ok(d)
+}
+
+/// images.json's type and format of a `kiwi.result.json` entry, or None for what is not an image.
+fn image_kind(key: &str, file: &str) -> Option<(&'static str, &'static str)> {
+    let ends = |s: &str| file.ends_with(s);
+    match key {
+        "root_archive" if ends(".tar.xz") => Some(("container", "tar.xz")),
+        "root_archive" if ends(".tar.gz") || ends(".tgz") => Some(("container", "tar.gz")),
+        "disk_image" | "disk_format_image" if ends(".qcow2") => Some(("qcow2", "qcow2")),
+        "disk_image" | "disk_format_image" if ends(".raw.xz") => Some(("raw-xz", "raw.xz")),
+        "disk_image" if ends(".raw") => Some(("raw", "raw")),
+        "live_image" if ends(".iso") => Some(("live", "iso")),
+        "installation_image" if ends(".iso") => Some(("dvd", "iso")),
+        _ => None,
+    }
+}
+
+fn build(
+    ctx: &PhaseContext,
+    variant: &kiln_variants::Variant,
+    arch: &str,
+    block: &KiwiBlock,
+    number: usize,
+) -> Result<Vec<kiln_productmd::ImageRecord>, PhaseError> {
+    let uid = &variant.uid;
+    let work = ctx
+        .compose
+        .paths
+        .work_dir(arch)
+        .join(format!("kiwi-{number}"));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", work.display()), e))?;
+    let log = ctx.log_file(arch, &format!("kiwi-{number}-{uid}"));
+    let _ = std::fs::remove_file(&log);
+    let desc = description(ctx, block, &work, &log)?;
+    let target = work.join("target");
+    let mut kiwi = Command::new("kiwi-ng");
+    if let Some(p) = &block.kiwi_profile {
+        kiwi.arg("--profile").arg(p);
+    }
+    if let Some(t) = &block.image_type {
+        kiwi.arg("--type").arg(t);
+    }
+    kiwi.args(["system", "build", "--description"])
+        .arg(&desc)
+        .arg("--target-dir")
+        .arg(&target);
+    if !block.repos.is_empty() {
+        kiwi.arg("--ignore-repos");
+        for (i, r) in block.repos.iter().enumerate() {
+            kiwi.arg("--add-repo")
+                .arg(format!("{},rpm-md,kiln-{i}", repo_source(ctx, r, arch)?));
+        }
+    }
+    ctx.run(&kiwi, &log)?;
+    let result_path = target.join("kiwi.result.json");
+    let result: Value = std::fs::read(&result_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            PhaseError::msg(format!(
+                "kiwibuild {uid}.{arch}: kiwi-ng wrote no readable {}",
+                result_path.display()
+            ))
+        })?;
+    let images_dir = ctx
+        .compose
+        .paths
+        .compose_dir()
+        .join(uid)
+        .join(arch)
+        .join("images");
+    std::fs::create_dir_all(&images_dir)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", images_dir.display()), e))?;
+    let mut records = Vec::new();
+    for (key, entry) in result.as_object().into_iter().flatten() {
+        let Some(file) = entry.get("filename").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some((kind, format)) = image_kind(key, file) else {
+            continue;
+        };
+        let src = Path::new(file);
+        let dest = images_dir.join(src.file_name().unwrap_or_default());
+        std::fs::rename(src, &dest)
+            .or_else(|_| std::fs::copy(src, &dest).map(|_| ()))
+            .map_err(|e| PhaseError::with(format!("cannot move {}", src.display()), e))?;
+        kiln_media::set_mtime(&dest, ctx.compose.timestamp)?;
+        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
+        tracing::info!("kiwibuild {uid}.{arch}: {} ({kind})", dest.display());
+        let image = kiln_productmd::Image {
+            path: kiln_media::compose_relative(ctx, &dest),
+            mtime: ctx.compose.timestamp,
+            size,
+            volume_id: None,
+            kind: kind.into(),
+            format: format.into(),
+            arch: arch.to_owned(),
+            disc_number: 1,
+            disc_count: 1,
+            checksums,
+            implant_md5: None,
+            bootable: kind == "live" || kind == "qcow2",
+            subvariant: block.subvariant.clone().unwrap_or_else(|| uid.clone()),
+            unified: false,
+            additional_variants: Vec::new(),
+        };
+        records.extend(kiln_media::file_image(variant, arch, image));
+    }
+    if records.is_empty() {
+        return Err(PhaseError::msg(format!(
+            "kiwibuild {uid}.{arch}: kiwi-ng made no image kiln knows ({})",
+            result_path.display()
+        )));
+    }
+    Ok(records)
+}

@@ -1,6 +1,7 @@
 //! The test phase: what pungi checks before calling a compose done. Every image images.json
 //! lists exists with its recorded size; ISOs carry `CD001`, bootable ones an El Torito record,
-//! bootable x86 ones the MBR of a hybrid image; size limits hold; and images.json,
+//! bootable x86 ones the MBR of a hybrid image; disk images and archives start with their
+//! format's magic (qcow2, xz, gzip, a raw disk's partition table); size limits hold; and images.json,
 //! extra_files.json and every `.treeinfo` read back.
 
 use std::path::Path;
@@ -66,6 +67,9 @@ fn check_images(ctx: &PhaseContext, images: &Images, f: &mut Findings) {
                 }
             }
         }
+        if let Err(m) = check_magic(&path, &image.format) {
+            f.push(format!("{}: {m}", image.path));
+        }
         if image.kind == "dvd" && !image.unified {
             let limit = ctx
                 .config
@@ -106,6 +110,36 @@ fn check_images(ctx: &PhaseContext, images: &Images, f: &mut Findings) {
             }
         }
     }
+}
+
+/// The first bytes every image of a format starts with (what `file` and `qemu-img` look for);
+/// an image that lacks them was cut short or mislabelled.
+fn check_magic(path: &Path, format: &str) -> Result<(), String> {
+    use std::io::Read;
+    let expect: &[(usize, &[u8], &str)] = match format {
+        "tar.xz" | "raw.xz" | "xz" => &[(0, b"\xFD7zXZ\0", "xz stream magic")],
+        "tar.gz" | "tgz" | "gz" => &[(0, b"\x1F\x8B", "gzip magic")],
+        "qcow2" => &[(0, b"QFI\xFB", "qcow2 magic")],
+        // A raw disk has a partition table: the MBR signature (a GPT disk has its protective one).
+        "raw" => &[(510, b"\x55\xAA", "MBR/GPT partition table signature")],
+        _ => return Ok(()),
+    };
+    let mut head = [0u8; 512];
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(&mut head[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) => return Err(format!("cannot read its header: {e}")),
+        }
+    }
+    for (at, magic, what) in expect {
+        if head.get(*at..at + magic.len()) != Some(*magic) {
+            return Err(format!("format {format} but no {what} at byte {at}"));
+        }
+    }
+    Ok(())
 }
 
 fn check_treeinfos(ctx: &PhaseContext, f: &mut Findings) {
@@ -190,5 +224,34 @@ impl Phase for Test {
                 f.0.join("\n  ")
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_magic;
+
+    #[test]
+    fn formats_are_checked_by_their_magic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let xz = dir.path().join("a.tar.xz");
+        std::fs::write(&xz, b"\xFD7zXZ\0rest").expect("write");
+        assert_eq!(check_magic(&xz, "tar.xz"), Ok(()));
+        let err = check_magic(&xz, "qcow2").expect_err("xz is no qcow2");
+        assert!(err.contains("qcow2 magic at byte 0"), "{err}");
+        let mut disk = vec![0u8; 1024];
+        disk[510] = 0x55;
+        disk[511] = 0xAA;
+        let raw = dir.path().join("disk.raw");
+        std::fs::write(&raw, &disk).expect("write");
+        assert_eq!(check_magic(&raw, "raw"), Ok(()));
+        let short = dir.path().join("short.raw");
+        std::fs::write(&short, b"\x55").expect("write");
+        assert!(check_magic(&short, "raw").is_err(), "a cut disk");
+        assert_eq!(
+            check_magic(&short, "iso"),
+            Ok(()),
+            "ISOs are checked elsewhere"
+        );
     }
 }
