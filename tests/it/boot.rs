@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use xtask::fixtures::boot::{BOOT_MARKER, STAGE2_FAILED, STAGE2_MARKER, TREE_LABEL};
+use xtask::fixtures::boot::{
+    BOOT_MARKER, OSTREE_FAILED, OSTREE_MARKER, STAGE2_FAILED, STAGE2_MARKER, TREE_LABEL,
+};
 
 use crate::common::{compose_args, compose_dir, have, kiln, mini_config, text};
 
@@ -29,6 +31,7 @@ const BOOT_ISO: &str = "compose/BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_
 /// there instead of waiting out its timeout.
 const FAILURES: &[&str] = &[
     STAGE2_FAILED,
+    OSTREE_FAILED,
     "Boot failed",
     "No bootable device",
     "not a bootable disk",
@@ -388,4 +391,135 @@ fn negative_controls_fail_the_same_boot_check() {
     let no_hybrid = dir.path().join("no-hybrid.iso");
     image_of(&os, &no_hybrid, &[BIOS, UEFI]);
     assert!(boot(&no_hybrid, Mode::BiosDisk, dir.path()).is_err());
+}
+
+/// ostree_installer: the installer ISO built on the imported tree with the commit the ostree
+/// phase just made. It is a `dvd-ostree` image, checkisomd5 accepts it, the repository on it
+/// pulls into a fresh one with the ref's commit, and it boots by BIOS and UEFI from CD and disk
+/// to its own stage2, where the kickstart named on the kernel command line points at that
+/// repository on the same volume.
+#[test]
+fn the_ostree_installer_boots_and_carries_the_commit() {
+    if !tools() || !have("ostree") || !have("dnf") || !have("checkisomd5") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("ostree-repo");
+    let treefiles = dir.path().join("config");
+    std::fs::create_dir_all(&treefiles).unwrap();
+    std::fs::write(
+        treefiles.join("mini-docs.yaml"),
+        "ref: mini/${basearch}/docs\npackages: [mini-docs]\n",
+    )
+    .unwrap();
+    let extra = format!(
+        "ostree:\n  \"^AppStream$\":\n    treefile: mini-docs.yaml\n    config_url: {}\n    \
+         repo: [AppStream, BaseOS]\n    ostree_repo: {}\n\
+         ostree_installer:\n  - [\"^BaseOS$\", {{x86_64: {{subvariant: MiniHost, add_template_var: \
+         [ostree_osname=mini, \"ostree_repo={}\", ostree_ref=mini/x86_64/docs]}}}}]\n",
+        treefiles.display(),
+        repo.display(),
+        repo.display()
+    );
+    let top = compose(dir.path(), Layout::Legacy, &extra);
+
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/images.json")).unwrap())
+            .unwrap();
+    let listed = images["payload"]["images"]["BaseOS"]["x86_64"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let image = listed
+        .iter()
+        .find(|i| i["type"] == "dvd-ostree")
+        .unwrap_or_else(|| panic!("no dvd-ostree image: {images}"))
+        .clone();
+    assert_eq!(image["format"], "iso");
+    assert_eq!(image["bootable"], true);
+    assert_eq!(image["subvariant"], "MiniHost");
+    assert_eq!(image["volume_id"], DVD_LABEL);
+    let path = image["path"].as_str().unwrap();
+    assert_eq!(
+        path,
+        "BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-ostree.iso"
+    );
+    let iso = top.join("compose").join(path);
+    let st = Command::new("checkisomd5").arg(&iso).status().unwrap();
+    assert!(st.success(), "checkisomd5 refuses {}", iso.display());
+    let sums = std::fs::read_to_string(iso.with_file_name("CHECKSUM")).unwrap();
+    assert!(sums.contains("-ostree.iso"), "{sums}");
+
+    // The disc's repository, pulled the way anaconda pulls it, holds the commit of the compose.
+    let out = dir.path().join("extracted");
+    let st = Command::new("xorriso")
+        .args(["-osirrox", "on", "-indev"])
+        .arg(&iso)
+        .args(["-extract", "/ostree", out.join("ostree").to_str().unwrap()])
+        .args([
+            "-extract",
+            "/ostree.ks",
+            out.join("ostree.ks").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let ks = std::fs::read_to_string(out.join("ostree.ks")).unwrap();
+    assert!(
+        ks.contains("ostreesetup --nogpg --osname=mini --remote=mini --url=file:///run/install/repo/ostree/repo --ref=mini/x86_64/docs"),
+        "{ks}"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/ostree.json")).unwrap())
+            .unwrap();
+    let commit = meta["payload"]["ostree"]["AppStream"]["x86_64"][0]["commitid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fresh = dir.path().join("fresh");
+    let ostree = |args: &[&str]| {
+        let o = Command::new("ostree")
+            .arg(format!("--repo={}", fresh.display()))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "ostree {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    ostree(&["init", "--mode=archive"]);
+    ostree(&[
+        "pull-local",
+        out.join("ostree/repo").to_str().unwrap(),
+        "mini/x86_64/docs",
+    ]);
+    assert_eq!(ostree(&["rev-parse", "mini/x86_64/docs"]).trim(), commit);
+    ostree(&["fsck"]);
+
+    let mut failed = Vec::new();
+    for (mode, result) in boot_all(&iso, dir.path()) {
+        match result {
+            Ok(console) => {
+                assert!(
+                    console.contains(&format!("{STAGE2_MARKER} label={DVD_LABEL}")),
+                    "{mode:?}: {console}"
+                );
+                assert!(
+                    console.contains(&format!(
+                        "{OSTREE_MARKER} ref=mini/x86_64/docs commit={commit}"
+                    )),
+                    "{mode:?} did not find its payload: {console}"
+                );
+            }
+            Err(e) => failed.push(format!("{mode:?}: {e}")),
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }

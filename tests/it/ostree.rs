@@ -170,6 +170,36 @@ fn an_ostree_block_with_a_typo_is_refused_with_the_config() {
     );
 }
 
+/// ostree_installer blocks are checked with the config: an unknown key, a block that names no
+/// repository to embed, and a compose without buildinstall to build the installer on.
+#[test]
+fn ostree_installer_blocks_are_checked_before_the_compose_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |extra: &str| {
+        let cfg = mini_config(dir.path(), extra);
+        let out = kiln(&compose_args(&cfg, &[]), dir.path());
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(!dir.path().join("t").exists(), "{}", text(&out));
+        text(&out)
+    };
+    let typo = refused(
+        "ostree_installer:\n  - [\"^BaseOS$\", {x86_64: {add_template_vars: [ostree_ref=a]}}]\n",
+    );
+    assert!(typo.contains("unknown field `add_template_vars`"), "{typo}");
+    let nothing = refused(
+        "ostree_installer:\n  - [\"^BaseOS$\", {x86_64: {add_template_var: [ostree_osname=mini]}}]\n",
+    );
+    assert!(
+        nothing.contains("ostree_installer block for ^BaseOS$ x86_64")
+            && nothing.contains("ostree_repo=PATH or URL"),
+        "{nothing}"
+    );
+    let no_tree = refused(
+        "ostree_installer:\n  - [\"^BaseOS$\", {x86_64: {add_template_var: [ostree_repo=/r, ostree_ref=a/b]}}]\n",
+    );
+    assert!(no_tree.contains("set buildinstall_method"), "{no_tree}");
+}
+
 /// ostree_container: the treefile committed and shipped as an OCI archive in the variant's
 /// images, listed in images.json; skopeo reads it, podman loads it, and the container's file
 /// system holds the package's file.

@@ -499,8 +499,24 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
             );
         }
     }
+    for (pattern, by_arch) in &c.ostree_installer.0 {
+        for (arch, blocks) in by_arch {
+            for b in blocks.iter() {
+                if b.embedded().is_none() {
+                    push(
+                        "ostree_installer",
+                        Some(format!(
+                            "ostree_installer block for {pattern} {arch}: add_template_var must \
+                             name the repository to embed and its ref (ostree_repo=PATH or URL, \
+                             ostree_ref=REF)"
+                        )),
+                    );
+                }
+            }
+        }
+    }
     // Every variant regex must compile; pungi would only fail when the option is used.
-    let maps: [(&str, Vec<&str>); 10] = [
+    let maps: [(&str, Vec<&str>); 11] = [
         (
             "failable_deliverables",
             c.failable_deliverables.patterns().collect(),
@@ -529,6 +545,7 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
             "extra_isos",
             c.extra_isos.keys().map(String::as_str).collect(),
         ),
+        ("ostree_installer", c.ostree_installer.patterns().collect()),
     ];
     for (key, patterns) in maps {
         for pat in patterns {
@@ -589,6 +606,25 @@ fn resolve_paths(c: &mut Config, base: &Path) {
             resolve(base, &mut b.ostree_repo);
             if !is_url(&b.config_url) {
                 b.config_url = base.join(&b.config_url).to_string_lossy().into_owned();
+            }
+        }
+    }
+    for (_, by_arch) in c.ostree_installer.0.iter_mut() {
+        for blocks in by_arch.values_mut() {
+            let blocks: Vec<&mut crate::OstreeInstallerBlock> = match blocks {
+                crate::OneOrMore::One(b) => vec![b],
+                crate::OneOrMore::Many(v) => v.iter_mut().collect(),
+            };
+            for b in blocks {
+                for kv in &mut b.add_template_var {
+                    for key in ["ostree_repo=", "ostree_install_repo="] {
+                        if let Some(v) = kv.strip_prefix(key)
+                            && !is_url(v)
+                        {
+                            *kv = format!("{key}{}", base.join(v).display());
+                        }
+                    }
+                }
             }
         }
     }

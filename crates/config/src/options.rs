@@ -317,6 +317,14 @@ pub struct Config {
     /// `compose/<V>/<arch>/images/`.
     #[serde(default)]
     pub ostree_container: BTreeMap<String, OneOrMore<OstreeContainerBlock>>,
+    /// pungi's `ostree_installer`: `[variant_regex, {arch: block or blocks}]`, each an installer
+    /// ISO (`dvd-ostree`) made from the variant's buildinstall tree with an ostree commit embedded.
+    #[serde(default)]
+    pub ostree_installer: VariantArchMap<OneOrMore<OstreeInstallerBlock>>,
+    /// Accepted for pungi configs: kiln's installer never writes into the os tree, so it cannot
+    /// clash with buildinstall's files there.
+    #[serde(default)]
+    pub ostree_installer_overwrite: bool,
     /// Live media: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the live phase is skipped.
     #[serde(default)]
     pub live_media: Option<serde_json::Value>,
@@ -786,4 +794,65 @@ pub struct KiwiBlock {
     /// Koji target (unused by the local build).
     #[serde(default)]
     pub target: Option<String>,
+}
+
+/// An `ostree_installer` block, with pungi's keys. kiln builds the installer on the variant's
+/// buildinstall tree; the lorax-only keys are accepted for pungi configs and unused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OstreeInstallerBlock {
+    /// `NAME=VALUE` template variables. kiln reads the ones of pungi's ostree templates:
+    /// `ostree_repo` (or `ostree_install_repo`: the repository to embed, a path or URL),
+    /// `ostree_ref` (or `ostree_install_ref`) and `ostree_osname`.
+    #[serde(default)]
+    pub add_template_var: Vec<String>,
+    /// lorax templates (unused: kiln embeds the repository itself).
+    #[serde(default)]
+    pub add_template: Vec<String>,
+    #[serde(default)]
+    pub add_arch_template: Vec<String>,
+    #[serde(default)]
+    pub add_arch_template_var: Vec<String>,
+    /// lorax's package sources (unused: the installer tree is buildinstall's).
+    #[serde(default)]
+    pub repo: Option<OneOrMany>,
+    #[serde(default)]
+    pub release: Option<String>,
+    #[serde(default)]
+    pub installpkgs: Vec<String>,
+    #[serde(default)]
+    pub rootfs_size: Option<u64>,
+    #[serde(default)]
+    pub template_repo: Option<String>,
+    #[serde(default)]
+    pub template_branch: Option<String>,
+    #[serde(default)]
+    pub extra_runroot_pkgs: Vec<String>,
+    #[serde(default)]
+    pub skip_branding: bool,
+    /// Arches whose failure does not fail the compose (`*` for all).
+    #[serde(default)]
+    pub failable: Vec<String>,
+    /// images.json's subvariant (default: the variant's UID).
+    #[serde(default)]
+    pub subvariant: Option<String>,
+}
+
+impl OstreeInstallerBlock {
+    /// The value of template variable `name` (the first of `names` that is set).
+    pub fn template_var(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| {
+            self.add_template_var
+                .iter()
+                .find_map(|kv| kv.strip_prefix(n)?.strip_prefix('='))
+        })
+    }
+    /// The repository to embed, its ref and the OS name (`ostree_osname`, default `kiln`).
+    pub fn embedded(&self) -> Option<(&str, &str, &str)> {
+        Some((
+            self.template_var(&["ostree_repo", "ostree_install_repo"])?,
+            self.template_var(&["ostree_ref", "ostree_install_ref"])?,
+            self.template_var(&["ostree_osname"]).unwrap_or("kiln"),
+        ))
+    }
 }

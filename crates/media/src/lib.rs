@@ -5,6 +5,7 @@
 //! createiso, extraisos, createrepo, extrafiles and imagechecksum call it; they never call each
 //! other. `kiln-iso` stays the pure layer below it: argv builders and ISO readers, no context.
 
+pub mod bootcfg;
 pub mod extra_files;
 pub mod iso;
 pub mod naming;

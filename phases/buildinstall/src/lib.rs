@@ -8,13 +8,13 @@
 //!   (`buildinstall_import`), as empanadas pulls prebuilt lorax trees ([`import`]).
 //!
 //! Either way the boot configs are pointed at the DVD's volume ID, in the tree and inside
-//! `images/efiboot.img` ([`relabel`]), the tree is copied into `compose/<V>/<arch>/os/` (lorax's
+//! `images/efiboot.img` ([`kiln_media::bootcfg`]), the tree is copied into `compose/<V>/<arch>/os/` (lorax's
 //! own `.treeinfo` and `.discinfo` stay behind: createrepo merges its boot images into the tree's
 //! metadata), and `images/boot.iso` becomes the variant's `boot` image in images.json, as
 //! `compose/<V>/<arch>/iso/<name>-boot.iso`.
 
 pub mod import;
-pub mod relabel;
+use kiln_media::bootcfg as relabel;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -13,6 +13,7 @@
 //! so a resumed compose never commits twice. `rpm-ostree compose tree` is not used: it cannot be
 //! installed here, and a host that has it still gets the same, tested path.
 
+mod installer;
 mod oci;
 mod shape;
 mod treefile;
@@ -171,20 +172,46 @@ impl Phase for OstreePhase {
     fn needs(&self) -> &'static [&'static str] {
         &["createrepo"]
     }
+    /// The installer ISOs are built on buildinstall's trees.
+    fn after(&self) -> &'static [&'static str] {
+        &["buildinstall"]
+    }
     fn config_keys(&self) -> &'static [&'static str] {
-        &["ostree", "ostree_container", "release_short"]
+        &[
+            "ostree",
+            "ostree_container",
+            "ostree_installer",
+            "release_short",
+            "image_name_format",
+            "image_volid_formats",
+            "volume_id_substitutions",
+            "restricted_volid",
+            "disc_types",
+            "symlink_isos_to",
+            "media_checksums",
+            "createiso_break_hardlinks",
+        ]
     }
     fn config_outputs(&self) -> &'static [&'static str] {
         &["ostree_repo"]
     }
     fn enabled(&self, config: &Config) -> bool {
-        !config.ostree.is_empty() || !config.ostree_container.is_empty()
+        !config.ostree.is_empty()
+            || !config.ostree_container.is_empty()
+            || !config.ostree_installer.is_empty()
     }
     fn work(&self) -> Work {
         Work::External
     }
     fn tools(&self, config: &Config) -> Vec<&'static str> {
-        let mut tools = vec!["dnf", "ostree"];
+        let mut tools = vec!["ostree"];
+        if !config.ostree.is_empty() || !config.ostree_container.is_empty() {
+            tools.push("dnf");
+        }
+        if !config.ostree_installer.is_empty() {
+            // xorriso masters the disc; mtools edits the boot configs in efiboot.img.
+            tools.extend(["xorriso", "mtype", "mcopy"]);
+        }
         if all_sources(config)
             .iter()
             .any(|(_, url, _)| !Path::new(url).is_dir())
@@ -194,6 +221,13 @@ impl Phase for OstreePhase {
         tools
     }
     fn unsupported(&self, config: &Config) -> Option<String> {
+        if !config.ostree_installer.is_empty() && config.buildinstall_method.is_none() {
+            return Some(
+                "ostree_installer builds its ISO on buildinstall's installer tree: set \
+                 buildinstall_method (lorax, or import with buildinstall_import)"
+                    .into(),
+            );
+        }
         all_sources(config).into_iter().find_map(|(re, _, v)| {
             let v = v?;
             (v.starts_with('!') && !GENERATORS.contains(&v)).then(|| {
@@ -268,6 +302,23 @@ impl Phase for OstreePhase {
             if let Some((c, i)) = made {
                 done.extend(c);
                 images.extend(i);
+            }
+        }
+        // The installers come last: they embed the commits just made.
+        for (n, (variant, arch, block)) in installer::tasks(ctx).into_iter().enumerate() {
+            let _arch = ctx.arch_span(&arch);
+            ctx.check_cancelled()?;
+            let failable = block.failable.iter().any(|a| a == "*" || *a == arch);
+            let subvariant = block.subvariant.as_deref().unwrap_or(&variant.uid);
+            if let Some(made) = ctx.failable_with(
+                "ostree-installer",
+                &variant.uid,
+                &arch,
+                Some(subvariant),
+                failable,
+                || installer::build(ctx, variant, &arch, block, n + 1),
+            )? {
+                images.extend(made);
             }
         }
         if !images.is_empty() {

@@ -1,8 +1,10 @@
-//! Pointing an installer tree at the volume it ships on. lorax writes its `--volid` into the boot
-//! configs (`inst.stage2=hd:LABEL=...`, grub's `search ... -l '...'`); the DVD has another
-//! label, so every config that names one is rewritten, as pungi's `tweak_configs` does: both in
-//! the tree and inside `images/efiboot.img`, through mtools (no loop mount: the FAT image is
-//! edited as a file).
+//! Editing an installer tree's boot configs, in the tree and inside `images/efiboot.img`
+//! (through mtools: no loop mount, the FAT image is edited as a file).
+//!
+//! Pointing a tree at the volume it ships on: lorax writes its `--volid` into the boot configs
+//! (`inst.stage2=hd:LABEL=...`, grub's `search ... -l '...'`); the DVD has another label, so every
+//! config that names one is rewritten, as pungi's `tweak_configs` does (buildinstall). Adding a
+//! kernel argument to every installer entry (the ostree installer's `inst.ks=`).
 
 use std::path::Path;
 use std::process::Command;
@@ -30,10 +32,15 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r":LABEL=[^ \n]*").e
 static SEARCH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(search .* -l) '[^'\n]*'").expect("regex"));
 
+/// A volume label as a kernel argument spells it (`hd:LABEL=Mini-36\x20BaseOS`).
+pub fn escape_label(volid: &str) -> String {
+    volid.replace('\\', "\\\\").replace(' ', "\\x20")
+}
+
 /// A config's text with every volume label replaced by `volid`. Kernel arguments spell spaces
 /// `\x20` (yaboot reads one more level of escapes); grub's `search -l` takes the label quoted.
 pub fn relabel(text: &str, volid: &str, yaboot: bool) -> String {
-    let mut escaped = volid.replace('\\', "\\\\").replace(' ', "\\x20");
+    let mut escaped = escape_label(volid);
     if yaboot {
         escaped = escaped.replace('\\', "\\\\");
     }
@@ -44,15 +51,68 @@ pub fn relabel(text: &str, volid: &str, yaboot: bool) -> String {
         .into_owned()
 }
 
+/// A config's text with `arg` appended to every kernel command line that starts the installer
+/// (the lines naming `inst.stage2=`), once.
+pub fn add_kernel_arg(text: &str, arg: &str) -> String {
+    let mut out = String::with_capacity(text.len() + arg.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let already = body.split_whitespace().any(|w| w == arg);
+        if body.contains("inst.stage2=") && !already {
+            // yaboot's `append= "..."` keeps its arguments in quotes.
+            match body.strip_suffix('"') {
+                Some(inner) if body.trim_start().starts_with("append") => {
+                    out.push_str(&format!("{inner} {arg}\"{end}"))
+                }
+                _ => out.push_str(&format!("{} {arg}{end}", body.trim_end())),
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 /// Rewrites the boot configs of the tree at `root` in place; returns the ones it found.
 pub fn relabel_tree(root: &Path, volid: &str) -> Result<Vec<&'static str>, PhaseError> {
+    edit_tree(root, &|text, yaboot| relabel(text, volid, yaboot))
+}
+
+/// Rewrites the boot configs inside the FAT image `img`; returns the ones it found.
+pub fn relabel_esp(
+    ctx: &PhaseContext,
+    img: &Path,
+    volid: &str,
+    scratch: &Path,
+    log: &Path,
+    timestamp: i64,
+) -> Result<Vec<&'static str>, PhaseError> {
+    edit_esp(
+        ctx,
+        img,
+        &|text| relabel(text, volid, false),
+        scratch,
+        log,
+        timestamp,
+    )
+}
+
+/// Applies `edit` (given a config's text and whether it is yaboot's) to every boot config of
+/// the tree at `root`; returns the ones it found.
+pub fn edit_tree(
+    root: &Path,
+    edit: &dyn Fn(&str, bool) -> String,
+) -> Result<Vec<&'static str>, PhaseError> {
     let mut found = Vec::new();
     for config in BOOT_CONFIGS {
         let path = root.join(config);
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let new = relabel(&text, volid, config.contains("yaboot"));
+        let new = edit(&text, config.contains("yaboot"));
         // A new file, not a write through: an imported tree's files may be hard links.
         kiln_fs::write_atomic(&path, new.as_bytes())?;
         found.push(*config);
@@ -60,12 +120,12 @@ pub fn relabel_tree(root: &Path, volid: &str) -> Result<Vec<&'static str>, Phase
     Ok(found)
 }
 
-/// Rewrites the configs inside the FAT image `img` with mtools. Dates inside the image come from
-/// `timestamp`, so the same tree gives the same bytes.
-pub fn relabel_esp(
+/// Applies `edit` to the configs inside the FAT image `img` with mtools. Dates inside the image
+/// come from `timestamp`, so the same tree gives the same bytes.
+pub fn edit_esp(
     ctx: &PhaseContext,
     img: &Path,
-    volid: &str,
+    edit: &dyn Fn(&str) -> String,
     scratch: &Path,
     log: &Path,
     timestamp: i64,
@@ -79,7 +139,7 @@ pub fn relabel_esp(
             continue; // not in this image
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let new = relabel(&text, volid, false);
+        let new = edit(&text);
         if new == text {
             found.push(*config);
             continue;
@@ -104,7 +164,27 @@ pub fn relabel_esp(
 
 #[cfg(test)]
 mod tests {
-    use super::relabel;
+    use super::{add_kernel_arg, relabel};
+
+    #[test]
+    fn a_kernel_argument_goes_on_every_installer_line_once() {
+        let isolinux = "label linux\n  kernel vmlinuz\n  append initrd=initrd.img inst.stage2=hd:LABEL=X quiet\n";
+        let once = add_kernel_arg(isolinux, "inst.ks=hd:LABEL=X:/ostree.ks");
+        assert_eq!(
+            once,
+            "label linux\n  kernel vmlinuz\n  append initrd=initrd.img inst.stage2=hd:LABEL=X quiet inst.ks=hd:LABEL=X:/ostree.ks\n"
+        );
+        assert_eq!(add_kernel_arg(&once, "inst.ks=hd:LABEL=X:/ostree.ks"), once);
+        assert_eq!(
+            add_kernel_arg("append= \"inst.stage2=hd:LABEL=X ro\"", "a=b"),
+            "append= \"inst.stage2=hd:LABEL=X ro a=b\""
+        );
+        let grub = "menuentry 'x' {\n\tlinux /images/pxeboot/vmlinuz inst.stage2=hd:LABEL=X\n}\n";
+        assert_eq!(
+            add_kernel_arg(grub, "a=b"),
+            "menuentry 'x' {\n\tlinux /images/pxeboot/vmlinuz inst.stage2=hd:LABEL=X a=b\n}\n"
+        );
+    }
 
     #[test]
     fn labels_are_rewritten_as_pungi_does() {
