@@ -445,6 +445,21 @@ fn the_ostree_installer_boots_and_carries_the_commit() {
         "BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-ostree.iso"
     );
     let iso = top.join("compose").join(path);
+    let report = Command::new("xorriso")
+        .arg("-indev")
+        .arg(&iso)
+        .args(["-report_el_torito", "plain"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&report.stdout).into_owned();
+    assert!(
+        report.contains("El Torito boot img :   1  BIOS"),
+        "{report}"
+    );
+    assert!(
+        report.contains("El Torito boot img :   2  UEFI"),
+        "{report}"
+    );
     let st = Command::new("checkisomd5").arg(&iso).status().unwrap();
     assert!(st.success(), "checkisomd5 refuses {}", iso.display());
     let sums = std::fs::read_to_string(iso.with_file_name("CHECKSUM")).unwrap();

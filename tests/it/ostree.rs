@@ -279,3 +279,164 @@ fn ostree_container_ships_an_oci_archive_podman_loads() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "Docs.\n");
     }
 }
+
+/// A test double for rpm-ostree, which cannot be installed here: it records how kiln calls it
+/// and leaves what rpm-ostree leaves (a commit made with the real ostree, the commit ID file and
+/// the stamp; or, with `DOUBLE_UNCHANGED`, neither, as when the tree did not change).
+const RPM_OSTREE_DOUBLE: &str = r#"#!/bin/sh
+echo "$*" >> "$DOUBLE_LOG"
+case "$1 $2" in
+"--version "*)
+  echo "rpm-ostree: test double"
+  ;;
+"compose tree")
+  shift 2
+  for a; do case "$a" in
+    --repo=*) REPO=${a#--repo=};;
+    --write-commitid-to=*) IDF=${a#--write-commitid-to=};;
+    --touch-if-changed=*) STAMP=${a#--touch-if-changed=};;
+    --*) ;;
+    *) TREEFILE=$a;;
+  esac; done
+  cp "$TREEFILE" "$DOUBLE_LOG.treefile"
+  cp "$(dirname "$TREEFILE")/pungi.repo" "$DOUBLE_LOG.repo"
+  [ -n "$DOUBLE_UNCHANGED" ] && exit 0
+  ROOT=$(mktemp -d); mkdir -p "$ROOT/usr/share"; cp "$TREEFILE" "$ROOT/usr/share/treefile.json"
+  ostree commit --repo="$REPO" --orphan --tree=dir="$ROOT" --subject=double > "$IDF" && touch "$STAMP"
+  ;;
+"compose image")
+  for a; do OUT=$a; done
+  echo "an OCI archive" > "$OUT"
+  ;;
+esac
+"#;
+
+/// `ostree_method: rpm-ostree`: kiln calls rpm-ostree with pungi's arguments and a treefile
+/// rewritten as pungi's tweak_treeconf does, moves the ref to the commit rpm-ostree reports,
+/// keeps the ref when rpm-ostree made no commit, and runs `compose image` for containers.
+#[test]
+fn rpm_ostree_is_driven_with_pungis_arguments() {
+    if !have("ostree") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let bin = base.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let double = bin.join("rpm-ostree");
+    std::fs::write(&double, RPM_OSTREE_DOUBLE).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&double, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let repo = base.path().join("ostree-repo");
+    let tree = base.path().join("config");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("docs.yaml"),
+        "ref: mini/${basearch}/docs\nrepos: [fedora]\npackages: [mini-docs]\n",
+    )
+    .unwrap();
+    let compose = |name: &str, unchanged: bool| {
+        let dir = base.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let extra = format!(
+            "ostree_method: rpm-ostree\nostree:\n  \"^AppStream$\":\n    treefile: docs.yaml\n    \
+             config_url: {t}\n    repo: [AppStream, BaseOS]\n    ostree_repo: {r}\n    \
+             version: \"36.1\"\n    force_new_commit: true\n    update_summary: true\n\
+             ostree_container:\n  \"^AppStream$\":\n    treefile: docs.yaml\n    config_url: {t}\n    \
+             repo: BaseOS\n    version: \"36.1\"\n",
+            t = tree.display(),
+            r = repo.display()
+        );
+        let cfg = mini_config(&dir, &extra);
+        let log = dir.join("double.log");
+        let mut cmd = kiln_command(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir);
+        cmd.env("PATH", &path).env("DOUBLE_LOG", &log);
+        if unchanged {
+            cmd.env("DOUBLE_UNCHANGED", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        (dir, log)
+    };
+
+    let (a, log) = compose("a", false);
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let mut lines = calls.lines().filter(|l| l.starts_with("compose "));
+    let work = compose_dir(&a.join("t")).join("work/x86_64/ostree-1");
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "compose tree --repo={} --write-commitid-to={w}/commitid.log \
+             --touch-if-changed={w}/commitid.log.stamp --add-metadata-string=version=36.1 \
+             --force-nocache {w}/config/docs.json",
+            repo.display(),
+            w = work.display()
+        )
+    );
+    let container_work = compose_dir(&a.join("t")).join("work/x86_64/ostree-2");
+    let archive = compose_dir(&a.join("t"))
+        .join("compose/AppStream/x86_64/images/Mini-AppStream-36.1.ociarchive");
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "compose image --initialize --touch-if-changed={w}/Mini-AppStream-36.1.stamp \
+             {w}/config/docs.json {}",
+            archive.display(),
+            w = container_work.display()
+        )
+    );
+    // The treefile rpm-ostree got: the block's repos instead of its own, as pungi.repo holds them.
+    let treefile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("config/docs.json")).unwrap()).unwrap();
+    assert_eq!(treefile["repos"], serde_json::json!(["repo-0", "repo-1"]));
+    assert_eq!(treefile["ref"], "mini/${basearch}/docs");
+    let repo_file = std::fs::read_to_string(work.join("config/pungi.repo")).unwrap();
+    assert!(
+        repo_file.contains("[repo-0]\nname=repo-0\nbaseurl=file://")
+            && repo_file.contains("/compose/AppStream/x86_64/os\n"),
+        "{repo_file}"
+    );
+    // The ref points at the commit rpm-ostree reported; ostree.json says so.
+    let reported = std::fs::read_to_string(work.join("commitid.log")).unwrap();
+    assert_eq!(commits(&repo), vec![reported.trim().to_owned()]);
+    let m = metadata(&compose_dir(&a.join("t")));
+    assert_eq!(m["commitid"], reported.trim());
+    assert_eq!(m["new_commit"], true);
+    assert!(repo.join("summary").is_file(), "update_summary");
+    let images =
+        std::fs::read_to_string(compose_dir(&a.join("t")).join("compose/metadata/images.json"))
+            .unwrap();
+    assert!(
+        images.contains("AppStream/x86_64/images/Mini-AppStream-36.1.ociarchive"),
+        "{images}"
+    );
+
+    // rpm-ostree made no commit: the ref stays, and the compose says the tree was unchanged.
+    let (b, _) = compose("b", true);
+    assert_eq!(commits(&repo), vec![reported.trim().to_owned()]);
+    let m = metadata(&compose_dir(&b.join("t")));
+    assert_eq!(m["commitid"], reported.trim());
+    assert_eq!(m["new_commit"], false);
+}
+
+/// rpm-ostree chosen but not installed: named before the compose starts.
+#[test]
+fn a_missing_rpm_ostree_is_named_at_start_up() {
+    if kiln_engine::find_on_path("rpm-ostree").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(
+        dir.path(),
+        "ostree_method: rpm-ostree\nostree:\n  \"^BaseOS$\":\n    treefile: t.yaml\n    \
+         config_url: /x\n    repo: BaseOS\n    ostree_repo: /tmp/r\n",
+    );
+    let out = kiln(&compose_args(&cfg, &[]), dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("rpm-ostree") && t.contains("dnf install rpm-ostree"),
+        "{t}"
+    );
+    assert!(!dir.path().join("t").exists(), "{t}");
+}

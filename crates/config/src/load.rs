@@ -342,6 +342,12 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
         "pkgset_source",
         one_of("pkgset_source", &c.pkgset_source, &["repos", "koji"]),
     );
+    push(
+        "ostree_method",
+        c.ostree_method
+            .as_deref()
+            .and_then(|m| one_of("ostree_method", m, &["dnf", "rpm-ostree"])),
+    );
     if c.pkgset_source == "koji" {
         push(
             "pkgset_source",

@@ -312,6 +312,12 @@ pub struct Config {
     /// a treefile's packages installed from the compose's repositories.
     #[serde(default)]
     pub ostree: BTreeMap<String, OneOrMore<OstreeBlock>>,
+    /// How `ostree` and `ostree_container` trees are composed: `dnf` (kiln's own compose: dnf
+    /// `--installroot` and `ostree commit`) or `rpm-ostree` (pungi's `rpm-ostree compose tree` /
+    /// `compose image`, which must then be installed). Chosen, never detected: the same config
+    /// gives the same trees on every host.
+    #[serde(default)]
+    pub ostree_method: Option<String>,
     /// pungi's `ostree_container`: variant regex → blocks, each a treefile composed and
     /// committed as for `ostree`, then shipped as an OCI image archive of that commit in
     /// `compose/<V>/<arch>/images/`.

@@ -144,6 +144,8 @@ pub fn install_hint(tool: &str) -> String {
         "git" => (Some("git"), "git"),
         "mtype" | "mcopy" | "mdir" | "mformat" => (Some("mtools"), "mtools"),
         "lorax" => (None, "lorax"),
+        "rpm-ostree" => (None, "rpm-ostree"),
+        "kiwi-ng" => (Some("kiwi"), "kiwi-cli"),
         "ostree" => (Some("ostree"), "ostree"),
         "podman" => (Some("podman"), "podman"),
         other => (Some(other), other),

@@ -15,6 +15,7 @@
 
 mod installer;
 mod oci;
+mod rpm_ostree;
 mod shape;
 mod treefile;
 
@@ -160,6 +161,11 @@ fn all_sources(config: &Config) -> Vec<(&String, &str, Option<&str>)> {
         .collect()
 }
 
+/// `ostree_method: rpm-ostree`: pungi's tools instead of kiln's own compose.
+fn uses_rpm_ostree(config: &Config) -> bool {
+    config.ostree_method.as_deref() == Some("rpm-ostree")
+}
+
 fn is_remote(url: &str) -> bool {
     url.contains("://") && !url.starts_with("file://")
 }
@@ -206,7 +212,11 @@ impl Phase for OstreePhase {
     fn tools(&self, config: &Config) -> Vec<&'static str> {
         let mut tools = vec!["ostree"];
         if !config.ostree.is_empty() || !config.ostree_container.is_empty() {
-            tools.push("dnf");
+            tools.push(if uses_rpm_ostree(config) {
+                "rpm-ostree"
+            } else {
+                "dnf"
+            });
         }
         if !config.ostree_installer.is_empty() {
             // xorriso masters the disc; mtools edits the boot configs in efiboot.img.
@@ -295,6 +305,9 @@ impl Phase for OstreePhase {
                 None,
                 failable,
                 || match task.kind {
+                    Kind::Commit(b) if uses_rpm_ostree(ctx.config) => {
+                        rpm_ostree::compose_tree(ctx, task, b).map(|c| (Some(c), Vec::new()))
+                    }
                     Kind::Commit(b) => commit_tree(ctx, task, b).map(|c| (Some(c), Vec::new())),
                     Kind::Container(_) => container_image(ctx, task).map(|i| (None, i)),
                 },
@@ -593,13 +606,67 @@ fn commit_tree(
     })
 }
 
-/// An `ostree_container` task: the tree committed into a repository of the compose's work
-/// folder, that commit checked out, and the checkout written as an OCI archive to
-/// `compose/<V>/<arch>/images/<release_short>-<V>-<version>.ociarchive`.
+/// An `ostree_container` task: an OCI archive at
+/// `compose/<V>/<arch>/images/<release_short>-<V>-<version>.ociarchive`, from `rpm-ostree
+/// compose image` or kiln's own ([`oci_of_tree`]), recorded for images.json.
 fn container_image(
     ctx: &PhaseContext,
     task: &Task,
 ) -> Result<Vec<kiln_productmd::ImageRecord>, PhaseError> {
+    let uid = &task.variant.uid;
+    let arch = &task.arch;
+    let version = version(ctx.compose, task.source().version).map_err(PhaseError::msg)?;
+    let label = version
+        .clone()
+        .unwrap_or_else(|| format!("{}.{}", ctx.compose.info.date, ctx.compose.info.respin));
+    let name = format!("{}-{uid}-{label}.ociarchive", ctx.config.release_short);
+    let dir = ctx
+        .compose
+        .paths
+        .compose_dir()
+        .join(uid)
+        .join(arch)
+        .join("images");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", dir.display()), e))?;
+    let dest = dir.join(&name);
+    if uses_rpm_ostree(ctx.config) {
+        rpm_ostree::compose_image(ctx, task, &dest)?;
+        tracing::info!("ostree_container {uid}.{arch}: {name} (rpm-ostree compose image)");
+    } else {
+        let (ref_, commitid) = oci_of_tree(ctx, task, &dest, &label)?;
+        tracing::info!("ostree_container {uid}.{arch}: {name} of {ref_} {commitid}");
+    }
+    kiln_media::set_mtime(&dest, ctx.compose.timestamp)?;
+    let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
+    let image = kiln_productmd::Image {
+        path: kiln_media::compose_relative(ctx, &dest),
+        mtime: ctx.compose.timestamp,
+        size,
+        volume_id: None,
+        kind: "ociarchive".into(),
+        format: "ociarchive".into(),
+        arch: arch.clone(),
+        disc_number: 1,
+        disc_count: 1,
+        checksums,
+        implant_md5: None,
+        bootable: false,
+        subvariant: uid.clone(),
+        unified: false,
+        additional_variants: Vec::new(),
+    };
+    Ok(kiln_media::file_image(task.variant, arch, image))
+}
+
+/// kiln's own container image: the tree committed into a repository of the task's work folder,
+/// that commit checked out and written as an OCI archive at `dest`. Returns the ref and commit.
+fn oci_of_tree(
+    ctx: &PhaseContext,
+    task: &Task,
+    dest: &Path,
+    label: &str,
+) -> Result<(String, String), PhaseError> {
     let uid = &task.variant.uid;
     let arch = &task.arch;
     let Prepared {
@@ -632,28 +699,13 @@ fn container_image(
         .arg(&commitid)
         .arg(&checkout);
     ctx.run(&co, &log)?;
-
-    let label = version
-        .clone()
-        .unwrap_or_else(|| format!("{}.{}", ctx.compose.info.date, ctx.compose.info.respin));
-    let name = format!("{}-{uid}-{label}.ociarchive", ctx.config.release_short);
-    let dir = ctx
-        .compose
-        .paths
-        .compose_dir()
-        .join(uid)
-        .join(arch)
-        .join("images");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| PhaseError::with(format!("cannot create {}", dir.display()), e))?;
-    let dest = dir.join(&name);
     let image_name = format!(
         "{}:{label}",
         format!("{}-{uid}", ctx.config.release_short).to_lowercase()
     );
     oci::write_archive(
         &checkout,
-        &dest,
+        dest,
         &oci::ImageInfo {
             name: &image_name,
             arch,
@@ -664,27 +716,7 @@ fn container_image(
         },
     )
     .map_err(|e| PhaseError::with(format!("cannot write {}", dest.display()), e))?;
-    kiln_media::set_mtime(&dest, ctx.compose.timestamp)?;
-    let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
-    tracing::info!("ostree_container {uid}.{arch}: {name} of {ref_} {commitid}");
-    let image = kiln_productmd::Image {
-        path: kiln_media::compose_relative(ctx, &dest),
-        mtime: ctx.compose.timestamp,
-        size,
-        volume_id: None,
-        kind: "ociarchive".into(),
-        format: "ociarchive".into(),
-        arch: arch.clone(),
-        disc_number: 1,
-        disc_count: 1,
-        checksums,
-        implant_md5: None,
-        bootable: false,
-        subvariant: uid.clone(),
-        unified: false,
-        additional_variants: Vec::new(),
-    };
-    Ok(kiln_media::file_image(task.variant, arch, image))
+    Ok((ref_, commitid))
 }
 
 /// Whether two commits have the same root tree (`ostree ls -C -d` prints its checksums).
