@@ -440,3 +440,124 @@ fn a_missing_rpm_ostree_is_named_at_start_up() {
     );
     assert!(!dir.path().join("t").exists(), "{t}");
 }
+
+/// A test double for lorax, which is not packaged for Debian: it records its arguments and
+/// leaves a real boot.iso where lorax writes it.
+const LORAX_DOUBLE: &str = r#"#!/bin/sh
+case "$1" in --version) echo "lorax 40.0 (test double)"; exit 0;; esac
+echo "$*" >> "$DOUBLE_LOG"
+for a; do OUT=$a; done
+mkdir -p "$OUT/images"
+cp "$DOUBLE_BOOT_ISO" "$OUT/images/boot.iso"
+"#;
+
+/// With lorax trees (`buildinstall_method: lorax`), ostree_installer is pungi's: lorax with the
+/// block's templates (relative ones from `template_repo`) and variables, the block's repos and
+/// the package set's; its boot.iso becomes the `dvd-ostree` image.
+#[test]
+fn the_ostree_installer_runs_lorax_with_the_templates_when_trees_come_from_lorax() {
+    if !have("xorriso") || !have("git") || !have("mksquashfs") || !have("grub-mkstandalone") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let double = bin.join("lorax");
+    std::fs::write(&double, LORAX_DOUBLE).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&double, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The image lorax "makes" (the boot tests' real, bootable boot.iso), and a template
+    // repository to clone.
+    let boot_iso = xtask::fixtures::boot::boot_tree_cached()
+        .expect("building the boot tree")
+        .tree
+        .join("images/boot.iso");
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("ostree-based-installer")).unwrap();
+    std::fs::write(
+        templates.join("ostree-based-installer/lorax-embed-repo.tmpl"),
+        "## template\n",
+    )
+    .unwrap();
+    for args in [
+        &["init", "--quiet", "--initial-branch=main"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=k",
+            "-c",
+            "user.email=k@k",
+            "commit",
+            "--quiet",
+            "-m",
+            "t",
+        ],
+    ] {
+        crate::common::run_ok(Command::new("git").args(args).current_dir(&templates));
+    }
+    let extra = format!(
+        "buildinstall_method: lorax\n\
+         ostree_installer:\n  - [\"^BaseOS$\", {{x86_64: {{repo: [AppStream], template_repo: \"file://{}\", \
+         template_branch: main, add_template: [ostree-based-installer/lorax-embed-repo.tmpl], \
+         add_template_var: [ostree_osname=mini, ostree_repo=https://ostree.example/repo, \
+         ostree_ref=mini/x86_64/docs], installpkgs: [mini-installer], rootfs_size: 3}}}}]\n",
+        templates.display()
+    );
+    let cfg = mini_config(dir.path(), &extra);
+    let log = dir.path().join("lorax.log");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = kiln_command(
+        &compose_args(
+            &cfg,
+            &["--skip-phase", "buildinstall", "--skip-phase", "createiso"],
+        ),
+        dir.path(),
+    )
+    .env("PATH", &path)
+    .env("DOUBLE_LOG", &log)
+    .env("DOUBLE_BOOT_ISO", &boot_iso)
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.path().join("t"));
+    let work = top.join("work/x86_64/BaseOS");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let repo_root = crate::common::mini().repo.clone();
+    assert_eq!(
+        calls.trim(),
+        format!(
+            "--product=Mini Linux --version=36 --release=36 --source=file://{appstream} \
+             --source=file://{pkgset} --variant=BaseOS --nomacboot --buildarch=x86_64 \
+             --volid=Mini-36 BaseOS.x86_64 --installpkgs=mini-installer \
+             --add-template={work}/lorax_templates-1/ostree-based-installer/lorax-embed-repo.tmpl \
+             --add-template-var=ostree_osname=mini \
+             --add-template-var=ostree_repo=https://ostree.example/repo \
+             --add-template-var=ostree_ref=mini/x86_64/docs \
+             --logfile={logs}/ostree_installer-1-BaseOS-logs/lorax.log --rootfs-size=3 \
+             {work}/ostree_installer-1",
+            appstream = top.join("compose/AppStream/x86_64/os").display(),
+            pkgset = repo_root.display(),
+            work = work.display(),
+            logs = top.join("logs/x86_64").display(),
+        )
+    );
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/images.json")).unwrap())
+            .unwrap();
+    let image = images["payload"]["images"]["BaseOS"]["x86_64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "dvd-ostree")
+        .unwrap_or_else(|| panic!("no dvd-ostree image: {images}"))
+        .clone();
+    assert_eq!(
+        image["path"],
+        "BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-ostree.iso"
+    );
+    assert_eq!(image["volume_id"], xtask::fixtures::boot::TREE_LABEL);
+    assert_eq!(
+        std::fs::read(top.join("compose").join(image["path"].as_str().unwrap())).unwrap(),
+        std::fs::read(&boot_iso).unwrap()
+    );
+}

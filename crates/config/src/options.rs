@@ -802,8 +802,9 @@ pub struct KiwiBlock {
     pub target: Option<String>,
 }
 
-/// An `ostree_installer` block, with pungi's keys. kiln builds the installer on the variant's
-/// buildinstall tree; the lorax-only keys are accepted for pungi configs and unused.
+/// An `ostree_installer` block, with pungi's keys. With lorax trees (`buildinstall_method:
+/// lorax`) lorax runs with the block's templates as in pungi; with imported trees kiln builds the
+/// installer on the variant's buildinstall tree and the lorax keys are unused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OstreeInstallerBlock {
@@ -812,14 +813,15 @@ pub struct OstreeInstallerBlock {
     /// `ostree_ref` (or `ostree_install_ref`) and `ostree_osname`.
     #[serde(default)]
     pub add_template_var: Vec<String>,
-    /// lorax templates (unused: kiln embeds the repository itself).
+    /// lorax templates: absolute, or paths in `template_repo`.
     #[serde(default)]
     pub add_template: Vec<String>,
     #[serde(default)]
     pub add_arch_template: Vec<String>,
     #[serde(default)]
     pub add_arch_template_var: Vec<String>,
-    /// lorax's package sources (unused: the installer tree is buildinstall's).
+    /// lorax's package sources besides the package set's: variant UIDs (the compose's trees),
+    /// URLs or paths (`$arch` replaced).
     #[serde(default)]
     pub repo: Option<OneOrMany>,
     #[serde(default)]

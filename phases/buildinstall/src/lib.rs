@@ -28,7 +28,8 @@ use kiln_variants::Variant;
 
 pub struct BuildinstallPhase;
 
-/// pungi's lorax argv (wrappers/lorax.py), minus the options kiln has no source for yet.
+/// pungi's lorax argv for buildinstall (wrappers/lorax.py), minus the options kiln has no
+/// source for yet.
 pub fn lorax_argv(
     config: &Config,
     variant: &str,
@@ -38,36 +39,24 @@ pub fn lorax_argv(
     logfile: &Path,
     outdir: &Path,
 ) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = vec![
-        format!("--product={}", config.release_name).into(),
-        format!("--version={}", config.release_version).into(),
-        format!("--release={}", config.release_version).into(),
-    ];
-    for s in sources {
-        let url = if s.contains("://") {
-            s.clone()
-        } else {
-            format!("file://{s}")
-        };
-        argv.push(format!("--source={url}").into());
-    }
-    argv.push(format!("--variant={variant}").into());
     let opts = config.lorax_options.last_for(variant, arch);
     let flag = |name: &str| opts.and_then(|o| o.get(name)).and_then(|v| v.as_bool());
-    if flag("nomacboot").unwrap_or(true) {
-        argv.push("--nomacboot".into());
+    kiln_media::lorax::Lorax {
+        sources,
+        variant: Some(variant),
+        bugurl: opts.and_then(|o| o.get("bugurl")).and_then(|v| v.as_str()),
+        nomacboot: flag("nomacboot").unwrap_or(true),
+        noupgrade: flag("noupgrade").unwrap_or(true),
+        logfile: Some(logfile),
+        ..kiln_media::lorax::Lorax::new(
+            &config.release_name,
+            &config.release_version,
+            arch,
+            volid,
+            outdir,
+        )
     }
-    if flag("noupgrade").unwrap_or(true) {
-        argv.push("--noupgrade".into());
-    }
-    if let Some(url) = opts.and_then(|o| o.get("bugurl")).and_then(|v| v.as_str()) {
-        argv.push(format!("--bugurl={url}").into());
-    }
-    argv.push(format!("--buildarch={arch}").into());
-    argv.push(format!("--volid={volid}").into());
-    argv.push(format!("--logfile={}", logfile.display()).into());
-    argv.push(outdir.into());
-    argv
+    .argv()
 }
 
 fn volid(config: &Config, variant: &str, arch: &str) -> Result<String, PhaseError> {

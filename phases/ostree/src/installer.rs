@@ -2,8 +2,10 @@
 //! payload, listed as `dvd-ostree` in images.json.
 //!
 //! pungi runs lorax with templates that pull the commit into the installer's runtime image and
-//! write an `ostreesetup` kickstart into it. lorax is not here, so kiln builds the disc from the
-//! variant's buildinstall tree (`work/<arch>/buildinstall/<V>/`, from lorax or imported) instead:
+//! write an `ostreesetup` kickstart into it; kiln does the same when the compose's installer trees
+//! come from lorax (`buildinstall_method: lorax`, [`build_with_lorax`]). With imported trees there
+//! is no lorax to run, so kiln builds the disc from the variant's buildinstall tree
+//! (`work/<arch>/buildinstall/<V>/`) instead:
 //! the tree is copied to `work/<arch>/<V>/ostree_installer/`, the commit is pulled into
 //! `ostree/repo` on the disc (archive mode, as pungi's template makes it), `ostree.ks` at the
 //! disc's root installs it (`ostreesetup --url=file:///run/install/repo/ostree/repo`, where
@@ -39,6 +41,12 @@ pub fn tasks<'a>(ctx: &'a PhaseContext) -> Vec<(&'a Variant, String, &'a OstreeI
     out
 }
 
+/// Whether the installers come from lorax with the block's templates (pungi's way), as they do
+/// when the compose's installer trees come from lorax.
+pub fn uses_lorax(config: &kiln_config::Config) -> bool {
+    config.buildinstall_method.as_deref() == Some("lorax")
+}
+
 /// The installer ISO of one block: its image record.
 pub fn build(
     ctx: &PhaseContext,
@@ -47,6 +55,9 @@ pub fn build(
     block: &OstreeInstallerBlock,
     number: usize,
 ) -> Result<Vec<ImageRecord>, PhaseError> {
+    if uses_lorax(ctx.config) {
+        return build_with_lorax(ctx, variant, arch, block, number);
+    }
     let uid = &variant.uid;
     let paths = &ctx.compose.paths;
     let cfg = ctx.config;
@@ -156,6 +167,157 @@ pub fn build(
         disc_count: 1,
         checksums: made.checksums,
         implant_md5: made.implant_md5,
+        bootable: true,
+        subvariant: block.subvariant.clone().unwrap_or_else(|| uid.clone()),
+        unified: false,
+        additional_variants: Vec::new(),
+    };
+    Ok(kiln_media::file_image(variant, arch, image))
+}
+
+/// pungi's ostree_installer: lorax with the block's templates and variables into
+/// `work/<arch>/<V>/ostree_installer-N/`, whose `images/boot.iso` becomes the `dvd-ostree` image
+/// (linked into the iso folder, its label and implanted MD5 read from it). Unlike pungi, the
+/// lorax tree is not copied over the variant's os tree: buildinstall's files stay as they are.
+fn build_with_lorax(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    arch: &str,
+    block: &OstreeInstallerBlock,
+    number: usize,
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let uid = &variant.uid;
+    let paths = &ctx.compose.paths;
+    let cfg = ctx.config;
+    let log = ctx.log_file(arch, &format!("ostree_installer-{number}-{uid}"));
+    let _ = std::fs::remove_file(&log);
+    let base = paths.work_dir(arch).join(uid);
+    let out = base.join(format!("ostree_installer-{number}"));
+    // lorax refuses an existing output folder, and a retry must not mix two attempts.
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&base)?;
+    let logdir = paths
+        .log_dir(arch)
+        .join(format!("ostree_installer-{number}-{uid}-logs"));
+    std::fs::create_dir_all(&logdir)?;
+
+    // Relative templates are paths in `template_repo`.
+    let templates_dir = match &block.template_repo {
+        Some(url) => {
+            let dir = base.join(format!("lorax_templates-{number}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            let mut git = Command::new("git");
+            git.args(["clone", "--quiet", "--depth", "1", "--branch"])
+                .arg(block.template_branch.as_deref().unwrap_or("master"))
+                .arg(url)
+                .arg(&dir);
+            ctx.run(&git, &log)?;
+            Some(dir)
+        }
+        None => None,
+    };
+    let absolute = |templates: &[String]| -> Result<Vec<String>, PhaseError> {
+        templates
+            .iter()
+            .map(|t| {
+                if t.starts_with('/') {
+                    return Ok(t.clone());
+                }
+                let dir = templates_dir.as_ref().ok_or_else(|| {
+                    PhaseError::msg(format!(
+                        "ostree_installer {uid}.{arch}: template {t} is relative, but the block \
+                         sets no template_repo"
+                    ))
+                })?;
+                Ok(dir.join(t).display().to_string())
+            })
+            .collect()
+    };
+    let add_template = absolute(&block.add_template)?;
+    let add_arch_template = absolute(&block.add_arch_template)?;
+
+    // The block's repositories (a variant UID is the compose's own tree), then the package set's.
+    let mut sources = Vec::new();
+    for r in block.repo.iter().flat_map(|r| r.to_vec()) {
+        let r = r.replace("$arch", arch).replace("$basearch", arch);
+        sources.push(match ctx.compose.variants.get(&r) {
+            Some(v) => paths.os_tree(v, arch).display().to_string(),
+            None => r,
+        });
+    }
+    let mut pkgset: Vec<String> = cfg
+        .pkgset_repos
+        .iter()
+        .filter(|(a, _)| *a == arch || a.as_str() == "*")
+        .flat_map(|(_, r)| r.iter().cloned())
+        .collect();
+    pkgset.sort();
+    sources.extend(pkgset);
+
+    let release = super::version(ctx.compose, block.release.as_deref())
+        .map_err(PhaseError::msg)?
+        .unwrap_or_else(|| cfg.release_version.clone());
+    let disc_type = kiln_media::naming::disc_type(cfg, "ostree");
+    let volid = kiln_media::naming::volume_id(cfg, ctx.compose, uid, arch, &disc_type, None)?;
+    let name = kiln_media::naming::image_name(cfg, ctx.compose, uid, arch, &disc_type, None)?;
+    let logfile = logdir.join("lorax.log");
+    let argv = kiln_media::lorax::Lorax {
+        release: &release,
+        sources: &sources,
+        variant: Some(uid),
+        nomacboot: true,
+        is_final: kiln_iso::md5::is_supported_label(ctx.compose.info.label.as_deref()),
+        installpkgs: &block.installpkgs,
+        add_template: &add_template,
+        add_arch_template: &add_arch_template,
+        add_template_var: &block.add_template_var,
+        add_arch_template_var: &block.add_arch_template_var,
+        logfile: Some(&logfile),
+        rootfs_size: block.rootfs_size,
+        skip_branding: block.skip_branding,
+        ..kiln_media::lorax::Lorax::new(&cfg.release_name, &cfg.release_version, arch, &volid, &out)
+    }
+    .argv();
+    let mut lorax = Command::new("lorax");
+    lorax.args(&argv);
+    ctx.run(&lorax, &log)?;
+
+    let boot_iso = out.join("images/boot.iso");
+    if !boot_iso.is_file() {
+        return Err(PhaseError::msg(format!(
+            "ostree_installer {uid}.{arch}: lorax made no {}",
+            boot_iso.display()
+        )));
+    }
+    let dir = kiln_media::iso_output_dir(ctx, variant, arch)?;
+    std::fs::create_dir_all(&dir)?;
+    let iso = dir.join(&name);
+    let _ = std::fs::remove_file(&iso);
+    if std::fs::hard_link(&boot_iso, &iso).is_err() {
+        kiln_fs::copy_atomic(&boot_iso, &iso)?;
+    }
+    let volume = kiln_iso::headers::volume(&iso)
+        .map_err(|e| PhaseError::with(format!("cannot read {}", iso.display()), e))?
+        .ok_or_else(|| {
+            PhaseError::msg(format!("{} is not an ISO 9660 image", boot_iso.display()))
+        })?;
+    let find = kiln_media::command(kiln_iso::manifest::find_argv(Path::new("xorriso"), &iso));
+    let listed = ctx.run(&find, &log)?;
+    let manifest = kiln_iso::manifest::manifest_from_find(&String::from_utf8_lossy(&listed.stdout));
+    ctx.write(&dir.join(format!("{name}.manifest")), manifest.as_bytes())?;
+    let (size, checksums) = kiln_media::file_image_digests(ctx, &iso)?;
+    let image = Image {
+        path: kiln_media::compose_relative(ctx, &paths.iso_dir(variant, arch).join(&name)),
+        mtime: ctx.compose.timestamp,
+        size,
+        volume_id: Some(volume.volume_id),
+        kind: "dvd-ostree".into(),
+        format: "iso".into(),
+        arch: arch.to_owned(),
+        disc_number: 1,
+        disc_count: 1,
+        checksums,
+        implant_md5: volume.implant_md5,
         bootable: true,
         subvariant: block.subvariant.clone().unwrap_or_else(|| uid.clone()),
         unified: false,

@@ -219,12 +219,27 @@ impl Phase for OstreePhase {
             });
         }
         if !config.ostree_installer.is_empty() {
-            // xorriso masters the disc; mtools edits the boot configs in efiboot.img.
-            tools.extend(["xorriso", "mtype", "mcopy"]);
+            if installer::uses_lorax(config) {
+                tools.extend(["lorax", "xorriso"]);
+                let templates = config
+                    .ostree_installer
+                    .0
+                    .iter()
+                    .flat_map(|(_, m)| m.values())
+                    .flat_map(|b| b.iter())
+                    .any(|b| b.template_repo.is_some());
+                if templates && !tools.contains(&"git") {
+                    tools.push("git");
+                }
+            } else {
+                // xorriso masters the disc; mtools edits the boot configs in efiboot.img.
+                tools.extend(["xorriso", "mtype", "mcopy"]);
+            }
         }
         if all_sources(config)
             .iter()
             .any(|(_, url, _)| !Path::new(url).is_dir())
+            && !tools.contains(&"git")
         {
             tools.push("git");
         }
