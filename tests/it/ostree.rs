@@ -168,6 +168,25 @@ fn an_ostree_block_with_a_typo_is_refused_with_the_config() {
         !dir.path().join("t").exists()
             || std::fs::read_dir(dir.path().join("t")).unwrap().count() == 0
     );
+    // A treefile that is not in its local folder: named before the compose starts.
+    let folder = dir.path().join("treefiles");
+    std::fs::create_dir_all(&folder).unwrap();
+    let cfg = mini_config(
+        dir.path(),
+        &format!(
+            "ostree_container:\n  \"^BaseOS$\":\n    treefile: missing.yaml\n    config_url: {}\n    \
+             repo: BaseOS\n",
+            folder.display()
+        ),
+    );
+    let out = kiln(&compose_args(&cfg, &[]), dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("ostree block for ^BaseOS$: no treefile missing.yaml in"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("t").exists(), "{}", text(&out));
 }
 
 /// ostree_installer blocks are checked with the config: an unknown key, a block that names no

@@ -253,6 +253,22 @@ impl Phase for OstreePhase {
                     .into(),
             );
         }
+        // A treefile in a local folder is there now or never: say so before any work.
+        let treefiles = blocks(config)
+            .map(|(re, b)| (re, b.config_url.as_str(), b.treefile.as_str()))
+            .chain(
+                container_blocks(config)
+                    .map(|(re, b)| (re, b.config_url.as_str(), b.treefile.as_str())),
+            );
+        for (re, url, treefile) in treefiles {
+            let local = Path::new(url.strip_prefix("file://").unwrap_or(url));
+            if local.is_dir() && !local.join(".git").exists() && !local.join(treefile).is_file() {
+                return Some(format!(
+                    "ostree block for {re}: no treefile {treefile} in {}",
+                    local.display()
+                ));
+            }
+        }
         all_sources(config).into_iter().find_map(|(re, _, v)| {
             let v = v?;
             (v.starts_with('!') && !GENERATORS.contains(&v)).then(|| {
