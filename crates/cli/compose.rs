@@ -440,8 +440,37 @@ fn runners(config: &Config, topdir: &Path) -> kiln_engine::PhaseRunners {
             args: s.args.clone(),
         })
     };
+    let koji = |phase: Option<&str>| -> Box<dyn kiln_engine::Runner> {
+        Box::new(kiln_engine::KojiRunner {
+            profile: config.koji_profile.clone().unwrap_or_else(|| "koji".into()),
+            tag: config.runroot_tag.clone().unwrap_or_default(),
+            channel: config.runroot_channel.clone(),
+            weight: phase.and_then(|p| {
+                config
+                    .runroot_weights
+                    .iter()
+                    .find(|(k, _)| kiln_config::phases::canonical(k) == Some(p))
+                    .map(|(_, w)| *w)
+            }),
+            mounts: vec![topdir.to_owned()],
+            io_dir: topdir.join("work/global/koji-io"),
+            default_arch: std::env::consts::ARCH.to_owned(),
+        })
+    };
     let mut per_phase = std::collections::BTreeMap::new();
     let mut default: Box<dyn kiln_engine::Runner> = Box::new(LocalRunner);
+    match &config.runroot_method {
+        kiln_config::RunrootMethod::One(m) if m == "koji" => default = koji(None),
+        kiln_config::RunrootMethod::PerPhase(map) => {
+            for (phase, m) in map {
+                if m == "koji" {
+                    let name = kiln_config::phases::canonical(phase).unwrap_or(phase);
+                    per_phase.insert(name.to_owned(), koji(Some(name)));
+                }
+            }
+        }
+        _ => {}
+    }
     if let Some(settings) = &config.runroot_podman {
         match &config.runroot_method {
             kiln_config::RunrootMethod::One(m) if m == "podman" => default = podman(settings),
@@ -510,6 +539,16 @@ fn preflight(
     resume: Option<&Path>,
     common: &CommonArgs,
 ) -> anyhow::Result<Option<ExitCode>> {
+    if config.runroot_method.methods().contains(&"koji")
+        && kiln_engine::find_on_path("koji").is_none()
+    {
+        eprintln!(
+            "kiln: runroot_method uses koji, but the `koji` client is not installed; {} \
+             (or `python3 -m pip install koji`)",
+            kiln_engine::install_hint("koji")
+        );
+        return Ok(Some(ExitCode::from(exit::CONFIG_ERROR)));
+    }
     let compose = planning_compose(config, resume)?;
     let runners = runners(config, compose.paths.topdir());
     let exec = Executor {

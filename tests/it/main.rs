@@ -16,6 +16,7 @@ mod gather_solve;
 mod incremental;
 mod init;
 mod kiwi;
+mod koji;
 mod media;
 mod messages;
 mod modules;

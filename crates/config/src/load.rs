@@ -433,8 +433,27 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
     for m in c.runroot_method.methods() {
         push(
             "runroot_method",
-            one_of("runroot_method", m, &["local", "podman"]),
+            one_of("runroot_method", m, &["local", "podman", "koji"]),
         );
+    }
+    if c.runroot_method.methods().contains(&"koji") && c.runroot_tag.is_none() {
+        push(
+            "runroot_method",
+            Some(
+                "`runroot_method` uses koji, but `runroot_tag` (the runroot build tag) is not set"
+                    .into(),
+            ),
+        );
+    }
+    for phase in c.runroot_weights.keys() {
+        if crate::phases::canonical(phase).is_none() {
+            push(
+                "runroot_weights",
+                Some(format!(
+                    "`runroot_weights` names {phase:?}, which is not a phase"
+                )),
+            );
+        }
     }
     if let crate::RunrootMethod::PerPhase(map) = &c.runroot_method {
         for phase in map.keys() {

@@ -95,13 +95,27 @@ pub struct Config {
     /// Put packages in Packages/<first letter>/.
     #[serde(default)]
     pub hashed_directories: bool,
-    /// Where external commands run: `local` or `podman` (`runroot_podman`), for every phase or
-    /// per phase (`{createiso: podman}`; phases not named run locally).
+    /// Where external commands run: `local`, `podman` (`runroot_podman`) or `koji` (Koji runroot
+    /// tasks in `runroot_tag`), for every phase or per phase (`{createiso: koji}`; phases not
+    /// named run locally).
     #[serde(default)]
     pub runroot_method: RunrootMethod,
     /// The podman runner's settings, when `runroot_method` names podman.
     #[serde(default)]
     pub runroot_podman: Option<PodmanRunroot>,
+    /// The Koji profile of the `koji` CLI (pungi's `koji_profile`; its server, auth and
+    /// `topurl` come from the profile's koji config).
+    #[serde(default)]
+    pub koji_profile: Option<String>,
+    /// The build tag whose buildroot Koji runroot tasks run in (required for `koji`).
+    #[serde(default)]
+    pub runroot_tag: Option<String>,
+    /// The Koji channel runroot tasks go to (`--channel-override`).
+    #[serde(default)]
+    pub runroot_channel: Option<String>,
+    /// Task weight per phase (`--weight`), as pungi's `runroot_weights`.
+    #[serde(default)]
+    pub runroot_weights: BTreeMap<String, u32>,
 
     // ---- naming ----
     /// ISO file name format, or a map variant regex -> format.

@@ -655,3 +655,247 @@ impl Runner for PhaseRunners {
         self.default.run_into(spec, log, cancel, sink)
     }
 }
+
+/// Runs each command as a Koji runroot task, as pungi's `runroot_method: koji` does: `koji
+/// --profile=P runroot --nowait --task-id --new-chroot --use-shell [--channel-override=C]
+/// [--weight=W] --mount=<top> TAG ARCH '<script>'`, then `koji watch-task` until it ends
+/// (a cancel runs `koji cancel`). The builder mounts the compose's top folder at its own path, so
+/// the script leaves the command's stdout, stderr and exit code in `io_dir` there, and kiln reads
+/// them back: phases get the same [`CommandOutput`] as from a local run. The task ID goes into the
+/// phase log. The arch of a task is its log's folder (`logs/<arch>/`), `default_arch` for global
+/// and source work.
+#[derive(Debug, Clone)]
+pub struct KojiRunner {
+    pub profile: String,
+    pub tag: String,
+    pub channel: Option<String>,
+    pub weight: Option<u32>,
+    /// Mounted read-write in the runroot (`--mount`); the compose's top folder first.
+    pub mounts: Vec<PathBuf>,
+    /// Under the compose's top folder: where the tasks leave their output.
+    pub io_dir: PathBuf,
+    pub default_arch: String,
+}
+
+static KOJI_TASKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl KojiRunner {
+    /// The `sh` script a task runs: the command in its folder with its environment, its output
+    /// into `out`/`err`, its exit code into `rc`, and the task failing when the command fails.
+    pub fn script(
+        cmd: &CommandSpec,
+        stdin: Option<&Path>,
+        out: &Path,
+        err: &Path,
+        rc: &Path,
+    ) -> String {
+        let q = |s: &std::ffi::OsStr| shell_quote(&s.to_string_lossy());
+        let mut line = String::new();
+        if let Some(dir) = &cmd.cwd {
+            line.push_str(&format!("cd {} && ", q(dir.as_os_str())));
+        }
+        line.push('(');
+        for (k, v) in &cmd.env {
+            line.push_str(&format!("{}={} ", k.to_string_lossy(), q(v)));
+        }
+        line.push_str(&q(&cmd.program));
+        for a in &cmd.args {
+            line.push(' ');
+            line.push_str(&q(a));
+        }
+        line.push(')');
+        if let Some(input) = stdin {
+            line.push_str(&format!(" < {}", q(input.as_os_str())));
+        }
+        line.push_str(&format!(
+            " > {} 2> {}; rc=$?; echo $rc > {}; exit $rc",
+            q(out.as_os_str()),
+            q(err.as_os_str()),
+            q(rc.as_os_str())
+        ));
+        line
+    }
+
+    fn arch_of(&self, log: &Path) -> String {
+        match log
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+        {
+            Some(a) if a != "global" && a != "src" => a.to_owned(),
+            _ => self.default_arch.clone(),
+        }
+    }
+
+    fn koji(&self) -> CommandSpec {
+        CommandSpec::new("koji").arg(format!("--profile={}", self.profile))
+    }
+
+    /// The `koji runroot` submission of `script` on `arch`.
+    pub fn submit_command(&self, arch: &str, script: &str) -> CommandSpec {
+        let mut c = self.koji().args([
+            "runroot",
+            "--nowait",
+            "--task-id",
+            "--new-chroot",
+            "--use-shell",
+        ]);
+        if let Some(ch) = &self.channel {
+            c = c.arg(format!("--channel-override={ch}"));
+        }
+        if let Some(w) = self.weight {
+            c = c.arg(format!("--weight={w}"));
+        }
+        for m in &self.mounts {
+            let mut a = OsString::from("--mount=");
+            a.push(m.as_os_str());
+            c = c.arg(a);
+        }
+        c.args([self.tag.as_str(), arch, script])
+    }
+
+    fn exec(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: Option<&mut (dyn Write + Send)>,
+    ) -> Result<CommandOutput, RunError> {
+        let shown = spec.display();
+        let io_err = |source| RunError::Output {
+            command: shown.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.io_dir).map_err(io_err)?;
+        let n = KOJI_TASKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = self.io_dir.join(format!("{}-{n}", std::process::id()));
+        let [input, out, err, rc] = ["in", "out", "err", "rc"].map(|e| base.with_extension(e));
+        let stdin = match &spec.stdin {
+            Some(bytes) => {
+                std::fs::write(&input, bytes).map_err(io_err)?;
+                Some(input.as_path())
+            }
+            None => None,
+        };
+        let script = Self::script(spec, stdin, &out, &err, &rc);
+        let arch = self.arch_of(log);
+        let submitted = LocalRunner.run(&self.submit_command(&arch, &script), log, cancel)?;
+        let task = String::from_utf8_lossy(&submitted.stdout)
+            .lines()
+            .next()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned);
+        let Some(task) = task.filter(|_| submitted.success()) else {
+            return Err(RunError::Failed {
+                command: format!("koji runroot for `{shown}`"),
+                status: "no task ID".into(),
+                log: log.to_owned(),
+                tail: tail(&submitted.stderr),
+            });
+        };
+        append_log(
+            log,
+            &format!("koji runroot task {task} ({arch}): {shown}\n"),
+        );
+        let watched = LocalRunner.run(
+            &self.koji().args(["watch-task", "--quiet", task.as_str()]),
+            log,
+            cancel,
+        );
+        if let Err(RunError::Cancelled { .. }) = &watched {
+            let _ = LocalRunner.run(
+                &self.koji().args(["cancel", task.as_str()]),
+                log,
+                &CancelToken::new(),
+            );
+            append_log(log, &format!("koji task {task} cancelled\n"));
+        }
+        watched?;
+        let read = |p: &Path| std::fs::read(p).unwrap_or_default();
+        let code = String::from_utf8_lossy(&read(&rc))
+            .trim()
+            .parse::<i32>()
+            .ok();
+        let stderr = read(&err);
+        let result = match sink {
+            Some(sink) => {
+                let copied = std::fs::File::open(&out)
+                    .and_then(|mut f| std::io::copy(&mut f, sink))
+                    .and_then(|_| sink.flush());
+                copied.map(|()| Vec::new()).map_err(io_err)
+            }
+            None => Ok(read(&out)),
+        };
+        let stdout = match result {
+            Ok(s) => s,
+            Err(e) => {
+                for p in [&input, &out, &err, &rc] {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(e);
+            }
+        };
+        let mut logged = stdout.clone();
+        logged.extend_from_slice(&stderr);
+        append_log(log, &String::from_utf8_lossy(&logged));
+        append_log(log, &format!("[koji task {task}: exit {code:?}]\n"));
+        for p in [&input, &out, &err, &rc] {
+            let _ = std::fs::remove_file(p);
+        }
+        if code.is_none() {
+            return Err(RunError::Failed {
+                command: shown,
+                status: format!("Koji task {task} ending before the command did"),
+                log: log.to_owned(),
+                tail: tail(&stderr),
+            });
+        }
+        Ok(CommandOutput {
+            code,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+fn append_log(log: &Path, text: &str) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+impl Runner for KojiRunner {
+    fn name(&self) -> &'static str {
+        "koji"
+    }
+
+    /// The builders cannot be asked before the compose starts: say yes and let a task fail.
+    /// (The `koji` client itself is checked where the runner is made.)
+    fn has_tool(&self, _tool: &str) -> bool {
+        true
+    }
+
+    fn run(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+    ) -> Result<CommandOutput, RunError> {
+        self.exec(spec, log, cancel, None)
+    }
+
+    fn run_into(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: &mut (dyn Write + Send),
+    ) -> Result<CommandOutput, RunError> {
+        self.exec(spec, log, cancel, Some(sink))
+    }
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""A stand-in for a Koji hub (a test double: Koji's hub cannot be installed here), enough for the
+real PyPI `koji` client's `runroot`, `watch-task` and `cancel`. It runs each runroot command on
+this machine with `sh -c`, as a builder would in its chroot with the same mounts, and appends
+every call with its arguments to a JSON-lines log the tests read.
+
+Usage: koji_hub.py PORT_FILE CALL_LOG   (binds a free port on 127.0.0.1, writes it to PORT_FILE)
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from socketserver import ThreadingMixIn
+from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
+
+FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = range(6)
+TASKS = {}
+LOCK = threading.Lock()
+port_file, call_log = sys.argv[1], sys.argv[2]
+
+
+class Handler(SimpleXMLRPCRequestHandler):
+    rpc_paths = ("/kojihub",)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(ThreadingMixIn, SimpleXMLRPCServer):
+    daemon_threads = True
+
+
+def record(method, args, kwargs):
+    with LOCK, open(call_log, "a") as f:
+        f.write(json.dumps({"method": method, "args": args, "kwargs": kwargs}) + "\n")
+
+
+def task_info(tid, request=False, strict=False):
+    t = TASKS[int(tid)]
+    info = {k: t[k] for k in ("id", "state", "method", "arch", "label", "owner", "parent",
+                              "channel_id", "host_id", "weight", "create_ts", "start_ts",
+                              "completion_ts", "priority", "waiting", "awaited")}
+    if request:
+        info["request"] = t["request"]
+    return info
+
+
+def runroot(tag, arch, command, **kw):
+    with LOCK:
+        tid = len(TASKS) + 1
+        TASKS[tid] = {"id": tid, "state": OPEN, "method": "runroot", "arch": arch, "label": None,
+                      "owner": 1, "parent": None, "channel_id": 1, "host_id": 1,
+                      "weight": kw.get("weight") or 1.0, "create_ts": 0, "start_ts": 0,
+                      "completion_ts": None, "priority": 15, "waiting": None, "awaited": None,
+                      "request": [tag, arch, command, kw], "output": b""}
+    task = TASKS[tid]
+    proc = subprocess.Popen(["sh", "-c", command], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    task["proc"] = proc
+
+    def finish():
+        out, _ = proc.communicate()
+        task["output"] = out
+        if task["state"] != CANCELED:
+            task["state"] = CLOSED if proc.returncode == 0 else FAILED
+        task["completion_ts"] = 1
+
+    threading.Thread(target=finish, daemon=True).start()
+    return tid
+
+
+def cancel_task(tid, recurse=True):
+    task = TASKS[int(tid)]
+    task["state"] = CANCELED
+    proc = task.get("proc")
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    return None
+
+
+def task_result(tid, raise_fault=True):
+    task = TASKS[int(tid)]
+    if task["state"] == FAILED:
+        raise Exception("runroot task %d failed: %s" % (tid, task["output"].decode(errors="replace")[-500:]))
+    return task["output"].decode(errors="replace")
+
+
+FUNCS = {
+    "getAPIVersion": lambda: 1,
+    "getKojiVersion": lambda: "1.36.1",
+    "getLoggedInUser": lambda: {"id": 1, "name": "kiln", "status": 0, "usertype": 0},
+    "runroot": runroot,
+    "getTaskInfo": task_info,
+    "getTaskChildren": lambda tid, request=False, strict=False: [],
+    "getTaskDescendents": lambda tid, request=False: {str(tid): []},
+    "taskFinished": lambda tid: TASKS[int(tid)]["state"] in (CLOSED, CANCELED, FAILED),
+    "getTaskResult": task_result,
+    "cancelTask": cancel_task,
+    "multiCall": lambda calls, strict=False: multicall(calls, strict),
+    "listTaskOutput": lambda tid, stat=False, all_volumes=False, strict=False:
+        {"runroot.log": ["DEFAULT"]} if TASKS[int(tid)]["completion_ts"] else {},
+    "downloadTaskOutput": lambda tid, name, offset=0, size=-1, volume=None:
+        __import__("base64").b64encode(
+            TASKS[int(tid)]["output"][offset:(None if size < 0 else offset + size)]).decode(),
+}
+
+
+def multicall(calls, strict=False):
+    """koji's own multicall (the client's `multiCall`): one result list per call, or a fault."""
+    out = []
+    for c in calls:
+        try:
+            out.append([dispatch(c["methodName"], c["params"])])
+        except Exception as e:  # a fault for this call only, as the hub answers
+            out.append({"faultCode": 1, "faultString": str(e)})
+    return out
+
+
+def dispatch(method, params):
+    kwargs = {}
+    if params and isinstance(params[-1], dict) and params[-1].get("__starstar"):
+        kwargs = dict(params[-1])
+        kwargs.pop("__starstar")
+        params = params[:-1]
+    record(method, list(params), kwargs)
+    if method not in FUNCS:
+        raise Exception("the stand-in hub has no %s" % method)
+    return FUNCS[method](*params, **kwargs)
+
+
+server = Server(("127.0.0.1", 0), Handler, allow_none=True, logRequests=False)
+server.register_instance(type("D", (), {"_dispatch": staticmethod(dispatch)})())
+server.register_multicall_functions()
+with open(port_file + ".part", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(port_file + ".part", port_file)
+server.serve_forever()

@@ -1,0 +1,297 @@
+//! `runroot_method: koji` with the real PyPI `koji` client against a stand-in hub
+//! (tests/it/doubles/koji_hub.py: Koji's hub cannot be installed here) that runs each runroot
+//! task's command on this machine, as a builder with the compose mounted at its own path would.
+//! The calls must be pungi's, the ISO made through Koji must be the local one byte for byte, a
+//! failing task fails its phase, and a stopped compose cancels its task.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{compose_args, compose_dir, have, kiln, kiln_command, mini_config, text};
+
+/// A running stand-in hub and a HOME whose koji config has a `kiln-test` profile for it.
+struct Hub {
+    child: Child,
+    home: tempfile::TempDir,
+    calls: PathBuf,
+}
+
+impl Hub {
+    /// Starts the hub; `path` is the PATH its tasks' commands see.
+    fn start(path: &str) -> Hub {
+        let home = tempfile::tempdir().unwrap();
+        let port_file = home.path().join("port");
+        let calls = home.path().join("calls.jsonl");
+        let child = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/doubles/koji_hub.py"))
+            .arg(&port_file)
+            .arg(&calls)
+            .env("PATH", path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the stand-in hub");
+        let start = Instant::now();
+        while !port_file.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the hub never started"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let port = std::fs::read_to_string(&port_file).unwrap();
+        std::fs::create_dir_all(home.path().join(".koji")).unwrap();
+        std::fs::write(
+            home.path().join(".koji/config"),
+            format!(
+                "[kiln-test]\nserver = http://127.0.0.1:{port}/kojihub\nauthtype = noauth\n\
+                 poll_interval = 1\n"
+            ),
+        )
+        .unwrap();
+        Hub { child, home, calls }
+    }
+
+    fn calls(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.calls)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn runroots(&self) -> Vec<serde_json::Value> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c["method"] == "runroot")
+            .collect()
+    }
+
+    /// `kiln` with this hub's koji config (in its own HOME; a pyenv-installed `koji` keeps
+    /// finding its interpreter under the real HOME).
+    fn kiln(&self, args: &[&str], cwd: &Path) -> Command {
+        let mut cmd = kiln_command(args, cwd);
+        if std::env::var_os("PYENV_ROOT").is_none()
+            && let Some(home) = std::env::var_os("HOME")
+        {
+            let pyenv = Path::new(&home).join(".pyenv");
+            if pyenv.is_dir() {
+                cmd.env("PYENV_ROOT", pyenv);
+            }
+        }
+        cmd.env("HOME", self.home.path());
+        cmd
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn koji_config(dir: &Path, phases: &str) -> PathBuf {
+    mini_config(
+        dir,
+        &format!(
+            "runroot_method: {{{phases}}}\nkoji_profile: kiln-test\nrunroot_tag: f41-build\n\
+             runroot_channel: compose\nrunroot_weights: {{createiso: 3}}\n"
+        ),
+    )
+}
+
+const ISO: &str = "compose/BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso";
+
+#[test]
+fn createiso_through_koji_runroot_makes_the_local_iso_with_pungis_calls() {
+    if !have("koji") || !have("xorriso") {
+        return;
+    }
+    let hub = Hub::start(&std::env::var("PATH").unwrap());
+    let a = tempfile::tempdir().unwrap();
+    let out = hub
+        .kiln(
+            &compose_args(&koji_config(a.path(), "createiso: koji"), &[]),
+            a.path(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let through_koji = compose_dir(&a.path().join("t"));
+    let b = tempfile::tempdir().unwrap();
+    let out = kiln(&compose_args(&mini_config(b.path(), ""), &[]), b.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let local = compose_dir(&b.path().join("t"));
+    assert!(
+        std::fs::read(through_koji.join(ISO)).unwrap() == std::fs::read(local.join(ISO)).unwrap(),
+        "the ISO made through Koji differs from the local one"
+    );
+
+    // pungi's runroot call: the tag, the arch, the compose mounted, the channel and weight, a
+    // new chroot, and the command as one shell string (`--use-shell`).
+    let runroots = hub.runroots();
+    let mkisofs = runroots
+        .iter()
+        .find(|c| {
+            c["args"][2]
+                .as_str()
+                .unwrap_or("")
+                .contains("xorriso -as mkisofs")
+        })
+        .unwrap_or_else(|| panic!("no xorriso task: {runroots:#?}"));
+    assert_eq!(mkisofs["args"][0], "f41-build");
+    assert_eq!(mkisofs["args"][1], "x86_64");
+    let kw = &mkisofs["kwargs"];
+    assert_eq!(kw["channel"], "compose");
+    assert_eq!(kw["weight"], 3);
+    assert_eq!(kw["new_chroot"], true);
+    assert!(mkisofs["args"][2].is_string(), "{mkisofs}");
+    assert_eq!(
+        kw["mounts"],
+        serde_json::json!([through_koji.display().to_string()])
+    );
+    // Only createiso went to Koji, and its log names the task.
+    assert!(
+        runroots
+            .iter()
+            .all(|c| !c["args"][2].as_str().unwrap_or("").contains("createrepo")),
+        "{runroots:#?}"
+    );
+    let log = std::fs::read_to_string(
+        through_koji
+            .join("logs/x86_64/createiso-Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso.x86_64.log"),
+    )
+    .unwrap();
+    assert!(log.contains("koji runroot task "), "{log}");
+    assert!(
+        !through_koji.join("work/global/koji-io").exists()
+            || std::fs::read_dir(through_koji.join("work/global/koji-io"))
+                .unwrap()
+                .count()
+                == 0,
+        "task output files are left behind"
+    );
+}
+
+#[test]
+fn a_failing_koji_task_fails_its_phase_with_the_tasks_output() {
+    if !have("koji") || !have("xorriso") {
+        return;
+    }
+    // The builder's xorriso fails once it is asked to make an image.
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("xorriso");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncase \"$*\" in *mkisofs*) echo 'builder: no space left on device' >&2; exit 5;; esac\nexec /usr/bin/xorriso \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hub = Hub::start(&format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let out = hub
+        .kiln(
+            &compose_args(&koji_config(dir.path(), "createiso: koji"), &[]),
+            dir.path(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("builder: no space left on device"), "{t}");
+    let top = compose_dir(&dir.path().join("t"));
+    assert_eq!(
+        std::fs::read_to_string(top.join("STATUS")).unwrap().trim(),
+        "DOOMED"
+    );
+}
+
+/// SIGTERM while a Koji task runs: kiln cancels the task (`koji cancel`), stops, and resumes.
+#[test]
+fn a_stopped_compose_cancels_its_koji_task() {
+    if !have("koji") {
+        return;
+    }
+    let hub = Hub::start(&std::env::var("PATH").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = koji_config(dir.path(), "createrepo: koji");
+    // The failpoint makes createrepo wait on `sleep 600`, run through createrepo's runner.
+    let mut child = hub
+        .kiln(&compose_args(&cfg, &[]), dir.path())
+        .env("KILN_FAILPOINT", "hang:createrepo")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !hub
+        .runroots()
+        .iter()
+        .any(|c| c["args"][2].as_str().unwrap_or("").contains("sleep"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the task never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(4), "TERMINATED");
+    let cancelled = hub.calls().iter().any(|c| {
+        c["method"] == "cancelTask"
+            || (c["method"] == "multiCall" && c["args"][0].to_string().contains("cancelTask"))
+    });
+    assert!(
+        cancelled,
+        "the Koji task was not cancelled: {:#?}",
+        hub.calls()
+    );
+    let top = compose_dir(&dir.path().join("t"));
+    let resumed = hub
+        .kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+}
+
+/// A koji runroot without its tag, or without the koji client: refused before the compose starts.
+#[test]
+fn koji_runroot_needs_its_tag_and_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "runroot_method: koji\n");
+    let out = kiln(&compose_args(&cfg, &[]), dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("`runroot_tag`"), "{}", text(&out));
+    assert!(!dir.path().join("t").exists());
+
+    // A PATH without the client (where it is not in the system folders).
+    if ["/usr/bin/koji", "/bin/koji"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+    {
+        return;
+    }
+    let cfg = koji_config(dir.path(), "createiso: koji");
+    let out = kiln_command(&compose_args(&cfg, &[]), dir.path())
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("the `koji` client is not installed"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("t").exists());
+}
