@@ -20,6 +20,11 @@ struct Hub {
 impl Hub {
     /// Starts the hub; `path` is the PATH its tasks' commands see.
     fn start(path: &str) -> Hub {
+        Hub::start_with(path, &[])
+    }
+
+    /// Starts the hub with more environment (`KOJI_HUB_TAGS`: the tags it serves).
+    fn start_with(path: &str, env: &[(&str, &std::ffi::OsStr)]) -> Hub {
         let home = tempfile::tempdir().unwrap();
         let port_file = home.path().join("port");
         let calls = home.path().join("calls.jsonl");
@@ -28,6 +33,7 @@ impl Hub {
             .arg(&port_file)
             .arg(&calls)
             .env("PATH", path)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -294,4 +300,216 @@ fn koji_runroot_needs_its_tag_and_the_client() {
         text(&out)
     );
     assert!(!dir.path().join("t").exists());
+}
+
+/// The mini distro as Koji holds it: a volume under `top` (signed copies under
+/// `data/signed/c0ffee36/`, except mini-docs, which only has its unsigned path), and two tags,
+/// `mini-36` inheriting `mini-36-base`, that together tag every build. Returns the tags file.
+fn koji_volume(top: &Path) -> PathBuf {
+    let m = crate::common::mini();
+    let mut rpms = Vec::new();
+    for dir in [&m.packages, &m.srpms] {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rpm") {
+                rpms.push(p);
+            }
+        }
+    }
+    rpms.sort();
+    let out = Command::new("rpm")
+        .args(["-qp", "--nosignature", "--qf"])
+        .arg("%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{SOURCEPACKAGE}\\n")
+        .args(&rpms)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut builds: std::collections::BTreeMap<(String, String, String), u64> = Default::default();
+    let mut rpm_list = Vec::new();
+    for (line, file) in String::from_utf8(out.stdout).unwrap().lines().zip(&rpms) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (name, epoch, version, release) = (f[0], f[1], f[2], f[3]);
+        let source = f[6] == "1";
+        let arch = if source { "src" } else { f[4] };
+        let build = if source {
+            (name.to_owned(), version.to_owned(), release.to_owned())
+        } else {
+            let nvr = f[5].trim_end_matches(".src.rpm");
+            let (nv, r) = nvr.rsplit_once('-').unwrap();
+            let (n, v) = nv.rsplit_once('-').unwrap();
+            (n.to_owned(), v.to_owned(), r.to_owned())
+        };
+        let next = builds.len() as u64 + 1;
+        let id = *builds.entry(build.clone()).or_insert(next);
+        let nvra = format!("{name}-{version}-{release}.{arch}");
+        let base = top
+            .join("packages")
+            .join(&build.0)
+            .join(&build.1)
+            .join(&build.2);
+        let dest = if build.0 == "mini-docs" {
+            base.join(arch)
+        } else {
+            base.join("data/signed/c0ffee36").join(arch)
+        };
+        std::fs::create_dir_all(&dest).unwrap();
+        std::fs::copy(file, dest.join(format!("{nvra}.rpm"))).unwrap();
+        rpm_list.push(serde_json::json!({
+            "name": name, "version": version, "release": release,
+            "epoch": if epoch == "0" { serde_json::Value::Null } else { epoch.parse::<u64>().unwrap().into() },
+            "arch": arch, "build_id": id,
+        }));
+    }
+    // Every other build in the parent tag; of a package with several builds, the newest in the
+    // child, where it hides the older ones of the parent (as a tag's latest builds do).
+    let mut tags = serde_json::json!({
+        "mini-36": {"parent": "mini-36-base", "builds": [], "rpms": []},
+        "mini-36-base": {"parent": null, "builds": [], "rpms": []},
+    });
+    let newest: std::collections::BTreeMap<&str, &(String, String, String)> =
+        builds.keys().map(|b| (b.0.as_str(), b)).collect();
+    for (i, (b, id)) in builds.iter().enumerate() {
+        let (n, v, r) = b;
+        let several = builds.keys().filter(|o| o.0 == *n).count() > 1;
+        let child = if several {
+            newest[n.as_str()] == b
+        } else {
+            i % 2 == 0
+        };
+        let tag = if child { "mini-36" } else { "mini-36-base" };
+        tags[tag]["builds"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "id": id, "build_id": id, "name": n, "package_name": n, "version": v, "release": r,
+            }));
+        for rpm in rpm_list.iter().filter(|x| x["build_id"] == *id) {
+            tags[tag]["rpms"].as_array_mut().unwrap().push(rpm.clone());
+        }
+    }
+    let file = top.join("tags.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(
+            &serde_json::json!({"event": {"id": 4242, "ts": 1795219200.0}, "tags": tags}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    file
+}
+
+/// `pkgset_source: koji`: the tag (with its parent's builds) at the hub's last event, files
+/// from the Koji volume by sigkeys, gives the compose the repo source gives.
+#[test]
+fn a_koji_tag_gives_the_package_set_of_the_same_repo() {
+    if !have("koji") || !have("rpm") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    let tags = koji_volume(&volume);
+    let hub = {
+        let h = Hub::start_with(
+            &std::env::var("PATH").unwrap(),
+            &[("KOJI_HUB_TAGS", tags.as_os_str())],
+        );
+        let cfg = h.home.path().join(".koji/config");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{text}topdir = {}\n", volume.display())).unwrap();
+        h
+    };
+    let koji_dir = base.path().join("koji");
+    std::fs::create_dir_all(&koji_dir).unwrap();
+    let cfg = mini_config(
+        &koji_dir,
+        "pkgset_koji_tag: mini-36\nkoji_profile: kiln-test\n",
+    );
+    let edited = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("sigkeys: [null]", "sigkeys: [c0ffee36, null]")
+        .replace("pkgset_source: repos", "pkgset_source: koji");
+    std::fs::write(&cfg, edited).unwrap();
+    let out = hub
+        .kiln(
+            &compose_args(&cfg, &["--skip-phase", "createiso"]),
+            &koji_dir,
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let from_koji = compose_dir(&koji_dir.join("t"));
+
+    let repo_dir = base.path().join("repo");
+    std::fs::create_dir_all(&repo_dir).unwrap();
+    let out = kiln(
+        &compose_args(&mini_config(&repo_dir, ""), &["--skip-phase", "createiso"]),
+        &repo_dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let from_repo = compose_dir(&repo_dir.join("t"));
+    let rpms = "compose/metadata/rpms.json";
+    let diff = Command::new("diff")
+        .arg(from_repo.join(rpms))
+        .arg(from_koji.join(rpms))
+        .output()
+        .unwrap();
+    assert!(
+        diff.status.success(),
+        "rpms.json differs between the repository (<) and the Koji tag (>):\n{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+
+    // pungi's call: the tag at the recorded event, inherited, latest builds.
+    let listed = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "listTaggedRPMS")
+        .expect("no listTaggedRPMS call");
+    assert_eq!(listed["args"], serde_json::json!(["mini-36"]));
+    assert_eq!(listed["kwargs"]["event"], 4242);
+    assert_eq!(listed["kwargs"]["inherit"], true);
+    assert_eq!(listed["kwargs"]["latest"], true);
+    let event: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(from_koji.join("work/global/koji-event")).unwrap())
+            .unwrap();
+    assert_eq!(event["id"], 4242);
+    // Signed copies where there are, the unsigned path where not.
+    let set = std::fs::read_to_string(from_koji.join("work/global/pkgset/x86_64.json")).unwrap();
+    assert!(
+        set.contains("/data/signed/c0ffee36/x86_64/mini-bash-5.1.16-2.mini36.x86_64.rpm"),
+        "{set}"
+    );
+    assert!(set.contains("/packages/mini-docs/"), "{set}");
+    assert!(
+        !set.contains("/data/signed/c0ffee36/noarch/mini-docs"),
+        "{set}"
+    );
+
+    // Without `null`, mini-docs has no copy the keys allow: the compose names it.
+    let strict = base.path().join("strict");
+    std::fs::create_dir_all(&strict).unwrap();
+    let cfg = mini_config(
+        &strict,
+        "pkgset_koji_tag: mini-36\nkoji_profile: kiln-test\n",
+    );
+    let edited = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("sigkeys: [null]", "sigkeys: [c0ffee36]")
+        .replace("pkgset_source: repos", "pkgset_source: koji");
+    std::fs::write(&cfg, edited).unwrap();
+    let out = hub
+        .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &strict)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("have no copy under") && text(&out).contains("mini-docs-"),
+        "{}",
+        text(&out)
+    );
 }

@@ -348,10 +348,10 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
             .as_deref()
             .and_then(|m| one_of("ostree_method", m, &["dnf", "rpm-ostree"])),
     );
-    if c.pkgset_source == "koji" {
+    if c.pkgset_source == "koji" && c.pkgset_koji_tag.is_none() {
         push(
             "pkgset_source",
-            Some("pkgset_source koji is not available in this build of kiln: use repos".into()),
+            Some("pkgset_source koji needs `pkgset_koji_tag` (the tag to compose)".into()),
         );
     }
     if c.pkgset_source == "repos" && c.pkgset_repos.is_empty() {

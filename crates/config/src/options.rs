@@ -138,12 +138,24 @@ pub struct Config {
     pub disc_types: BTreeMap<String, String>,
 
     // ---- pkgset ----
-    /// Where packages come from: repos (local paths, http(s) URLs, or plain folders of RPMs).
+    /// Where packages come from: `repos` (local paths, http(s) URLs, or plain folders of RPMs)
+    /// or `koji` (the latest builds of `pkgset_koji_tag` in the hub of `koji_profile`, read from
+    /// the Koji volume).
     #[serde(default = "d_repos")]
     pub pkgset_source: String,
     /// `{arch or "*": [path or URL, ...]}` for pkgset_source repos.
     #[serde(default)]
     pub pkgset_repos: BTreeMap<String, Vec<String>>,
+    /// The Koji tag (or tags) of `pkgset_source: koji`.
+    #[serde(default)]
+    pub pkgset_koji_tag: Option<OneOrMany>,
+    /// Whether the tag's inherited builds count (pungi's default: yes).
+    #[serde(default = "d_true")]
+    pub pkgset_koji_inherit: bool,
+    /// The Koji event the tag is read at (default: the hub's last event when the compose
+    /// starts, recorded in `work/global/koji-event`).
+    #[serde(default)]
+    pub koji_event: Option<u64>,
     /// Signing key IDs, in order of preference; null allows unsigned packages.
     #[serde(default = "d_sigkeys")]
     pub sigkeys: Vec<Option<String>>,

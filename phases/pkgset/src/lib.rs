@@ -7,11 +7,15 @@
 //! never read twice — checks `sigkeys`, keeps the arches that arch takes, and keeps the newest
 //! version of each name (all versions with `pkgset_all_versions`).
 //!
+//! With `pkgset_source: koji` the files are the latest builds of `pkgset_koji_tag` on the Koji
+//! volume instead ([`koji`]); everything after the listing is the same.
+//!
 //! It writes `work/global/pkgset/<arch>.json`, a `kiln_artifacts::PackageSet`: every binary, debug
 //! and source package the arch may use, with its full header and the absolute path of its file.
 
 mod arches;
 mod cache;
+mod koji;
 mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +32,9 @@ pub use arches::accepts;
 pub use sources::{Expected, PackageSource, RemoteCtx, source_for};
 
 pub struct PkgsetPhase;
+
+/// The name the Koji tags' listing goes by among the sources.
+const KOJI_SOURCE: &str = "koji:pkgset_koji_tag";
 
 fn checksum_kind(name: &str) -> ChecksumKind {
     match name {
@@ -46,10 +53,22 @@ impl Phase for PkgsetPhase {
     fn needs(&self) -> &'static [&'static str] {
         &[]
     }
+    fn tools(&self, config: &kiln_config::Config) -> Vec<&'static str> {
+        if config.pkgset_source == "koji" {
+            // The hub through the koji client; the profile's topdir through its library.
+            vec!["koji", "python3"]
+        } else {
+            Vec::new()
+        }
+    }
     fn config_keys(&self) -> &'static [&'static str] {
         &[
             "pkgset_source",
             "pkgset_repos",
+            "pkgset_koji_tag",
+            "pkgset_koji_inherit",
+            "koji_event",
+            "koji_profile",
             "sigkeys",
             "pkgset_exclusive_arch_considers_noarch",
             "pkgset_all_versions",
@@ -67,7 +86,16 @@ impl Phase for PkgsetPhase {
 
         // Every repo is listed (and downloaded) once, whatever number of arches use it.
         let mut repos_of: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        let from_koji = config.pkgset_source == "koji";
         for arch in ctx.compose.variants.arches() {
+            if from_koji {
+                // A tag serves every arch; `arches::accepts` below keeps what each arch takes.
+                repos_of
+                    .entry(arch.clone())
+                    .or_default()
+                    .insert(KOJI_SOURCE);
+                continue;
+            }
             for (key, repos) in &config.pkgset_repos {
                 if kiln_config::matches_arch(key, &arch) {
                     repos_of
@@ -92,6 +120,10 @@ impl Phase for PkgsetPhase {
         let mut modules: BTreeMap<&str, String> = BTreeMap::new();
         for repo in all_repos {
             ctx.check_cancelled()?;
+            if repo == KOJI_SOURCE {
+                listed.insert(repo, koji::list_tags(ctx)?.files);
+                continue;
+            }
             let source = sources::source_for(repo)?;
             tracing::info!("listing the packages of {}", source.describe());
             let listing = source.list(&remote_ctx)?;

@@ -87,7 +87,37 @@ def task_result(tid, raise_fault=True):
     return task["output"].decode(errors="replace")
 
 
+def tags():
+    """The tags the tests give the hub: KOJI_HUB_TAGS names a JSON file
+    {"event": {...}, "tags": {name: {"parent": name or null, "builds": [...], "rpms": [...]}}}."""
+    with open(os.environ["KOJI_HUB_TAGS"]) as f:
+        return json.load(f)
+
+
+def list_tagged_rpms(tag, event=None, inherit=False, prefix=None, latest=False, package=None,
+                     arch=None, rpmsigs=False, owner=None, type=None, strict=True, extra=False):
+    """Builds of the tag, then of its parents when inheriting; a package name found nearer the
+    tag hides the farther ones (latest)."""
+    all_tags = tags()["tags"]
+    builds, seen, chain = [], set(), []
+    t = tag
+    while t is not None:
+        chain.append(t)
+        t = all_tags[t]["parent"] if inherit else None
+    for t in chain:
+        for b in all_tags[t]["builds"]:
+            if latest and b["name"] in seen:
+                continue
+            seen.add(b["name"])
+            builds.append(b)
+    ids = {b["id"] for b in builds}
+    rpms = [r for t in chain for r in all_tags[t]["rpms"] if r["build_id"] in ids]
+    return [rpms, builds]
+
+
 FUNCS = {
+    "getLastEvent": lambda before=None, strict=True: tags()["event"],
+    "listTaggedRPMS": list_tagged_rpms,
     "getAPIVersion": lambda: 1,
     "getKojiVersion": lambda: "1.36.1",
     "getLoggedInUser": lambda: {"id": 1, "name": "kiln", "status": 0, "usertype": 0},
