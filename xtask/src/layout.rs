@@ -2,13 +2,14 @@
 //!
 //! The layers, lowest first (ARCHITECTURE.md, "Layers"):
 //!
-//! 1. libraries: `crates/*` other than the three below; one job each, no compose knowledge
+//! 1. libraries: `crates/*` other than the ones below; one job each, no compose knowledge
 //!    beyond what their names say. A library may use other libraries.
 //! 2. core: `crates/engine` (the `Phase` trait, the DAG executor) and `crates/artifacts` (the
 //!    typed files phases hand each other).
 //! 3. shared code over the core: `crates/media` (ISO making, `.treeinfo`, image records) used by
-//!    several phases, and `crates/inspect` (reading finished composes and their artifacts for
-//!    `kiln why` and `kiln diff`).
+//!    several phases, `crates/inspect` (reading finished composes and their artifacts for
+//!    `kiln why` and `kiln diff`) and `crates/koji` (the Koji client of pkgset and the image
+//!    phases).
 //! 4. phases: `phases/<name>`, each crate `kiln-phase-<name>`. A phase never uses another phase:
 //!    what one phase needs from another goes through an artifact or the shared layer.
 //! 5. `xtask`: fixtures and benches, which drive phases directly.
@@ -58,7 +59,7 @@ pub fn layer_of(dir: &str) -> Option<Layer> {
         "" => Some(Layer::Binary),
         "xtask" => Some(Layer::Tool),
         "crates/engine" | "crates/artifacts" => Some(Layer::Core),
-        "crates/media" | "crates/inspect" => Some(Layer::Shared),
+        "crates/media" | "crates/inspect" | "crates/koji" => Some(Layer::Shared),
         _ if dir.starts_with("phases/") => Some(Layer::Phase),
         _ if dir.starts_with("crates/") => Some(Layer::Library),
         _ => None,

@@ -5,16 +5,14 @@
 //! list allows it (`null`). The event is the hub's last when the compose starts, unless
 //! `koji_event` names one, and is recorded in `work/global/koji-event` as pungi records it.
 //!
-//! The hub is asked through the real `koji` client (`koji --profile=P call --json-output`), and
-//! the volume's top folder is the profile's `topdir`, read with the koji library's own config
-//! reader, so kiln sees exactly what that profile sees.
+//! The hub is asked through kiln-koji (the real `koji` client), and the volume's top folder is
+//! the profile's `topdir`, so kiln sees exactly what that profile sees.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use kiln_config::Config;
 use kiln_engine::{PhaseContext, PhaseError};
+use kiln_koji::Koji;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -66,28 +64,9 @@ pub fn rpm_paths(
     }
 }
 
-fn koji(config: &Config) -> Command {
-    let mut c = Command::new("koji");
-    c.arg(format!(
-        "--profile={}",
-        config.koji_profile.as_deref().unwrap_or("koji")
-    ));
-    c
-}
-
-fn json_of(ctx: &PhaseContext, cmd: &Command, log: &Path) -> Result<Value, PhaseError> {
-    let out = ctx.run(cmd, log)?;
-    serde_json::from_slice(&out.stdout).map_err(|e| {
-        PhaseError::msg(format!(
-            "koji answered something that is not JSON ({e}); see {}",
-            log.display()
-        ))
-    })
-}
-
 /// The event the tag is read at: configured, recorded by an earlier run of this compose, or the
 /// hub's last (then recorded).
-fn event(ctx: &PhaseContext, log: &Path) -> Result<u64, PhaseError> {
+fn event(ctx: &PhaseContext, koji: &Koji) -> Result<u64, PhaseError> {
     let path = ctx.compose.paths.work_dir("global").join("koji-event");
     if let Some(id) = ctx.config.koji_event {
         ctx.write(&path, format!("{{\"id\": {id}}}\n").as_bytes())?;
@@ -100,9 +79,7 @@ fn event(ctx: &PhaseContext, log: &Path) -> Result<u64, PhaseError> {
     {
         return Ok(id);
     }
-    let mut cmd = koji(ctx.config);
-    cmd.args(["call", "--json-output", "getLastEvent"]);
-    let last = json_of(ctx, &cmd, log)?;
+    let last = koji.call("getLastEvent", &[], &[])?;
     let id = last["id"]
         .as_u64()
         .ok_or_else(|| PhaseError::msg(format!("koji getLastEvent gave no event ID: {last}")))?;
@@ -112,31 +89,12 @@ fn event(ctx: &PhaseContext, log: &Path) -> Result<u64, PhaseError> {
     Ok(id)
 }
 
-/// The profile's `topdir`, from the koji library's config reader.
-fn topdir(ctx: &PhaseContext, log: &Path) -> Result<PathBuf, PhaseError> {
-    let profile = ctx.config.koji_profile.as_deref().unwrap_or("koji");
-    let mut py = Command::new("python3");
-    py.args([
-        "-c",
-        "import koji, sys; print(koji.read_config(sys.argv[1])['topdir'])",
-        profile,
-    ]);
-    let out = ctx.run(&py, log)?;
-    let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if dir.is_empty() {
-        return Err(PhaseError::msg(format!(
-            "koji profile {profile} names no topdir (the Koji volume's top folder)"
-        )));
-    }
-    Ok(PathBuf::from(dir))
-}
-
 /// Every RPM of the configured tags, at their files on the Koji volume.
 pub fn list_tags(ctx: &PhaseContext) -> Result<Listing, PhaseError> {
     let config = ctx.config;
-    let log = ctx.compose.paths.log_file("global", "pkgset_koji");
-    let event = event(ctx, &log)?;
-    let top = topdir(ctx, &log)?;
+    let koji = Koji::new(ctx, ctx.compose.paths.log_file("global", "pkgset_koji"));
+    let event = event(ctx, &koji)?;
+    let top = koji.topdir()?;
     let tags = config
         .pkgset_koji_tag
         .as_ref()
@@ -145,19 +103,15 @@ pub fn list_tags(ctx: &PhaseContext) -> Result<Listing, PhaseError> {
     let mut files = Vec::new();
     let mut missing = Vec::new();
     for tag in &tags {
-        let mut cmd = koji(config);
-        cmd.args(["call", "--json-output", "listTaggedRPMS", tag])
-            .arg(format!("event={event}"))
-            .arg(format!(
-                "inherit={}",
-                if config.pkgset_koji_inherit {
-                    "True"
-                } else {
-                    "False"
-                }
-            ))
-            .arg("latest=True");
-        let answer = json_of(ctx, &cmd, &log)?;
+        let answer = koji.call(
+            "listTaggedRPMS",
+            &[tag.as_str().into()],
+            &[
+                ("event", event.into()),
+                ("inherit", config.pkgset_koji_inherit.into()),
+                ("latest", true.into()),
+            ],
+        )?;
         let (rpms, builds): (Vec<Rpm>, Vec<Build>) = serde_json::from_value(answer)
             .map_err(|e| PhaseError::msg(format!("koji listTaggedRPMS {tag}: {e}")))?;
         let builds: BTreeMap<u64, &Build> = builds.iter().map(|b| (b.build_id, b)).collect();

@@ -1,0 +1,197 @@
+//! The Koji client the phases share (pkgset's tags, the image phases' tasks): hub calls through
+//! the real `koji` CLI (`koji --profile=P call --json`, so the profile's server, auth and
+//! options apply as they do for a release engineer's own `koji`), task watching with `koji
+//! watch-task`, and the Koji volume's layout under the profile's `topdir` (read with the koji
+//! library's own config reader). Every command goes through the phase's runner and log.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kiln_engine::{PhaseContext, PhaseError};
+use serde_json::Value;
+
+/// Koji's task states (`koji.TASK_STATES`).
+pub const TASK_CLOSED: u64 = 2;
+
+/// A client for one phase, logging to `log`.
+pub struct Koji<'a> {
+    ctx: &'a PhaseContext<'a>,
+    profile: String,
+    log: PathBuf,
+}
+
+impl<'a> Koji<'a> {
+    pub fn new(ctx: &'a PhaseContext<'a>, log: PathBuf) -> Self {
+        Koji {
+            ctx,
+            profile: ctx
+                .config
+                .koji_profile
+                .clone()
+                .unwrap_or_else(|| "koji".into()),
+            log,
+        }
+    }
+
+    /// `koji --profile=P`.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new("koji");
+        c.arg(format!("--profile={}", self.profile));
+        c
+    }
+
+    /// A hub call with JSON arguments and keyword arguments; its JSON answer.
+    pub fn call(
+        &self,
+        method: &str,
+        args: &[Value],
+        kwargs: &[(&str, Value)],
+    ) -> Result<Value, PhaseError> {
+        let mut c = self.command();
+        c.args(["call", "--json", method]);
+        for a in args {
+            c.arg(a.to_string());
+        }
+        for (k, v) in kwargs {
+            c.arg(format!("{k}={v}"));
+        }
+        let out = self.ctx.run(&c, &self.log)?;
+        serde_json::from_slice(&out.stdout).map_err(|e| {
+            PhaseError::msg(format!(
+                "koji {method} answered something that is not JSON ({e}); see {}",
+                self.log.display()
+            ))
+        })
+    }
+
+    /// Waits for a task with `koji watch-task`, its progress in `log`; whether it succeeded.
+    pub fn watch(&self, task: u64, log: &Path) -> Result<bool, PhaseError> {
+        let mut c = self.command();
+        c.args(["watch-task", &task.to_string()]);
+        Ok(self.ctx.run_status(&c, log)?.success())
+    }
+
+    /// The profile's `topdir`: the Koji volume's top folder.
+    pub fn topdir(&self) -> Result<PathBuf, PhaseError> {
+        let mut py = Command::new("python3");
+        py.args([
+            "-c",
+            "import koji, sys; print(koji.read_config(sys.argv[1])['topdir'])",
+            &self.profile,
+        ]);
+        let out = self.ctx.run(&py, &self.log)?;
+        let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if dir.is_empty() {
+            return Err(PhaseError::msg(format!(
+                "koji profile {} names no topdir (the Koji volume's top folder)",
+                self.profile
+            )));
+        }
+        Ok(PathBuf::from(dir))
+    }
+
+    /// The image files of a finished image task, by arch, as pungi's `get_image_paths` finds
+    /// them: each closed image child task's result names its build and files, which lie in the
+    /// build's `images/` folder on the volume.
+    pub fn image_paths(&self, task: u64) -> Result<Vec<(String, PathBuf)>, PhaseError> {
+        let top = self.topdir()?;
+        let children = self.call(
+            "getTaskChildren",
+            &[task.into()],
+            &[("request", true.into())],
+        )?;
+        let mut out = Vec::new();
+        for child in children.as_array().into_iter().flatten() {
+            let method = child["method"].as_str().unwrap_or_default();
+            if !IMAGE_METHODS.contains(&method) || child["state"].as_u64() != Some(TASK_CLOSED) {
+                continue;
+            }
+            let Some(id) = child["id"].as_u64() else {
+                continue;
+            };
+            let result = self.call("getTaskResult", &[id.into()], &[])?;
+            let field = |k: &str| result[k].as_str().unwrap_or_default().to_owned();
+            let dir = image_build_dir(&top, &field("name"), &field("version"), &field("release"));
+            let arch = field("arch");
+            for f in result["files"].as_array().into_iter().flatten() {
+                if let Some(f) = f.as_str() {
+                    out.push((arch.clone(), dir.join(f)));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// The child tasks that make images.
+const IMAGE_METHODS: &[&str] = &[
+    "createImage",
+    "createLiveMedia",
+    "createAppliance",
+    "createKiwiImage",
+];
+
+/// `pathinfo.imagebuild`: an image build's files on the volume.
+pub fn image_build_dir(top: &Path, name: &str, version: &str, release: &str) -> PathBuf {
+    top.join("packages")
+        .join(name)
+        .join(version)
+        .join(release)
+        .join("images")
+}
+
+/// pungi's image types by file suffix (`image_build.EXTENSIONS`), in its order: the first match
+/// names the type and the format.
+const EXTENSIONS: &[(&str, &[&str])] = &[
+    ("docker", &["tar.gz", "tar.xz"]),
+    ("iso", &["iso"]),
+    ("liveimg-squashfs", &["liveimg.squashfs"]),
+    ("qcow", &["qcow"]),
+    ("qcow2", &["qcow2"]),
+    ("raw", &["raw"]),
+    ("raw-xz", &["raw.xz"]),
+    ("rhevm-ova", &["rhevm.ova"]),
+    ("tar-gz", &["tar.gz"]),
+    ("vagrant-hyperv", &["vagrant-hyperv.box"]),
+    ("vagrant-libvirt", &["vagrant-libvirt.box"]),
+    ("vagrant-virtualbox", &["vagrant-virtualbox.box"]),
+    ("vagrant-vmware-fusion", &["vagrant-vmware-fusion.box"]),
+    ("vdi", &["vdi"]),
+    ("vmdk", &["vmdk"]),
+    ("vpc", &["vhd"]),
+    ("vhd-compressed", &["vhd.gz", "vhd.xz"]),
+    ("vsphere-ova", &["vsphere.ova"]),
+];
+
+/// An image file's images.json type and format, or None for what is not an image (logs,
+/// manifests).
+pub fn image_kind(file: &str) -> Option<(&'static str, &'static str)> {
+    EXTENSIONS.iter().find_map(|(kind, suffixes)| {
+        suffixes
+            .iter()
+            .find(|s| file.ends_with(&format!(".{s}")))
+            .map(|s| (*kind, *s))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_files_are_typed_as_pungi_types_them() {
+        assert_eq!(image_kind("a.x86_64-1.qcow2"), Some(("qcow2", "qcow2")));
+        assert_eq!(image_kind("a.raw.xz"), Some(("raw-xz", "raw.xz")));
+        assert_eq!(image_kind("root.tar.xz"), Some(("docker", "tar.xz")));
+        assert_eq!(
+            image_kind("Fedora.vagrant-libvirt.box"),
+            Some(("vagrant-libvirt", "vagrant-libvirt.box"))
+        );
+        assert_eq!(image_kind("x.packages"), None);
+        assert_eq!(
+            image_build_dir(Path::new("/mnt/koji"), "Fedora-Cloud", "41", "1"),
+            Path::new("/mnt/koji/packages/Fedora-Cloud/41/1/images")
+        );
+    }
+}
