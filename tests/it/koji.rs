@@ -513,3 +513,135 @@ fn a_koji_tag_gives_the_package_set_of_the_same_repo() {
         text(&out)
     );
 }
+
+/// kiwibuild blocks with a Koji target build as pungi builds them: one kiwiBuild task with
+/// pungi's arguments, its images linked from the Koji volume into the variant's images; a
+/// failed task fails the deliverable, or leaves the compose incomplete when its arches may fail.
+#[test]
+fn kiwibuild_in_koji_is_one_task_with_pungis_arguments() {
+    if !have("koji") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let compose = |name: &str, fail: bool, failable: &str| {
+        let hub = Hub::start_with(
+            &std::env::var("PATH").unwrap(),
+            &[
+                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
+                (
+                    "KOJI_HUB_FAIL_ARCHES",
+                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+                ),
+            ],
+        );
+        let cfg = hub.home.path().join(".koji/config");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{text}topdir = {}\n", volume.display())).unwrap();
+        let dir = base.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = mini_config(
+            &dir,
+            &format!(
+                "koji_profile: kiln-test\nkiwibuild_target: f41-kiwi\nkiwibuild:\n  \"^BaseOS$\":\n    \
+                 description_scm: \"git+https://pagure.io/fedora-kiwi-descriptions.git#main\"\n    \
+                 description_path: teams/cloud/cloud.kiwi\n    kiwi_profile: Cloud-Base-Generic\n    \
+                 type: oem\n    type_attr: [format=qcow2]\n    subvariant: Cloud_Base\n{failable}"
+            ),
+        );
+        let out = hub
+            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+            .output()
+            .unwrap();
+        (hub, dir, out)
+    };
+
+    let (hub, dir, out) = compose("ok", false, "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.join("t"));
+    let call = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "kiwiBuild")
+        .expect("no kiwiBuild call");
+    assert_eq!(
+        call["args"],
+        serde_json::json!([
+            "f41-kiwi",
+            ["x86_64"],
+            "git+https://pagure.io/fedora-kiwi-descriptions.git#main",
+            "teams/cloud/cloud.kiwi"
+        ])
+    );
+    assert_eq!(
+        call["kwargs"],
+        serde_json::json!({
+            "profile": "Cloud-Base-Generic",
+            "release": null,
+            "repos": [top.join("compose/BaseOS/$arch/os").display().to_string()],
+            "type": "oem",
+            "type_attr": ["format=qcow2"],
+            "result_bundle_name_format": null,
+            "optional_arches": [],
+            "version": null,
+            "repo_releasever": null,
+            "use_buildroot_repo": null,
+        })
+    );
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/images.json")).unwrap())
+            .unwrap();
+    let listed = images["payload"]["images"]["BaseOS"]["x86_64"]
+        .as_array()
+        .unwrap();
+    let image = listed
+        .iter()
+        .find(|i| i["type"] == "qcow2")
+        .unwrap_or_else(|| panic!("no qcow2 image: {images}"));
+    assert_eq!(
+        image["path"],
+        "BaseOS/x86_64/images/mini-kiwi.x86_64-36.qcow2"
+    );
+    assert_eq!(image["format"], "qcow2");
+    assert_eq!(image["subvariant"], "Cloud_Base");
+    assert_eq!(listed.len(), 1, "the .packages file is no image: {images}");
+    let sums = std::fs::read_to_string(top.join("compose/BaseOS/x86_64/images/CHECKSUM")).unwrap();
+    assert!(sums.contains("mini-kiwi.x86_64-36.qcow2"), "{sums}");
+    assert!(
+        std::fs::read_to_string(top.join("logs/global/kiwibuild/BaseOS-1-watch-task.log")).is_ok()
+    );
+    drop(hub);
+
+    // The task fails: the deliverable fails the compose.
+    let (_hub, dir, out) = compose("fails", true, "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("kiwiBuild: task 1 failed"),
+        "{}",
+        text(&out)
+    );
+    let _ = dir;
+
+    // Its only arch may fail: Koji is told so, and the compose finishes incomplete.
+    let (hub, dir, out) = compose("failable", true, "    failable: [\"*\"]\n");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let call = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "kiwiBuild")
+        .unwrap();
+    assert_eq!(
+        call["kwargs"]["optional_arches"],
+        serde_json::json!(["x86_64"])
+    );
+    let top = compose_dir(&dir.join("t"));
+    let deliverables: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("logs/global/deliverables.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        deliverables["failed"]["kiwibuild"],
+        serde_json::json!([["BaseOS", "*", "Cloud_Base"]]),
+        "{deliverables}"
+    );
+}

@@ -367,6 +367,10 @@ pub struct Config {
     /// `kiwi-ng system build` from a description, with the compose's repositories.
     #[serde(default)]
     pub kiwibuild: BTreeMap<String, OneOrMore<KiwiBlock>>,
+    /// The Koji target of `kiwibuild` blocks that set none: with a target, a block is built by
+    /// Koji's kiwiBuild task (as in pungi) instead of the local kiwi-ng.
+    #[serde(default)]
+    pub kiwibuild_target: Option<String>,
     /// osbuild images: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the osbuild phase is skipped.
     #[serde(default)]
     pub osbuild: Option<serde_json::Value>,
@@ -802,7 +806,7 @@ pub struct KiwiBlock {
     /// `--type`: the image type of the description to build (default: its primary type).
     #[serde(default, rename = "type")]
     pub image_type: Option<String>,
-    /// Type attributes (Koji's kiwiBuild option; unused by the local build).
+    /// Type attributes (Koji builds only).
     #[serde(default)]
     pub type_attr: Vec<String>,
     /// Repositories the image's packages come from: variant UIDs (the compose's own trees),
@@ -820,12 +824,19 @@ pub struct KiwiBlock {
     pub version: Option<String>,
     #[serde(default)]
     pub release: Option<String>,
-    /// Koji's bundle name format (unused by the local build).
+    /// Koji's `result_bundle_name_format` (Koji builds only).
     #[serde(default)]
     pub bundle_name_format: Option<String>,
-    /// Koji target (unused by the local build).
+    /// The Koji target: the block is built by Koji's kiwiBuild task (default
+    /// `kiwibuild_target`; neither: the local kiwi-ng).
     #[serde(default)]
     pub target: Option<String>,
+    /// Koji's `repo_releasever` (Koji builds only).
+    #[serde(default)]
+    pub repo_releasever: Option<String>,
+    /// Koji's `use_buildroot_repo` (Koji builds only).
+    #[serde(default)]
+    pub use_buildroot_repo: Option<bool>,
 }
 
 /// An `ostree_installer` block, with pungi's keys. With lorax trees (`buildinstall_method:

@@ -122,3 +122,46 @@ pub fn volume_id(
     };
     kiln_iso::volid::volume_id(&req).map_err(|e| PhaseError::msg(e.to_string()))
 }
+
+/// pungi's `version_generator`: a `version` or `release` value with its `!GENERATOR`s expanded
+/// from the compose's label, date, type and respin; an unknown `!GENERATOR` is an error.
+pub fn version_generator(
+    compose: &kiln_engine::Compose,
+    v: Option<&str>,
+) -> Result<Option<String>, String> {
+    let info = &compose.info;
+    let image_version = info
+        .label
+        .as_deref()
+        .and_then(|l| l.split_once('-').map(|(_, v)| v.to_owned()))
+        .unwrap_or_else(|| info.release.version.clone());
+    let image_release = format!(
+        "{}{}.{}",
+        info.date,
+        info.compose_type.suffix(),
+        info.respin
+    );
+    Ok(match v {
+        None => None,
+        Some("!OSTREE_VERSION_FROM_LABEL_DATE_TYPE_RESPIN") => {
+            Some(format!("{image_version}.{image_release}"))
+        }
+        Some("!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN") => Some(image_release),
+        Some("!RELEASE_FROM_DATE_RESPIN") => Some(format!("{}.{}", info.date, info.respin)),
+        Some("!VERSION_FROM_VERSION_DATE_RESPIN") => Some(format!(
+            "{}.{}.{}",
+            info.release.version, info.date, info.respin
+        )),
+        Some("!VERSION_FROM_VERSION") => Some(info.release.version.clone()),
+        Some(g) if g.starts_with('!') => return Err(format!("unknown version generator {g}")),
+        Some(v) => Some(v.to_owned()),
+    })
+}
+
+pub const GENERATORS: &[&str] = &[
+    "!OSTREE_VERSION_FROM_LABEL_DATE_TYPE_RESPIN",
+    "!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN",
+    "!RELEASE_FROM_DATE_RESPIN",
+    "!VERSION_FROM_VERSION_DATE_RESPIN",
+    "!VERSION_FROM_VERSION",
+];

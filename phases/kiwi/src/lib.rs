@@ -5,7 +5,8 @@
 //! UIDs name the compose's own trees, just written). What `kiwi.result.json` lists as images is
 //! moved to `compose/<V>/<arch>/images/` and recorded for images.json and CHECKSUM: a root
 //! archive as `container`/`tar.xz`, a disk as `qcow2` (or `raw-xz`), a live ISO as `live`/`iso`.
-//! Koji's kiwiBuild task is the other backend pungi has; it is not here.
+//! A block with a Koji target (`target`, or `kiwibuild_target`) is built as pungi builds every
+//! kiwibuild block instead: one Koji `kiwiBuild` task for all its arches ([`koji_build`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,8 @@ use kiln_config::{Config, KiwiBlock};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
 use serde_json::Value;
 
+mod koji_build;
+
 pub struct KiwiPhase;
 
 fn blocks(config: &Config) -> impl Iterator<Item = (&String, &KiwiBlock)> {
@@ -21,6 +24,14 @@ fn blocks(config: &Config) -> impl Iterator<Item = (&String, &KiwiBlock)> {
         .kiwibuild
         .iter()
         .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
+}
+
+/// The Koji target a block builds in, if it builds in Koji.
+fn koji_target<'a>(config: &'a Config, block: &'a KiwiBlock) -> Option<&'a str> {
+    block
+        .target
+        .as_deref()
+        .or(config.kiwibuild_target.as_deref())
 }
 
 fn is_remote(url: &str) -> bool {
@@ -36,7 +47,12 @@ impl Phase for KiwiPhase {
         &["createrepo"]
     }
     fn config_keys(&self) -> &'static [&'static str] {
-        &["kiwibuild", "release_version"]
+        &[
+            "kiwibuild",
+            "kiwibuild_target",
+            "koji_profile",
+            "release_version",
+        ]
     }
     fn enabled(&self, config: &Config) -> bool {
         !config.kiwibuild.is_empty()
@@ -45,9 +61,15 @@ impl Phase for KiwiPhase {
         Work::External
     }
     fn tools(&self, config: &Config) -> Vec<&'static str> {
-        let mut tools = vec!["kiwi-ng"];
-        if blocks(config).any(|(_, b)| is_remote(&b.description_scm)) {
-            tools.push("git");
+        let mut tools = Vec::new();
+        if blocks(config).any(|(_, b)| koji_target(config, b).is_some()) {
+            tools.extend(["koji", "python3"]);
+        }
+        if blocks(config).any(|(_, b)| koji_target(config, b).is_none()) {
+            tools.push("kiwi-ng");
+            if blocks(config).any(|(_, b)| is_remote(&b.description_scm)) {
+                tools.push("git");
+            }
         }
         tools
     }
@@ -57,6 +79,29 @@ impl Phase for KiwiPhase {
         for variant in &ctx.compose.variants.all {
             for (re, block) in blocks(ctx.config) {
                 if !kiln_config::variant_matches(re, &variant.uid) {
+                    continue;
+                }
+                if let Some(target) = koji_target(ctx.config, block) {
+                    number += 1;
+                    let arches = koji_build::arches(variant, block);
+                    if arches.is_empty() {
+                        continue;
+                    }
+                    // The Koji task as a whole may fail only when all its arches may (pungi).
+                    let failable = arches
+                        .iter()
+                        .all(|a| block.failable.iter().any(|f| f == "*" || f == a));
+                    let subvariant = block.subvariant.as_deref().unwrap_or(&variant.uid);
+                    if let Some(r) = ctx.failable_with(
+                        "kiwibuild",
+                        &variant.uid,
+                        "*",
+                        Some(subvariant),
+                        failable,
+                        || koji_build::build(ctx, variant, block, target, &arches, number),
+                    )? {
+                        records.extend(r);
+                    }
                     continue;
                 }
                 let arches: Vec<String> = if block.arches.is_empty() {
