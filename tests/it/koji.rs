@@ -645,3 +645,114 @@ fn kiwibuild_in_koji_is_one_task_with_pungis_arguments() {
         "{deliverables}"
     );
 }
+
+/// osbuild blocks are Koji osbuildImage tasks with pungi's arguments; the build's image
+/// archives land in the variant's images (ISOs in iso/) with pungi's types; a failed task fails
+/// the compose; a block without a Koji target is refused before the compose starts.
+#[test]
+fn osbuild_is_a_koji_task_with_pungis_arguments() {
+    if !have("koji") || !have("xorriso") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let block = "osbuild:\n  \"^BaseOS$\":\n    name: mini-cloud\n    distro: fedora-41\n    \
+                 image_types: [qcow2, image-installer]\n    \
+                 release: \"!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN\"\n    subvariant: Cloud\n";
+    let compose = |name: &str, fail: bool| {
+        let hub = Hub::start_with(
+            &std::env::var("PATH").unwrap(),
+            &[
+                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
+                (
+                    "KOJI_HUB_FAIL_ARCHES",
+                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+                ),
+            ],
+        );
+        let cfg = hub.home.path().join(".koji/config");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{text}topdir = {}\n", volume.display())).unwrap();
+        let dir = base.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = mini_config(
+            &dir,
+            &format!("koji_profile: kiln-test\nosbuild_target: f41-osbuild\n{block}"),
+        );
+        let out = hub
+            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+            .output()
+            .unwrap();
+        (hub, dir, out)
+    };
+
+    let (hub, dir, out) = compose("ok", false);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.join("t"));
+    let call = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "osbuildImage")
+        .expect("no osbuildImage call");
+    assert_eq!(
+        call["args"],
+        serde_json::json!([
+            "mini-cloud",
+            "36",
+            "fedora-41",
+            ["qcow2", "image-installer"],
+            "f41-osbuild",
+            ["x86_64"]
+        ])
+    );
+    assert_eq!(
+        call["kwargs"],
+        serde_json::json!({"opts": {
+            "repo": [top.join("compose/BaseOS/$arch/os").display().to_string()],
+            "release": "20261121.0",
+        }})
+    );
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/images.json")).unwrap())
+            .unwrap();
+    let listed = images["payload"]["images"]["BaseOS"]["x86_64"]
+        .as_array()
+        .unwrap();
+    let find = |t: &str| {
+        listed
+            .iter()
+            .find(|i| i["type"] == t)
+            .unwrap_or_else(|| panic!("no {t} image: {images}"))
+    };
+    assert_eq!(
+        find("qcow2")["path"],
+        "BaseOS/x86_64/images/mini-cloud-36-20261121.0.x86_64.qcow2"
+    );
+    let iso = find("dvd");
+    assert_eq!(
+        iso["path"],
+        "BaseOS/x86_64/iso/mini-cloud-36-20261121.0.x86_64-installer.iso"
+    );
+    assert_eq!(iso["format"], "iso");
+    assert_eq!(iso["subvariant"], "Cloud");
+    assert_eq!(listed.len(), 2, "the log is no image: {images}");
+    drop(hub);
+
+    let (_hub, _dir, out) = compose("fails", true);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("OSBuild task failed: 1"),
+        "{}",
+        text(&out)
+    );
+
+    // No Koji target: osbuild cannot run here, so the compose does not start.
+    let dir = base.path().join("no-target");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = mini_config(&dir, block);
+    let out = kiln(&compose_args(&cfg, &[]), &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("has no Koji target"), "{}", text(&out));
+    assert!(!dir.join("t").exists());
+}

@@ -371,9 +371,18 @@ pub struct Config {
     /// Koji's kiwiBuild task (as in pungi) instead of the local kiwi-ng.
     #[serde(default)]
     pub kiwibuild_target: Option<String>,
-    /// osbuild images: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the osbuild phase is skipped.
+    /// pungi's `osbuild`: variant regex → blocks, each one Koji `osbuildImage` task.
     #[serde(default)]
-    pub osbuild: Option<serde_json::Value>,
+    pub osbuild: BTreeMap<String, OneOrMore<OsbuildBlock>>,
+    /// The Koji target of `osbuild` blocks that name none.
+    #[serde(default)]
+    pub osbuild_target: Option<String>,
+    /// The version of `osbuild` blocks that name none (pungi's generators expanded).
+    #[serde(default)]
+    pub osbuild_version: Option<String>,
+    /// The release of `osbuild` blocks that name none (pungi's generators expanded).
+    #[serde(default)]
+    pub osbuild_release: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -900,4 +909,46 @@ impl OstreeInstallerBlock {
             self.template_var(&["ostree_osname"]).unwrap_or("kiln"),
         ))
     }
+}
+
+/// An `osbuild` block, with pungi's keys: one Koji `osbuildImage` task for its arches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OsbuildBlock {
+    /// The image's name (the Koji build's name).
+    pub name: String,
+    /// The distribution osbuild builds for (`fedora-41`, `rhel-9.4`).
+    pub distro: String,
+    /// osbuild image types (`qcow2`, `ami`, `image-installer`, ...).
+    pub image_types: OneOrMany,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub release: Option<String>,
+    /// The Koji target (default `osbuild_target`).
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub arches: Vec<String>,
+    /// Repositories besides the variant's own tree: variant UIDs, URLs or paths.
+    #[serde(default)]
+    pub repo: Vec<String>,
+    #[serde(default)]
+    pub failable: Vec<String>,
+    #[serde(default)]
+    pub subvariant: Option<String>,
+    /// images.json's type instead of the archive's.
+    #[serde(default)]
+    pub manifest_type: Option<String>,
+    #[serde(default)]
+    pub ostree_url: Option<String>,
+    #[serde(default)]
+    pub ostree_ref: Option<String>,
+    #[serde(default)]
+    pub ostree_parent: Option<String>,
+    /// Passed to Koji as they are.
+    #[serde(default)]
+    pub upload_options: Option<serde_json::Value>,
+    #[serde(default)]
+    pub customizations: Option<serde_json::Value>,
 }

@@ -164,6 +164,14 @@ const EXTENSIONS: &[(&str, &[&str])] = &[
     ("vsphere-ova", &["vsphere.ova"]),
 ];
 
+/// The file suffixes of an image type, or None for a type that is not an image.
+pub fn suffixes(type_name: &str) -> Option<&'static [&'static str]> {
+    EXTENSIONS
+        .iter()
+        .find(|(kind, _)| *kind == type_name)
+        .map(|(_, s)| *s)
+}
+
 /// An image file's images.json type and format, or None for what is not an image (logs,
 /// manifests).
 pub fn image_kind(file: &str) -> Option<(&'static str, &'static str)> {

@@ -123,6 +123,16 @@ pub fn volume_id(
     kiln_iso::volid::volume_id(&req).map_err(|e| PhaseError::msg(e.to_string()))
 }
 
+/// pungi's `compose.image_version`: the label's version when the compose has a label, else the
+/// release version.
+pub fn image_version(compose: &kiln_engine::Compose) -> String {
+    let info = &compose.info;
+    info.label
+        .as_deref()
+        .and_then(|l| l.split_once('-').map(|(_, v)| v.to_owned()))
+        .unwrap_or_else(|| info.release.version.clone())
+}
+
 /// pungi's `version_generator`: a `version` or `release` value with its `!GENERATOR`s expanded
 /// from the compose's label, date, type and respin; an unknown `!GENERATOR` is an error.
 pub fn version_generator(
@@ -130,11 +140,7 @@ pub fn version_generator(
     v: Option<&str>,
 ) -> Result<Option<String>, String> {
     let info = &compose.info;
-    let image_version = info
-        .label
-        .as_deref()
-        .and_then(|l| l.split_once('-').map(|(_, v)| v.to_owned()))
-        .unwrap_or_else(|| info.release.version.clone());
+    let image_version = image_version(compose);
     let image_release = format!(
         "{}{}.{}",
         info.date,

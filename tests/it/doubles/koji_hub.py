@@ -153,12 +153,59 @@ def kiwi_build(target, arches, desc_scm, desc_path, **kw):
     return parent
 
 
+BUILDS = {}
+ARCHIVES = {}
+
+
+def osbuild_image(name, version, distro, image_types, target, arches, opts=None):
+    """One build whose archives are a qcow2 (type qcow2) and, for image-installer, an ISO
+    (type iso, made with xorriso) per arch, plus a log; KOJI_HUB_FAIL_ARCHES fail the task."""
+    fail = set(filter(None, os.environ.get("KOJI_HUB_FAIL_ARCHES", "").split(",")))
+    release = (opts or {}).get("release") or "1"
+    bid = len(BUILDS) + 100
+    BUILDS[bid] = {"id": bid, "build_id": bid, "name": name, "package_name": name,
+                   "version": version, "release": release}
+    task = new_task("osbuildImage", "noarch",
+                    [name, version, distro, image_types, target, arches, opts],
+                    state=FAILED if fail & set(arches) else CLOSED)
+    TASKS[task]["result"] = {"koji": {"build": bid}}
+    images = os.path.join(os.environ["KOJI_HUB_TOPDIR"], "packages", name, version, release,
+                          "images")
+    os.makedirs(images, exist_ok=True)
+    archives = [{"type_name": "log", "filename": "osbuild.log", "extra": {}}]
+    for arch in arches:
+        stem = "%s-%s-%s.%s" % (name, version, release, arch)
+        for t in image_types:
+            if t == "qcow2":
+                f = stem + ".qcow2"
+                with open(os.path.join(images, f), "wb") as out:
+                    out.write(b"QFI\xfb" + f.encode())
+                archives.append({"type_name": "qcow2", "filename": f,
+                                 "extra": {"image": {"arch": arch}}})
+            elif t == "image-installer":
+                f = stem + "-installer.iso"
+                content = os.path.join(images, stem + "-content")
+                os.makedirs(content, exist_ok=True)
+                with open(os.path.join(content, "README"), "w") as out:
+                    out.write(f + "\n")
+                subprocess.run(["xorriso", "-as", "mkisofs", "-V", name[:32], "-o",
+                                os.path.join(images, f), content], check=True,
+                               capture_output=True)
+                archives.append({"type_name": "iso", "filename": f,
+                                 "extra": {"image": {"arch": arch}}})
+    ARCHIVES[bid] = archives
+    return task
+
+
 def task_children(tid, request=False, strict=False):
     return [task_info(t["id"], request) for t in TASKS.values() if t["parent"] == int(tid)]
 
 
 FUNCS = {
     "kiwiBuild": kiwi_build,
+    "osbuildImage": osbuild_image,
+    "getBuild": lambda bid, strict=False: BUILDS[int(bid)],
+    "listArchives": lambda buildID=None, **kw: ARCHIVES[int(buildID)],
     "getLastEvent": lambda before=None, strict=True: tags()["event"],
     "listTaggedRPMS": list_tagged_rpms,
     "getAPIVersion": lambda: 1,
