@@ -756,3 +756,132 @@ fn osbuild_is_a_koji_task_with_pungis_arguments() {
     assert!(text(&out).contains("has no Koji target"), "{}", text(&out));
     assert!(!dir.join("t").exists());
 }
+
+/// image_build blocks are `koji image-build --config=F --wait` as pungi runs it: the config
+/// file pungi writes, the real client's buildImageOz call, the images linked and typed by the
+/// formats asked for; a failed task fails the compose, a failable one leaves it incomplete.
+#[test]
+fn image_build_runs_koji_image_build_with_pungis_config() {
+    if !have("koji") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let compose = |name: &str, fail: bool, failable: &str| {
+        let hub = Hub::start_with(
+            &std::env::var("PATH").unwrap(),
+            &[
+                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
+                (
+                    "KOJI_HUB_FAIL_ARCHES",
+                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+                ),
+            ],
+        );
+        let cfg = hub.home.path().join(".koji/config");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{text}topdir = {}\n", volume.display())).unwrap();
+        let dir = base.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = mini_config(
+            &dir,
+            &format!(
+                "koji_profile: kiln-test\nimage_build_target: f41-image\nimage_build:\n  \
+                 \"^BaseOS$\":\n    image-build:\n      name: mini-cloud\n      \
+                 format: [qcow2, raw-xz]\n      kickstart: mini-cloud.ks\n      \
+                 ksurl: \"git+https://pagure.io/fedora-kickstarts.git#main\"\n      \
+                 distro: Fedora-41\n      disk_size: 4\n      subvariant: Cloud\n{failable}    \
+                 factory-parameters:\n      generate_icicle: \"False\"\n"
+            ),
+        );
+        let out = hub
+            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+            .output()
+            .unwrap();
+        (hub, dir, out)
+    };
+
+    let (hub, dir, out) = compose("ok", false, "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.join("t"));
+    let tree = top.join("compose/BaseOS/$arch/os").display().to_string();
+    let conf = std::fs::read_to_string(
+        top.join("work/image-build/BaseOS/qcow2-raw-xz_mini-cloud-x86_64.cfg"),
+    )
+    .unwrap();
+    assert_eq!(
+        conf,
+        format!(
+            "[image-build]\nname = mini-cloud\nversion = 36\ntarget = f41-image\n\
+             install_tree = {tree}\narches = x86_64\nformat = qcow2,raw-xz\n\
+             kickstart = mini-cloud.ks\nksurl = git+https://pagure.io/fedora-kickstarts.git#main\n\
+             distro = Fedora-41\nrepo = {tree}\nvariant = BaseOS\ndisk_size = 4\n\n\
+             [factory-parameters]\ngenerate_icicle = False\n"
+        )
+    );
+    let call = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "buildImageOz")
+        .expect("no buildImageOz call");
+    assert_eq!(
+        call["args"],
+        serde_json::json!(["mini-cloud", "36", ["x86_64"], "f41-image", tree])
+    );
+    assert_eq!(
+        call["kwargs"]["opts"]["format"],
+        serde_json::json!(["qcow2", "raw-xz"])
+    );
+    assert_eq!(call["kwargs"]["opts"]["repo"], serde_json::json!([tree]));
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/images.json")).unwrap())
+            .unwrap();
+    let listed = images["payload"]["images"]["BaseOS"]["x86_64"]
+        .as_array()
+        .unwrap();
+    let kinds: Vec<(String, String, String)> = listed
+        .iter()
+        .map(|i| {
+            (
+                i["type"].as_str().unwrap().to_owned(),
+                i["format"].as_str().unwrap().to_owned(),
+                i["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "qcow2".to_owned(),
+                "qcow2".to_owned(),
+                "BaseOS/x86_64/images/mini-cloud-36-1.x86_64.qcow2".to_owned()
+            ),
+            (
+                "raw-xz".to_owned(),
+                "raw.xz".to_owned(),
+                "BaseOS/x86_64/images/mini-cloud-36-1.x86_64.raw.xz".to_owned()
+            ),
+        ]
+    );
+    assert!(listed.iter().all(|i| i["subvariant"] == "Cloud"));
+    drop(hub);
+
+    let (_hub, _dir, out) = compose("fails", true, "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("ImageBuild task failed: 1"),
+        "{}",
+        text(&out)
+    );
+
+    let (_hub, dir, out) = compose("failable", true, "      failable: [\"*\"]\n");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let conf = std::fs::read_to_string(
+        compose_dir(&dir.join("t"))
+            .join("work/image-build/BaseOS/qcow2-raw-xz_mini-cloud-x86_64.cfg"),
+    )
+    .unwrap();
+    assert!(conf.contains("\ncan_fail = x86_64\n"), "{conf}");
+}

@@ -360,9 +360,19 @@ pub struct Config {
     /// Live media: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the live phase is skipped.
     #[serde(default)]
     pub live_media: Option<serde_json::Value>,
-    /// Disk images (ImageFactory): not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the imagebuild phase is skipped.
+    /// pungi's `image_build`: variant regex → blocks, each one `koji image-build` task
+    /// (ImageFactory on Koji's builders).
     #[serde(default)]
-    pub image_build: Option<serde_json::Value>,
+    pub image_build: BTreeMap<String, OneOrMore<ImageBuildBlock>>,
+    /// The Koji target of `image_build` blocks that name none.
+    #[serde(default)]
+    pub image_build_target: Option<String>,
+    /// The version of `image_build` blocks that name none.
+    #[serde(default)]
+    pub image_build_version: Option<String>,
+    /// The release of `image_build` blocks that name none.
+    #[serde(default)]
+    pub image_build_release: Option<String>,
     /// pungi's `kiwibuild`: variant regex → blocks, each a KIWI image built by the real
     /// `kiwi-ng system build` from a description, with the compose's repositories.
     #[serde(default)]
@@ -951,4 +961,51 @@ pub struct OsbuildBlock {
     pub upload_options: Option<serde_json::Value>,
     #[serde(default)]
     pub customizations: Option<serde_json::Value>,
+}
+
+/// An `image_build` block: its `image-build` section, and any other sections of koji's
+/// image-build config (`factory-parameters`, `ova-options`) passed on as they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ImageBuildBlock {
+    #[serde(rename = "image-build")]
+    pub image_build: ImageBuildSection,
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+/// The `image-build` section, with pungi's keys; other keys are koji image-build options,
+/// written to its config as they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ImageBuildSection {
+    pub name: String,
+    /// Formats (`qcow2`, `raw-xz`, ...), one or a list; pungi's old `[format, suffix]` pairs too.
+    pub format: serde_json::Value,
+    pub kickstart: String,
+    pub distro: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub release: Option<String>,
+    /// The Koji target (default `image_build_target`).
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub arches: Vec<String>,
+    /// Repositories besides the variant's own tree: variant UIDs, URLs or paths.
+    #[serde(default)]
+    pub repo: Vec<String>,
+    #[serde(default)]
+    pub failable: Vec<String>,
+    #[serde(default)]
+    pub subvariant: Option<String>,
+    /// The variant whose os tree is the install tree (default: the variant, or its parent), a
+    /// URL, or a path.
+    #[serde(default)]
+    pub install_tree_from: Option<String>,
+    #[serde(default)]
+    pub ksurl: Option<String>,
+    #[serde(default)]
+    pub scratch: bool,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }

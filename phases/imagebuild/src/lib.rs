@@ -1,4 +1,396 @@
-//! The imagebuild phase (pungi's `image_build`): builds images with ImageFactory. kiln does not drive ImageFactory yet, so the
-//! phase runs only when `image_build` is configured and then stops the compose with a message saying so.
+//! The imagebuild phase (pungi's `image_build`): each block is one `koji image-build` task
+//! (ImageFactory on Koji's builders), as pungi runs it: the block's `image-build` section, with
+//! the install tree (the variant's os tree, `$arch` for Koji), the repos, arches, formats,
+//! version, release and target filled in, written as koji's image-build config to
+//! `work/image-build/<V>/<formats>_<name>-<arches>.cfg`, then `koji --profile=P image-build
+//! --config=F --wait`. The image children's files are linked from the Koji volume into
+//! `compose/<V>/<arch>/images/`, typed by the formats asked for. ImageFactory cannot run here,
+//! so a block without a Koji target is refused before the compose starts.
 
-kiln_engine::unsupported_phase!(ImageBuildPhase, "imagebuild", "image_build", "ImageFactory");
+use std::fmt::Write as _;
+
+use kiln_config::{Config, ImageBuildBlock};
+use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
+use kiln_koji::Koji;
+use kiln_productmd::{Image, ImageRecord};
+use kiln_variants::Variant;
+use serde_json::Value;
+
+pub struct ImageBuildPhase;
+
+fn blocks(config: &Config) -> impl Iterator<Item = (&String, &ImageBuildBlock)> {
+    config
+        .image_build
+        .iter()
+        .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
+}
+
+fn target<'a>(config: &'a Config, b: &'a ImageBuildBlock) -> Option<&'a str> {
+    b.image_build
+        .target
+        .as_deref()
+        .or(config.image_build_target.as_deref())
+}
+
+/// The formats asked for: one, a list, or pungi's old `[format, suffix]` pairs.
+pub fn formats(v: &Value) -> Vec<String> {
+    let one = |v: &Value| match v {
+        Value::Array(pair) => pair.first().and_then(Value::as_str).map(str::to_owned),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    match v {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    }
+}
+
+impl Phase for ImageBuildPhase {
+    fn name(&self) -> &'static str {
+        "imagebuild"
+    }
+    /// The install tree and repositories are the compose's (buildinstall's tree is in it).
+    fn needs(&self) -> &'static [&'static str] {
+        &["createrepo"]
+    }
+    fn after(&self) -> &'static [&'static str] {
+        &["buildinstall"]
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &[
+            "image_build",
+            "image_build_target",
+            "image_build_version",
+            "image_build_release",
+            "koji_profile",
+        ]
+    }
+    fn enabled(&self, config: &Config) -> bool {
+        !config.image_build.is_empty()
+    }
+    fn work(&self) -> Work {
+        Work::External
+    }
+    fn tools(&self, _config: &Config) -> Vec<&'static str> {
+        vec!["koji", "python3"]
+    }
+    fn unsupported(&self, config: &Config) -> Option<String> {
+        blocks(config).find_map(|(re, b)| {
+            if target(config, b).is_none() {
+                return Some(format!(
+                    "image_build block {} for {re} has no Koji target: these images are built by \
+                     Koji's image-build task (ImageFactory cannot run here); set `target` or \
+                     `image_build_target`",
+                    b.image_build.name
+                ));
+            }
+            formats(&b.image_build.format).iter().find_map(|f| {
+                kiln_koji::suffixes(f).is_none().then(|| {
+                    format!(
+                        "image_build block {} for {re}: unknown format {f}",
+                        b.image_build.name
+                    )
+                })
+            })
+        })
+    }
+    fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        let mut records = Vec::new();
+        for variant in &ctx.compose.variants.all {
+            for (re, block) in blocks(ctx.config) {
+                if !kiln_config::variant_matches(re, &variant.uid) {
+                    continue;
+                }
+                let section = &block.image_build;
+                let arches: Vec<String> = variant
+                    .arches
+                    .iter()
+                    .filter(|a| {
+                        *a != "src" && (section.arches.is_empty() || section.arches.contains(a))
+                    })
+                    .cloned()
+                    .collect();
+                if arches.is_empty() {
+                    continue;
+                }
+                ctx.check_cancelled()?;
+                let failable = arches
+                    .iter()
+                    .all(|a| section.failable.iter().any(|f| f == "*" || f == a));
+                let subvariant = section.subvariant.as_deref().unwrap_or(&variant.uid);
+                if let Some(r) = ctx.failable_with(
+                    "image-build",
+                    &variant.uid,
+                    "*",
+                    Some(subvariant),
+                    failable,
+                    || build(ctx, variant, block, &arches),
+                )? {
+                    records.extend(r);
+                }
+            }
+        }
+        kiln_media::write_records(ctx, records)
+    }
+}
+
+/// A compose tree as Koji gets it: the variant's os tree with `$arch` left for Koji.
+fn tree_url(ctx: &PhaseContext, uid: &str) -> String {
+    ctx.compose
+        .paths
+        .compose_dir()
+        .join(uid)
+        .join("$arch/os")
+        .display()
+        .to_string()
+}
+
+/// The install tree: `install_tree_from` (a variant, URL or path), else the variant's own tree,
+/// or its parent's for an addon or optional variant (buildinstall runs for top-level ones).
+fn install_tree(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    block: &ImageBuildBlock,
+) -> Result<String, PhaseError> {
+    let top = variant
+        .parent
+        .clone()
+        .unwrap_or_else(|| variant.uid.clone());
+    let from = block.image_build.install_tree_from.clone().unwrap_or(top);
+    if from.contains("://") || from.starts_with('/') {
+        return Ok(from);
+    }
+    match ctx.compose.variants.get(&from) {
+        Some(v) => Ok(tree_url(ctx, &v.uid)),
+        None => Err(PhaseError::msg(format!(
+            "image_build for {}: there is no variant {from} to take the install tree from",
+            variant.uid
+        ))),
+    }
+}
+
+/// koji's image-build config: the `image-build` section, then the block's other sections.
+pub fn config_file(block: &ImageBuildBlock, fields: &[(&str, String)]) -> String {
+    let mut out = String::from("[image-build]\n");
+    for (k, v) in fields {
+        let _ = writeln!(out, "{k} = {v}");
+    }
+    let value = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    };
+    for (k, v) in &block.image_build.other {
+        let _ = writeln!(out, "{k} = {}", value(v));
+    }
+    for (name, section) in &block.sections {
+        let _ = writeln!(out, "\n[{name}]");
+        for (k, v) in section {
+            let _ = writeln!(out, "{k} = {}", value(v));
+        }
+    }
+    out
+}
+
+fn build(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    block: &ImageBuildBlock,
+    arches: &[String],
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let uid = &variant.uid;
+    let cfg = ctx.config;
+    let section = &block.image_build;
+    let formats = formats(&section.format);
+    let subvariant = section.subvariant.clone().unwrap_or_else(|| uid.clone());
+    let expand = |v: Option<&str>| {
+        kiln_media::naming::version_generator(ctx.compose, v)
+            .map_err(|e| PhaseError::msg(format!("image_build {uid}: {e}")))
+    };
+    let version = expand(
+        section
+            .version
+            .as_deref()
+            .or(cfg.image_build_version.as_deref()),
+    )?
+    .unwrap_or_else(|| kiln_media::naming::image_version(ctx.compose));
+    let release = expand(
+        section
+            .release
+            .as_deref()
+            .or(cfg.image_build_release.as_deref()),
+    )?;
+    let mut repos = section.repo.clone();
+    if !variant.is_empty && !repos.contains(uid) {
+        repos.push(uid.clone());
+    }
+    let repos: Vec<String> = repos
+        .iter()
+        .map(|r| match ctx.compose.variants.get(r) {
+            Some(v) => tree_url(ctx, &v.uid),
+            None => r.clone(),
+        })
+        .collect();
+    let mut fields: Vec<(&str, String)> =
+        vec![("name", section.name.clone()), ("version", version)];
+    if let Some(r) = release {
+        fields.push(("release", r));
+    }
+    fields.extend([
+        ("target", target(cfg, block).unwrap_or_default().to_owned()),
+        ("install_tree", install_tree(ctx, variant, block)?),
+        ("arches", arches.join(",")),
+        ("format", formats.join(",")),
+        ("kickstart", section.kickstart.clone()),
+    ]);
+    if let Some(k) = &section.ksurl {
+        fields.push(("ksurl", k.clone()));
+    }
+    fields.extend([
+        ("distro", section.distro.clone()),
+        ("repo", repos.join(",")),
+    ]);
+    let mut can_fail: Vec<&String> = arches
+        .iter()
+        .filter(|a| section.failable.iter().any(|f| f == "*" || f == *a))
+        .collect();
+    can_fail.sort();
+    if !can_fail.is_empty() {
+        fields.push((
+            "can_fail",
+            can_fail
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ));
+    }
+    fields.push(("variant", uid.clone()));
+
+    let conf = ctx
+        .compose
+        .paths
+        .topdir()
+        .join("work/image-build")
+        .join(uid)
+        .join(format!(
+            "{}_{}-{}.cfg",
+            formats.join("-"),
+            section.name,
+            arches.join("-")
+        ));
+    ctx.write(&conf, config_file(block, &fields).as_bytes())?;
+    let dash_arches = arches.join("-");
+    let log = ctx.log_file(
+        &dash_arches,
+        &format!("imagebuild-{uid}-{subvariant}-{}", formats.join("-")),
+    );
+    let _ = std::fs::remove_file(&log);
+    let koji = Koji::new(ctx, log.clone());
+    let mut cmd = koji.command();
+    cmd.arg("image-build")
+        .arg(format!("--config={}", conf.display()))
+        .arg("--wait");
+    if section.scratch {
+        cmd.arg("--scratch");
+    }
+    let out = ctx.run_status(&cmd, &log)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let task = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Created task:"))
+        .and_then(|t| t.trim().parse::<u64>().ok());
+    let Some(task) = task else {
+        return Err(PhaseError::msg(format!(
+            "koji image-build for {uid} created no task; see {}",
+            log.display()
+        )));
+    };
+    if !out.success() {
+        return Err(PhaseError::msg(format!(
+            "ImageBuild task failed: {task}. See {} for more details.",
+            log.display()
+        )));
+    }
+    tracing::info!("image_build {uid}: Koji task {task}");
+    let mut records = Vec::new();
+    for (arch, path) in koji.image_paths(task)? {
+        let file = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let found = formats.iter().find_map(|f| {
+            kiln_koji::suffixes(f)?
+                .iter()
+                .find(|s| file.ends_with(*s))
+                .map(|s| (f.clone(), *s))
+        });
+        let Some((kind, suffix)) = found else {
+            continue;
+        };
+        let dir = ctx
+            .compose
+            .paths
+            .compose_dir()
+            .join(uid)
+            .join(&arch)
+            .join("images");
+        std::fs::create_dir_all(&dir)?;
+        let dest = dir.join(&file);
+        let _ = std::fs::remove_file(&dest);
+        if std::fs::hard_link(&path, &dest).is_err() {
+            kiln_fs::copy_atomic(&path, &dest)?;
+        }
+        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
+        let image = Image {
+            path: kiln_media::compose_relative(ctx, &dest),
+            mtime: ctx.compose.timestamp,
+            size,
+            volume_id: None,
+            kind,
+            format: suffix.into(),
+            arch: arch.clone(),
+            disc_number: 1,
+            disc_count: 1,
+            checksums,
+            implant_md5: None,
+            bootable: false,
+            subvariant: subvariant.clone(),
+            unified: false,
+            additional_variants: Vec::new(),
+        };
+        records.extend(kiln_media::file_image(variant, &arch, image));
+    }
+    if records.is_empty() {
+        return Err(PhaseError::msg(format!(
+            "ImageBuild task {task} for {uid} made no image of {}",
+            formats.join(", ")
+        )));
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::formats;
+    use serde_json::json;
+
+    #[test]
+    fn formats_come_in_every_form_pungi_takes() {
+        assert_eq!(formats(&json!("qcow2")), ["qcow2"]);
+        assert_eq!(formats(&json!(["qcow2", "raw-xz"])), ["qcow2", "raw-xz"]);
+        assert_eq!(
+            formats(&json!([["docker", "tar.xz"], ["qcow2", "qcow2"]])),
+            ["docker", "qcow2"]
+        );
+    }
+}

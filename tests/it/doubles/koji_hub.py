@@ -197,6 +197,35 @@ def osbuild_image(name, version, distro, image_types, target, arches, opts=None)
     return task
 
 
+def build_image(name, version, arches, target, inst_tree, opts=None, priority=None):
+    """koji image-build (buildImageOz): one createImage child per arch writing a file per format on the volume
+    (KOJI_HUB_TOPDIR); KOJI_HUB_FAIL_ARCHES fail, and fail the parent unless can_fail."""
+    opts = opts or {}
+    fail = set(filter(None, os.environ.get("KOJI_HUB_FAIL_ARCHES", "").split(",")))
+    optional = set(filter(None, (opts.get("optional_arches") or "").split(",")))
+    parent = new_task("image", "noarch", [name, version, arches, target, inst_tree, opts],
+                      state=FAILED if fail - optional else CLOSED)
+    release = opts.get("release") or "1"
+    images = os.path.join(os.environ["KOJI_HUB_TOPDIR"], "packages", name, version, release,
+                          "images")
+    os.makedirs(images, exist_ok=True)
+    suffix = {"qcow2": ".qcow2", "raw-xz": ".raw.xz", "vagrant-libvirt": ".vagrant-libvirt.box"}
+    magic = {"qcow2": b"QFI\xfb", "raw-xz": b"\xfd7zXZ\x00", "vagrant-libvirt": b"box"}
+    for arch in arches:
+        failed = arch in fail
+        child = new_task("createImage", arch, [name, version, release, arch, {}, inst_tree, opts],
+                         parent, FAILED if failed else CLOSED)
+        files = ["%s-%s-%s.%s%s" % (name, version, release, arch, suffix[f])
+                 for f in opts.get("format", [])] + ["%s.ks" % name]
+        if not failed:
+            for f, fmt in zip(files, opts.get("format", [])):
+                with open(os.path.join(images, f), "wb") as out:
+                    out.write(magic[fmt] + f.encode())
+        TASKS[child]["result"] = {"name": name, "version": version, "release": release,
+                                  "arch": arch, "files": files}
+    return parent
+
+
 def task_children(tid, request=False, strict=False):
     return [task_info(t["id"], request) for t in TASKS.values() if t["parent"] == int(tid)]
 
@@ -204,6 +233,12 @@ def task_children(tid, request=False, strict=False):
 FUNCS = {
     "kiwiBuild": kiwi_build,
     "osbuildImage": osbuild_image,
+    "buildImageOz": build_image,
+    "getBuildTarget": lambda info, event=None, strict=False: {
+        "id": 1, "name": info, "build_tag": 1, "build_tag_name": info + "-build",
+        "dest_tag": 2, "dest_tag_name": info},
+    "getTag": lambda info, **kw: {"id": 2, "name": str(info), "locked": False, "arches": "",
+                                  "perm": None, "perm_id": None},
     "getBuild": lambda bid, strict=False: BUILDS[int(bid)],
     "listArchives": lambda buildID=None, **kw: ARCHIVES[int(buildID)],
     "getLastEvent": lambda before=None, strict=True: tags()["event"],
