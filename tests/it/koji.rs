@@ -885,3 +885,81 @@ fn image_build_runs_koji_image_build_with_pungis_config() {
     .unwrap();
     assert!(conf.contains("\ncan_fail = x86_64\n"), "{conf}");
 }
+
+/// A compose stopped while its Koji image task runs picks the task up on `--resume` (the task
+/// ID is recorded when it is submitted): the image is built once.
+#[test]
+fn a_resumed_compose_waits_for_its_running_koji_task_instead_of_submitting_again() {
+    if !have("koji") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let hub = Hub::start_with(
+        &std::env::var("PATH").unwrap(),
+        &[
+            ("KOJI_HUB_TOPDIR", volume.as_os_str()),
+            ("KOJI_HUB_TASK_SECONDS", std::ffi::OsStr::new("4")),
+        ],
+    );
+    let cfg = hub.home.path().join(".koji/config");
+    let profile = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{profile}topdir = {}\n", volume.display())).unwrap();
+    let dir = base.path().join("c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = mini_config(
+        &dir,
+        "koji_profile: kiln-test\nkiwibuild_target: f41-kiwi\nkiwibuild:\n  \"^BaseOS$\":\n    \
+         description_scm: \"git+https://example.org/kiwi.git#main\"\n    \
+         description_path: cloud.kiwi\n",
+    );
+    let mut child = hub
+        .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let submitted = |hub: &Hub| {
+        hub.calls()
+            .iter()
+            .filter(|c| c["method"] == "kiwiBuild")
+            .count()
+    };
+    let start = Instant::now();
+    while submitted(&hub) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "kiwiBuild never came"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(4), "TERMINATED");
+    let top = compose_dir(&dir.join("t"));
+    let record = top.join("work/global/koji-tasks/kiwibuild-BaseOS-1.json");
+    assert_eq!(
+        std::fs::read_to_string(&record).unwrap_or_default(),
+        "{\"task\": 1}\n",
+        "the task was not recorded when it was submitted"
+    );
+    let resumed = hub
+        .kiln(&["compose", "--resume", top.to_str().unwrap()], &dir)
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    assert_eq!(
+        submitted(&hub),
+        1,
+        "the image task was submitted again: {}",
+        text(&resumed)
+    );
+    let images = std::fs::read_to_string(top.join("compose/metadata/images.json")).unwrap();
+    assert!(
+        images.contains("BaseOS/x86_64/images/mini-kiwi.x86_64-36.qcow2"),
+        "{images}"
+    );
+}

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 /// Koji's task states (`koji.TASK_STATES`).
 pub const TASK_CLOSED: u64 = 2;
+pub const TASK_CANCELED: u64 = 3;
+pub const TASK_FAILED: u64 = 5;
 
 /// A client for one phase, logging to `log`.
 pub struct Koji<'a> {
@@ -62,6 +64,49 @@ impl<'a> Koji<'a> {
                 self.log.display()
             ))
         })
+    }
+
+    /// The task of `key` (`<phase>-<V>-<n>`): the one an earlier run of this compose submitted,
+    /// when the hub still has it open or closed, else a new one from `submit`, recorded in
+    /// `work/global/koji-tasks/<key>.json` before it is waited for. So a compose stopped while a
+    /// task runs picks that task up on `--resume` instead of building the image again, and a
+    /// task that failed or was cancelled is submitted anew.
+    pub fn task(
+        &self,
+        key: &str,
+        submit: impl FnOnce() -> Result<u64, PhaseError>,
+    ) -> Result<u64, PhaseError> {
+        let record = self
+            .ctx
+            .compose
+            .paths
+            .work_dir("global")
+            .join("koji-tasks")
+            .join(format!("{key}.json"));
+        let recorded = std::fs::read(&record)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["task"].as_u64());
+        if let Some(id) = recorded {
+            let info = self.call("getTaskInfo", &[id.into()], &[])?;
+            match info["state"].as_u64() {
+                Some(s) if s != TASK_CANCELED && s != TASK_FAILED => {
+                    tracing::info!("{key}: Koji task {id} of an earlier run, not submitted again");
+                    return Ok(id);
+                }
+                _ => tracing::info!(
+                    "{key}: Koji task {id} of an earlier run failed: submitting anew"
+                ),
+            }
+        }
+        let id = submit()?;
+        // Not a phase output: those of an attempt that did not finish are removed before the
+        // next, and this file is what the next attempt must find.
+        if let Some(dir) = record.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        kiln_fs::write_atomic(&record, format!("{{\"task\": {id}}}\n").as_bytes())?;
+        Ok(id)
     }
 
     /// Waits for a task with `koji watch-task`, its progress in `log`; whether it succeeded.

@@ -67,37 +67,38 @@ pub fn build(
         .iter()
         .filter(|a| block.failable.iter().any(|f| f == "*" || f == *a))
         .collect();
-    let task = koji.call(
-        "kiwiBuild",
-        &[
-            target.into(),
-            json!(arches),
-            block.description_scm.as_str().into(),
-            block.description_path.as_str().into(),
-        ],
-        &[
-            ("profile", json!(block.kiwi_profile)),
-            ("release", json!(expand(&block.release)?)),
-            ("repos", Value::Array(repos(ctx, variant, block))),
-            ("type", json!(block.image_type)),
-            (
-                "type_attr",
-                if block.type_attr.is_empty() {
-                    Value::Null
-                } else {
-                    json!(block.type_attr)
-                },
-            ),
-            ("result_bundle_name_format", json!(block.bundle_name_format)),
-            ("optional_arches", json!(optional)),
-            ("version", json!(expand(&block.version)?)),
-            ("repo_releasever", json!(block.repo_releasever)),
-            ("use_buildroot_repo", json!(block.use_buildroot_repo)),
-        ],
-    )?;
-    let task = task
-        .as_u64()
-        .ok_or_else(|| PhaseError::msg(format!("kiwiBuild for {uid} gave no task ID: {task}")))?;
+    let task = koji.task(&format!("kiwibuild-{uid}-{number}"), || {
+        let task = koji.call(
+            "kiwiBuild",
+            &[
+                target.into(),
+                json!(arches),
+                block.description_scm.as_str().into(),
+                block.description_path.as_str().into(),
+            ],
+            &[
+                ("profile", json!(block.kiwi_profile)),
+                ("release", json!(expand(&block.release)?)),
+                ("repos", Value::Array(repos(ctx, variant, block))),
+                ("type", json!(block.image_type)),
+                (
+                    "type_attr",
+                    if block.type_attr.is_empty() {
+                        Value::Null
+                    } else {
+                        json!(block.type_attr)
+                    },
+                ),
+                ("result_bundle_name_format", json!(block.bundle_name_format)),
+                ("optional_arches", json!(optional)),
+                ("version", json!(expand(&block.version)?)),
+                ("repo_releasever", json!(block.repo_releasever)),
+                ("use_buildroot_repo", json!(block.use_buildroot_repo)),
+            ],
+        )?;
+        task.as_u64()
+            .ok_or_else(|| PhaseError::msg(format!("kiwiBuild for {uid} gave no task ID: {task}")))
+    })?;
     tracing::info!("kiwibuild {uid}: Koji task {task}");
     let watch_log = log_dir.join(format!("{uid}-{number}-watch-task.log"));
     if !koji.watch(task, &watch_log)? {

@@ -189,20 +189,22 @@ fn build(
         opts.insert("release".into(), r.into());
     }
     let target = target(cfg, block).unwrap_or_default();
-    let task = koji.call(
-        "osbuildImage",
-        &[
-            block.name.as_str().into(),
-            version.as_str().into(),
-            block.distro.as_str().into(),
-            json!(block.image_types.to_vec()),
-            target.into(),
-            json!(arches),
-        ],
-        &[("opts", Value::Object(opts))],
-    )?;
-    let task = task.as_u64().ok_or_else(|| {
-        PhaseError::msg(format!("osbuildImage for {uid} gave no task ID: {task}"))
+    let task = koji.task(&format!("osbuild-{uid}-{number}"), || {
+        let task = koji.call(
+            "osbuildImage",
+            &[
+                block.name.as_str().into(),
+                version.as_str().into(),
+                block.distro.as_str().into(),
+                json!(block.image_types.to_vec()),
+                target.into(),
+                json!(arches),
+            ],
+            &[("opts", Value::Object(opts.clone()))],
+        )?;
+        task.as_u64().ok_or_else(|| {
+            PhaseError::msg(format!("osbuildImage for {uid} gave no task ID: {task}"))
+        })
     })?;
     tracing::info!("osbuild {uid}: Koji task {task}");
     let watch_log = log_dir.join(format!("{uid}-{number}-watch-task.log"));

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from socketserver import ThreadingMixIn
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
@@ -130,26 +131,42 @@ def new_task(method, arch, request, parent=None, state=CLOSED):
 
 def kiwi_build(target, arches, desc_scm, desc_path, **kw):
     """One createKiwiImage child per arch, each "building" a qcow2 on the volume
-    (KOJI_HUB_TOPDIR); KOJI_HUB_FAIL_ARCHES fail, and fail the parent unless optional."""
+    (KOJI_HUB_TOPDIR); KOJI_HUB_FAIL_ARCHES fail, and fail the parent unless optional. With
+    KOJI_HUB_TASK_SECONDS the tasks stay open that long first."""
     fail = set(filter(None, os.environ.get("KOJI_HUB_FAIL_ARCHES", "").split(",")))
     optional = set(kw.get("optional_arches") or [])
+    delay = float(os.environ.get("KOJI_HUB_TASK_SECONDS", "0"))
+    final = {}
     parent = new_task("kiwiBuild", "noarch", [target, arches, desc_scm, desc_path, kw],
-                      state=FAILED if fail - optional else CLOSED)
+                      state=OPEN)
+    final[parent] = FAILED if fail - optional else CLOSED
     name, version, release = "mini-kiwi", "36", "1"
     images = os.path.join(os.environ["KOJI_HUB_TOPDIR"], "packages", name, version, release,
                           "images")
     os.makedirs(images, exist_ok=True)
+    writes = []
     for arch in arches:
         failed = arch in fail
-        child = new_task("createKiwiImage", arch, [desc_scm, desc_path, arch, {}], parent,
-                         FAILED if failed else CLOSED)
+        child = new_task("createKiwiImage", arch, [desc_scm, desc_path, arch, {}], parent, OPEN)
+        final[child] = FAILED if failed else CLOSED
         files = ["%s.%s-%s.qcow2" % (name, arch, version), "%s.%s-%s.packages" % (name, arch, version)]
         if not failed:
-            for f in files:
-                with open(os.path.join(images, f), "wb") as out:
-                    out.write(b"QFI\xfb" + ("%s %s\n" % (f, desc_path)).encode())
+            writes.extend(files)
         TASKS[child]["result"] = {"name": name, "version": version, "release": release,
                                   "arch": arch, "files": files}
+
+    def finish():
+        time.sleep(delay)
+        for f in writes:
+            with open(os.path.join(images, f), "wb") as out:
+                out.write(b"QFI\xfb" + ("%s %s\n" % (f, desc_path)).encode())
+        for tid, state in final.items():
+            TASKS[tid]["state"] = state
+
+    if delay:
+        threading.Thread(target=finish, daemon=True).start()
+    else:
+        finish()
     return parent
 
 
@@ -240,6 +257,7 @@ FUNCS = {
     "getTag": lambda info, **kw: {"id": 2, "name": str(info), "locked": False, "arches": "",
                                   "perm": None, "perm_id": None},
     "getBuild": lambda bid, strict=False: BUILDS[int(bid)],
+    "getHost": lambda info, strict=False, event=None: {"id": 1, "name": "builder.example.org"},
     "listArchives": lambda buildID=None, **kw: ARCHIVES[int(buildID)],
     "getLastEvent": lambda before=None, strict=True: tags()["event"],
     "listTaggedRPMS": list_tagged_rpms,
