@@ -70,7 +70,7 @@ pub struct ComposeArgs {
     pub quiet: bool,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct CommonArgs {
     /// Do not run this phase (repeatable; pungi names are accepted).
     #[arg(long = "skip-phase", value_name = "PHASE")]
@@ -96,6 +96,30 @@ struct Identity {
     info: ComposeInfo,
     timestamp: i64,
     config: PathBuf,
+    /// The `--skip-phase`/`--just-phase` the compose was started with: a resume without its
+    /// own keeps them, so it ends as the uninterrupted compose would have.
+    #[serde(default, skip_serializing_if = "PhaseChoice::is_empty")]
+    phases: PhaseChoice,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct PhaseChoice {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    skip: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    just: Vec<String>,
+}
+
+impl PhaseChoice {
+    fn is_empty(&self) -> bool {
+        self.skip.is_empty() && self.just.is_empty()
+    }
+    fn of(common: &CommonArgs) -> Self {
+        PhaseChoice {
+            skip: common.skip_phase.clone(),
+            just: common.just_phase.clone(),
+        }
+    }
 }
 
 fn load_config(path: &Path) -> Result<Config, ExitCode> {
@@ -210,9 +234,30 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
     } else {
         Verbosity::Normal
     };
+    let mut common = args.common.clone();
     let (topdir, identity, config) = match (&args.resume, &args.target_dir, &args.compose_dir) {
         (Some(dir), _, _) => {
             let identity = read_identity(dir)?;
+            let given = PhaseChoice::of(&common);
+            if given.is_empty() && !identity.phases.is_empty() {
+                common.skip_phase = identity.phases.skip.clone();
+                common.just_phase = identity.phases.just.clone();
+                if verbosity != Verbosity::Quiet {
+                    eprintln!(
+                        "kiln: resuming with the phases the compose was started with{}{}",
+                        if common.skip_phase.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (skipped: {})", common.skip_phase.join(", "))
+                        },
+                        if common.just_phase.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (only: {})", common.just_phase.join(", "))
+                        }
+                    );
+                }
+            }
             if kiln_compose::read_status(dir)? == Some(kiln_compose::ComposeStatus::Finished) {
                 // Nothing failed and nothing is left to do; the compose stays untouched.
                 if verbosity != Verbosity::Quiet {
@@ -231,11 +276,12 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            if let Some(code) = preflight(&config, Some(dir), &args.common)? {
+            if let Some(code) = preflight(&config, Some(dir), &common)? {
                 return Ok(code);
             }
             let identity = Identity {
                 config: std::path::absolute(&config_path)?,
+                phases: PhaseChoice::of(&common),
                 ..identity
             };
             (dir.clone(), identity, config)
@@ -249,7 +295,7 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            if let Some(code) = preflight(&config, None, &args.common)? {
+            if let Some(code) = preflight(&config, None, &common)? {
                 return Ok(code);
             }
             let kind = compose_type(&args);
@@ -296,6 +342,7 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
                     },
                     timestamp,
                     config: std::path::absolute(config_path)?,
+                    phases: PhaseChoice::of(&common),
                 },
             };
             (topdir, identity, config)
@@ -348,7 +395,7 @@ pub fn compose(args: ComposeArgs) -> anyhow::Result<ExitCode> {
         observer: &console,
         cancel,
     };
-    let opts = options(&args.common, args.resume.is_some());
+    let opts = options(&common, args.resume.is_some());
     console.line(&format!(
         "compose {} in {}",
         compose.info.id,

@@ -207,6 +207,49 @@ fn resume_after_a_failure_in_any_phase_ends_byte_identical() {
     }
 }
 
+/// A compose started with `--skip-phase` and resumed without it ends as the uninterrupted one:
+/// the resume keeps the phases the compose was started with (and says so).
+#[test]
+fn resume_keeps_the_skipped_phases_of_the_start() {
+    let clean = tempfile::tempdir().unwrap();
+    let cfg = mini_config(clean.path(), "");
+    let out = kiln(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        clean.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let expected = files(&compose_dir(&clean.path().join("t")).join("compose"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mini_config(dir.path(), "");
+    let failed = kiln_command(
+        &compose_args(&cfg, &["--skip-phase", "createiso"]),
+        dir.path(),
+    )
+    .env("KILN_FAILPOINT", "fail:repoclosure")
+    .output()
+    .unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    let top = compose_dir(&dir.path().join("t"));
+    let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    assert!(
+        text(&resumed)
+            .contains("resuming with the phases the compose was started with (skipped: createiso)"),
+        "{}",
+        text(&resumed)
+    );
+    assert!(
+        !top.join("compose/BaseOS/x86_64/iso").exists(),
+        "the resume made the ISOs the start skipped"
+    );
+    let got = files(&top.join("compose"));
+    assert!(
+        got == expected,
+        "the resumed compose differs from the uninterrupted one"
+    );
+}
+
 #[test]
 fn sigterm_stops_the_tool_and_leaves_a_resumable_compose() {
     let dir = tempfile::tempdir().unwrap();
