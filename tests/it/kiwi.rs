@@ -148,3 +148,45 @@ fn a_failable_kiwi_image_that_fails_leaves_the_compose_incomplete() {
         "{deliverables}"
     );
 }
+
+/// Image blocks that cannot fit the compose are refused before it starts, naming the block: an
+/// arch the variant lacks (kiwibuild, osbuild, image_build alike) and a KIWI type the local
+/// description does not define.
+#[test]
+fn image_blocks_that_do_not_fit_the_compose_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let scm = description(dir.path(), &["mini-filesystem"]);
+    let refused = |extra: &str| {
+        let cfg = mini_config(dir.path(), extra);
+        let out = kiln(&compose_args(&cfg, &[]), dir.path());
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(!dir.path().join("t").exists(), "{}", text(&out));
+        text(&out)
+    };
+    let t = refused(&block(&scm, "    arches: [aarch64]\n"));
+    assert!(
+        t.contains("kiwibuild block for ^BaseOS$: arch aarch64 is not an arch of BaseOS (x86_64)"),
+        "{t}"
+    );
+    let t = refused(&block(&scm, "    type: oem\n"));
+    assert!(
+        t.contains("kiwibuild block for ^BaseOS$: type oem is not one mini-root defines (tbz)"),
+        "{t}"
+    );
+    let t = refused(
+        "osbuild_target: t\nosbuild:\n  \"^BaseOS$\":\n    name: cloud\n    distro: fedora-41\n    \
+         image_types: qcow2\n    arches: [s390x]\n",
+    );
+    assert!(
+        t.contains("osbuild block for ^BaseOS$: arch s390x is not an arch of BaseOS"),
+        "{t}"
+    );
+    let t = refused(
+        "image_build_target: t\nimage_build:\n  \"^BaseOS$\":\n    image-build:\n      name: cloud\n      \
+         format: qcow2\n      kickstart: k.ks\n      distro: fedora-41\n      arches: [ppc64le]\n",
+    );
+    assert!(
+        t.contains("image_build block for ^BaseOS$: arch ppc64le is not an arch of BaseOS"),
+        "{t}"
+    );
+}

@@ -211,7 +211,10 @@ impl<'a> Executor<'a> {
             let Some(phase) = by_name.get(planned.name) else {
                 continue;
             };
-            if let Some(why) = phase.unsupported(self.config) {
+            if let Some(why) = phase
+                .unsupported(self.config)
+                .or_else(|| phase.refused(self.config, self.compose))
+            {
                 return Err(ExecError::Unsupported {
                     phase: planned.name,
                     why,

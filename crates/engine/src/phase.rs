@@ -52,6 +52,11 @@ pub trait Phase: Send + Sync {
     fn unsupported(&self, _config: &Config) -> Option<String> {
         None
     }
+    /// What in the config cannot fit this compose's variants (a block's arch no variant it
+    /// names has), found before the compose starts (exit 2) like [`Phase::unsupported`].
+    fn refused(&self, _config: &Config, _compose: &crate::Compose) -> Option<String> {
+        None
+    }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError>;
 }
 

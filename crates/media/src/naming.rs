@@ -171,3 +171,33 @@ pub const GENERATORS: &[&str] = &[
     "!VERSION_FROM_VERSION_DATE_RESPIN",
     "!VERSION_FROM_VERSION",
 ];
+
+/// A config error for an image block's `arches` entry that none of the variants its regex
+/// matches has (a typo, or an arch the compose does not make); None when every arch fits.
+pub fn foreign_arches(
+    option: &str,
+    regex: &str,
+    arches: &[String],
+    variants: &[&kiln_variants::Variant],
+) -> Option<String> {
+    if variants.is_empty() {
+        return Some(format!(
+            "{option} block for {regex}: no variant matches {regex}"
+        ));
+    }
+    let have: std::collections::BTreeSet<&str> = variants
+        .iter()
+        .flat_map(|v| v.arches.iter().map(String::as_str))
+        .collect();
+    arches.iter().find(|a| !have.contains(a.as_str())).map(|a| {
+        format!(
+            "{option} block for {regex}: arch {a} is not an arch of {} ({})",
+            variants
+                .iter()
+                .map(|v| v.uid.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            have.iter().copied().collect::<Vec<_>>().join(", ")
+        )
+    })
+}

@@ -94,6 +94,17 @@ impl Phase for ImageBuildPhase {
             })
         })
     }
+    fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
+        blocks(config).find_map(|(re, b)| {
+            let variants: Vec<&Variant> = compose
+                .variants
+                .all
+                .iter()
+                .filter(|v| kiln_config::variant_matches(re, &v.uid))
+                .collect();
+            kiln_media::naming::foreign_arches("image_build", re, &b.image_build.arches, &variants)
+        })
+    }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut records = Vec::new();
         for variant in &ctx.compose.variants.all {

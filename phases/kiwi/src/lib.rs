@@ -26,6 +26,33 @@ fn blocks(config: &Config) -> impl Iterator<Item = (&String, &KiwiBlock)> {
         .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
 }
 
+/// The image types a local description's `config.xml` defines (`<type image="...">`), or None
+/// when the description is not a local folder kiln can read now.
+fn local_types(block: &KiwiBlock) -> Option<Vec<String>> {
+    if is_remote(&block.description_scm) {
+        return None;
+    }
+    let root = block
+        .description_scm
+        .strip_prefix("file://")
+        .unwrap_or(&block.description_scm);
+    let text = std::fs::read_to_string(
+        Path::new(root)
+            .join(&block.description_path)
+            .join("config.xml"),
+    )
+    .ok()?;
+    let mut types = Vec::new();
+    for part in text.split("<type").skip(1) {
+        if let Some(rest) = part.split_once("image=\"").map(|(_, r)| r)
+            && let Some((t, _)) = rest.split_once('"')
+        {
+            types.push(t.to_owned());
+        }
+    }
+    (!types.is_empty()).then_some(types)
+}
+
 /// The Koji target a block builds in, if it builds in Koji.
 fn koji_target<'a>(config: &'a Config, block: &'a KiwiBlock) -> Option<&'a str> {
     block
@@ -72,6 +99,34 @@ impl Phase for KiwiPhase {
             }
         }
         tools
+    }
+    /// A block's arch that none of its variants has, or a `type` its local description does
+    /// not define, is a config error before the compose starts.
+    fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
+        for (re, block) in blocks(config) {
+            let variants: Vec<&kiln_variants::Variant> = compose
+                .variants
+                .all
+                .iter()
+                .filter(|v| kiln_config::variant_matches(re, &v.uid))
+                .collect();
+            if let Some(why) =
+                kiln_media::naming::foreign_arches("kiwibuild", re, &block.arches, &variants)
+            {
+                return Some(why);
+            }
+            if let Some(t) = &block.image_type
+                && let Some(types) = local_types(block)
+                && !types.contains(t)
+            {
+                return Some(format!(
+                    "kiwibuild block for {re}: type {t} is not one {} defines ({})",
+                    block.description_path,
+                    types.join(", ")
+                ));
+            }
+        }
+        None
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut records = Vec::new();

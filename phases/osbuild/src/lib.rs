@@ -64,6 +64,17 @@ impl Phase for OsbuildPhase {
             })
         })
     }
+    fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
+        blocks(config).find_map(|(re, b)| {
+            let variants: Vec<&Variant> = compose
+                .variants
+                .all
+                .iter()
+                .filter(|v| kiln_config::variant_matches(re, &v.uid))
+                .collect();
+            kiln_media::naming::foreign_arches("osbuild", re, &b.arches, &variants)
+        })
+    }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut records = Vec::new();
         let mut number = 0;
