@@ -963,3 +963,117 @@ fn a_resumed_compose_waits_for_its_running_koji_task_instead_of_submitting_again
         "{images}"
     );
 }
+
+/// live_media blocks are `koji spin-livemedia ... --wait` with pungi's arguments; the live ISOs
+/// (here the boot tests' real boot.iso, so the test phase's El Torito and MBR checks hold) land
+/// in the variant's iso folder as bootable `live` images; a failable arch that fails leaves the
+/// compose incomplete.
+#[test]
+fn live_media_is_koji_spin_livemedia_with_pungis_arguments() {
+    if !have("koji") || !have("mksquashfs") || !have("grub-mkstandalone") {
+        return;
+    }
+    let live_iso = xtask::fixtures::boot::boot_tree_cached()
+        .expect("building the boot tree")
+        .tree
+        .join("images/boot.iso");
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let compose = |name: &str, fail: bool, failable: &str| {
+        let hub = Hub::start_with(
+            &std::env::var("PATH").unwrap(),
+            &[
+                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
+                ("KOJI_HUB_LIVE_ISO", live_iso.as_os_str()),
+                (
+                    "KOJI_HUB_FAIL_ARCHES",
+                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+                ),
+            ],
+        );
+        let cfg = hub.home.path().join(".koji/config");
+        let profile = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{profile}topdir = {}\n", volume.display())).unwrap();
+        let dir = base.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = mini_config(
+            &dir,
+            &format!(
+                "koji_profile: kiln-test\nlive_media_target: f41-live\n\
+                 live_media_ksurl: \"git+https://pagure.io/fedora-kickstarts.git#main\"\n\
+                 live_media:\n  \"^BaseOS$\":\n    kickstart: mini-live.ks\n    subvariant: Workstation\n    \
+                 release: \"!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN\"\n{failable}"
+            ),
+        );
+        let out = hub
+            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+            .output()
+            .unwrap();
+        (hub, dir, out)
+    };
+
+    let (hub, dir, out) = compose("ok", false, "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let top = compose_dir(&dir.join("t"));
+    let tree = top
+        .join("compose/BaseOS/$basearch/os")
+        .display()
+        .to_string();
+    let log =
+        std::fs::read_to_string(top.join("logs/x86_64/livemedia-BaseOS-Workstation.x86_64.log"))
+            .unwrap();
+    assert!(
+        log.contains(&format!(
+            "$ koji --profile=kiln-test spin-livemedia Mini-Workstation-Live 36 f41-live x86_64 \
+             mini-live.ks '--install-tree={tree}' '--repo={tree}' \
+             '--ksurl=git+https://pagure.io/fedora-kickstarts.git#main' --release=20261121.0 --wait"
+        )),
+        "{log}"
+    );
+    let call = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "buildImage")
+        .expect("no buildImage call");
+    assert_eq!(call["args"][5], "livemedia");
+    assert_eq!(call["kwargs"]["opts"]["install_tree_url"], tree.as_str());
+    let images: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(top.join("compose/metadata/images.json")).unwrap())
+            .unwrap();
+    let live = images["payload"]["images"]["BaseOS"]["x86_64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "live")
+        .unwrap_or_else(|| panic!("no live image: {images}"))
+        .clone();
+    assert_eq!(
+        live["path"],
+        "BaseOS/x86_64/iso/Mini-Workstation-Live-36-20261121.0.x86_64.iso"
+    );
+    assert_eq!(live["bootable"], true);
+    assert_eq!(live["subvariant"], "Workstation");
+    assert_eq!(live["volume_id"], xtask::fixtures::boot::TREE_LABEL);
+    drop(hub);
+
+    let (_hub, _dir, out) = compose("fails", true, "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("Live media task failed: 1"),
+        "{}",
+        text(&out)
+    );
+
+    let (_hub, dir, out) = compose("failable", true, "    failable: [\"*\"]\n");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let deliverables: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(compose_dir(&dir.join("t")).join("logs/global/deliverables.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        deliverables["failed"]["live-media"],
+        serde_json::json!([["BaseOS", "x86_64", "Workstation"]]),
+        "{deliverables}"
+    );
+}

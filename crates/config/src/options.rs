@@ -357,9 +357,22 @@ pub struct Config {
     /// clash with buildinstall's files there.
     #[serde(default)]
     pub ostree_installer_overwrite: bool,
-    /// Live media: not driven by this kiln; setting it stops the compose before it starts (exit 2) unless the live phase is skipped.
+    /// pungi's `live_media`: variant regex → blocks, each one `koji spin-livemedia` task
+    /// (livemedia-creator on Koji's builders).
     #[serde(default)]
-    pub live_media: Option<serde_json::Value>,
+    pub live_media: BTreeMap<String, OneOrMore<LiveMediaBlock>>,
+    /// The Koji target of `live_media` blocks that name none.
+    #[serde(default)]
+    pub live_media_target: Option<String>,
+    /// The version of `live_media` blocks that name none.
+    #[serde(default)]
+    pub live_media_version: Option<String>,
+    /// The release of `live_media` blocks that name none.
+    #[serde(default)]
+    pub live_media_release: Option<String>,
+    /// The kickstart SCM URL of `live_media` blocks that name none.
+    #[serde(default)]
+    pub live_media_ksurl: Option<String>,
     /// pungi's `image_build`: variant regex → blocks, each one `koji image-build` task
     /// (ImageFactory on Koji's builders).
     #[serde(default)]
@@ -1008,4 +1021,45 @@ pub struct ImageBuildSection {
     pub scratch: bool,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// A `live_media` block, with pungi's keys: one `koji spin-livemedia` task for its arches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiveMediaBlock {
+    /// The kickstart file (in `ksurl`).
+    pub kickstart: String,
+    /// The image name (default `<release_short>-<subvariant>-Live`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The kickstart's SCM URL (default `live_media_ksurl`).
+    #[serde(default)]
+    pub ksurl: Option<String>,
+    #[serde(default)]
+    pub ksversion: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub release: Option<String>,
+    /// The Koji target (default `live_media_target`).
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub arches: Vec<String>,
+    /// Repositories besides the variant's own tree: variant UIDs, URLs or paths.
+    #[serde(default)]
+    pub repo: Vec<String>,
+    /// The variant whose os tree is the install tree (default: this one).
+    #[serde(default)]
+    pub install_tree_from: Option<String>,
+    #[serde(default)]
+    pub failable: Vec<String>,
+    #[serde(default)]
+    pub subvariant: Option<String>,
+    #[serde(default)]
+    pub scratch: bool,
+    #[serde(default)]
+    pub nomacboot: bool,
+    #[serde(default)]
+    pub skip_tag: bool,
 }

@@ -212,6 +212,37 @@ impl<'a> PhaseContext<'a> {
         }
     }
 
+    /// pungi's `log_failed_task`: one arch of a deliverable failed while the task as a whole
+    /// went on (a Koji child task of a failable arch). It is recorded as failed, so the compose
+    /// ends FINISHED_INCOMPLETE.
+    pub fn failed_arch(
+        &self,
+        deliverable: &str,
+        variant: &str,
+        arch: &str,
+        subvariant: Option<&str>,
+        why: &str,
+    ) {
+        let entry = DeliverableEntry {
+            kind: deliverable.to_owned(),
+            variant: variant.to_owned(),
+            arch: arch.to_owned(),
+            subvariant: subvariant.map(ToOwned::to_owned),
+        };
+        self.deliverables.attempt(&entry, true);
+        tracing::warn!(
+            "[FAIL] {deliverable} ({variant}.{arch}) failed, but going on anyway: {why}"
+        );
+        self.observer.error(
+            self.phase,
+            &format!("{deliverable} for {variant}.{arch} failed (failable): {why}"),
+        );
+        if let Ok(mut f) = self.failed.lock() {
+            f.push(entry.clone());
+        }
+        self.deliverables.fail(entry);
+    }
+
     /// A progress bar for long per-item work (hidden when stderr is not a terminal).
     pub fn progress(&self, len: u64, message: &str) -> Progress {
         self.observer.progress(self.phase, len, message)

@@ -58,6 +58,3 @@ impl Observer for Silent {}
 
 #[cfg(test)]
 mod tests;
-
-#[doc(hidden)]
-pub use serde_json as __serde_json;

@@ -169,6 +169,28 @@ impl<'a> Koji<'a> {
     }
 }
 
+impl Koji<'_> {
+    /// The arches of a task's image children that failed (their arches may fail: the task
+    /// itself went on), as pungi's `get_image_paths` callback reports them.
+    pub fn failed_image_arches(&self, task: u64) -> Result<Vec<String>, PhaseError> {
+        let children = self.call(
+            "getTaskChildren",
+            &[task.into()],
+            &[("request", true.into())],
+        )?;
+        let mut out: Vec<String> = children
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| IMAGE_METHODS.contains(&c["method"].as_str().unwrap_or_default()))
+            .filter(|c| c["state"].as_u64() == Some(TASK_FAILED))
+            .filter_map(|c| c["arch"].as_str().map(str::to_owned))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}
+
 /// The child tasks that make images.
 const IMAGE_METHODS: &[&str] = &[
     "createImage",

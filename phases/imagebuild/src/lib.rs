@@ -332,6 +332,15 @@ fn build(
         )));
     }
     tracing::info!("image_build {uid}: Koji task {task}");
+    for arch in koji.failed_image_arches(task)? {
+        ctx.failed_arch(
+            "image-build",
+            uid,
+            &arch,
+            Some(&subvariant),
+            &format!("Koji task {task}'s image for {arch} failed"),
+        );
+    }
     let mut records = Vec::new();
     for (arch, path) in koji.image_paths(task)? {
         let file = path

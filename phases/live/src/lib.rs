@@ -1,4 +1,313 @@
-//! The live phase (pungi's `live_media`): builds images with livemedia-creator. kiln does not drive livemedia-creator yet, so the
-//! phase runs only when `live_media` is configured and then stops the compose with a message saying so.
+//! The live phase (pungi's `live_media`): each block is one `koji spin-livemedia` task
+//! (livemedia-creator on Koji's builders), as pungi runs it: `koji --profile=P spin-livemedia
+//! NAME VERSION TARGET ARCHES KICKSTART --install-tree=<the variant's os tree> --repo=...
+//! [--scratch] [--skip-tag] [--ksurl=] [--release=] [--can-fail=] [--nomacboot] --wait`. The live
+//! ISOs of its image children are linked from the Koji volume into `compose/<V>/<arch>/iso/` as
+//! `live` images (bootable; the test phase checks their El Torito and hybrid MBR).
+//! livemedia-creator cannot run here, so a block without a Koji target is refused before the
+//! compose starts.
 
-kiln_engine::unsupported_phase!(LivePhase, "live", "live_media", "livemedia-creator");
+use kiln_config::{Config, LiveMediaBlock};
+use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
+use kiln_koji::Koji;
+use kiln_productmd::{Image, ImageRecord};
+use kiln_variants::Variant;
+
+pub struct LivePhase;
+
+fn blocks(config: &Config) -> impl Iterator<Item = (&String, &LiveMediaBlock)> {
+    config
+        .live_media
+        .iter()
+        .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
+}
+
+fn target<'a>(config: &'a Config, b: &'a LiveMediaBlock) -> Option<&'a str> {
+    b.target.as_deref().or(config.live_media_target.as_deref())
+}
+
+impl Phase for LivePhase {
+    fn name(&self) -> &'static str {
+        "live"
+    }
+    /// The install tree and repositories are the compose's.
+    fn needs(&self) -> &'static [&'static str] {
+        &["createrepo"]
+    }
+    fn after(&self) -> &'static [&'static str] {
+        &["buildinstall"]
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &[
+            "live_media",
+            "live_media_target",
+            "live_media_version",
+            "live_media_release",
+            "live_media_ksurl",
+            "koji_profile",
+            "release_short",
+        ]
+    }
+    fn enabled(&self, config: &Config) -> bool {
+        !config.live_media.is_empty()
+    }
+    fn work(&self) -> Work {
+        Work::External
+    }
+    fn tools(&self, _config: &Config) -> Vec<&'static str> {
+        vec!["koji", "python3"]
+    }
+    fn unsupported(&self, config: &Config) -> Option<String> {
+        blocks(config).find_map(|(re, b)| {
+            target(config, b).is_none().then(|| {
+                format!(
+                    "live_media block {} for {re} has no Koji target: live media are built by \
+                     Koji's spin-livemedia task (livemedia-creator cannot run here); set \
+                     `target` or `live_media_target`",
+                    b.kickstart
+                )
+            })
+        })
+    }
+    fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
+        blocks(config).find_map(|(re, b)| {
+            let variants: Vec<&Variant> = compose
+                .variants
+                .all
+                .iter()
+                .filter(|v| kiln_config::variant_matches(re, &v.uid))
+                .collect();
+            kiln_media::naming::foreign_arches("live_media", re, &b.arches, &variants)
+        })
+    }
+    fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        let mut records = Vec::new();
+        for variant in &ctx.compose.variants.all {
+            for (re, block) in blocks(ctx.config) {
+                if !kiln_config::variant_matches(re, &variant.uid) {
+                    continue;
+                }
+                let mut arches: Vec<String> = variant
+                    .arches
+                    .iter()
+                    .filter(|a| {
+                        *a != "src" && (block.arches.is_empty() || block.arches.contains(a))
+                    })
+                    .cloned()
+                    .collect();
+                arches.sort();
+                if arches.is_empty() {
+                    continue;
+                }
+                ctx.check_cancelled()?;
+                let failable: Vec<String> = arches
+                    .iter()
+                    .filter(|a| block.failable.iter().any(|f| f == "*" || f == *a))
+                    .cloned()
+                    .collect();
+                let subvariant = block
+                    .subvariant
+                    .clone()
+                    .unwrap_or_else(|| variant.uid.clone());
+                if let Some(r) = ctx.failable_with(
+                    "live-media",
+                    &variant.uid,
+                    "*",
+                    Some(&subvariant),
+                    failable.len() == arches.len(),
+                    || build(ctx, variant, block, &arches, &failable, &subvariant),
+                )? {
+                    records.extend(r);
+                }
+            }
+        }
+        kiln_media::write_records(ctx, records)
+    }
+}
+
+/// A compose tree as Koji gets it.
+fn tree_url(ctx: &PhaseContext, uid: &str, arch_var: &str) -> String {
+    ctx.compose
+        .paths
+        .compose_dir()
+        .join(uid)
+        .join(arch_var)
+        .join("os")
+        .display()
+        .to_string()
+}
+
+/// pungi's `koji spin-livemedia` command line of a block.
+fn command(
+    ctx: &PhaseContext,
+    koji: &Koji,
+    variant: &Variant,
+    block: &LiveMediaBlock,
+    arches: &[String],
+    failable: &[String],
+    subvariant: &str,
+) -> Result<std::process::Command, PhaseError> {
+    let cfg = ctx.config;
+    let uid = &variant.uid;
+    let expand = |v: Option<&str>| {
+        kiln_media::naming::version_generator(ctx.compose, v)
+            .map_err(|e| PhaseError::msg(format!("live_media {uid}: {e}")))
+    };
+    let name = block
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{subvariant}-Live", cfg.release_short));
+    let version = expand(
+        block
+            .version
+            .as_deref()
+            .or(cfg.live_media_version.as_deref()),
+    )?
+    .unwrap_or_else(|| kiln_media::naming::image_version(ctx.compose));
+    let release = expand(
+        block
+            .release
+            .as_deref()
+            .or(cfg.live_media_release.as_deref()),
+    )?;
+    let tree_from = block.install_tree_from.as_deref().unwrap_or(uid);
+    if ctx.compose.variants.get(tree_from).is_none() {
+        return Err(PhaseError::msg(format!(
+            "live_media for {uid}: there is no variant {tree_from} to take the install tree from"
+        )));
+    }
+    let mut repos = block.repo.clone();
+    if !variant.is_empty && !repos.contains(uid) {
+        repos.push(uid.clone());
+    }
+    let mut c = koji.command();
+    c.arg("spin-livemedia")
+        .args([
+            name.as_str(),
+            version.as_str(),
+            target(cfg, block).unwrap_or_default(),
+        ])
+        .arg(arches.join(","))
+        .arg(&block.kickstart)
+        .arg(format!(
+            "--install-tree={}",
+            tree_url(ctx, tree_from, "$basearch")
+        ));
+    for r in &repos {
+        let url = match ctx.compose.variants.get(r) {
+            Some(v) => tree_url(ctx, &v.uid, "$basearch"),
+            None => r.clone(),
+        };
+        c.arg(format!("--repo={url}"));
+    }
+    if block.scratch {
+        c.arg("--scratch");
+    }
+    if block.skip_tag {
+        c.arg("--skip-tag");
+    }
+    if let Some(k) = block.ksurl.as_deref().or(cfg.live_media_ksurl.as_deref()) {
+        c.arg(format!("--ksurl={k}"));
+    }
+    if let Some(r) = release {
+        c.arg(format!("--release={r}"));
+    }
+    if !failable.is_empty() {
+        c.arg(format!("--can-fail={}", failable.join(",")));
+    }
+    if block.nomacboot {
+        c.arg("--nomacboot");
+    }
+    c.arg("--wait");
+    Ok(c)
+}
+
+fn build(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    block: &LiveMediaBlock,
+    arches: &[String],
+    failable: &[String],
+    subvariant: &str,
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let uid = &variant.uid;
+    let log = ctx.log_file(&arches.join("-"), &format!("livemedia-{uid}-{subvariant}"));
+    let _ = std::fs::remove_file(&log);
+    let koji = Koji::new(ctx, log.clone());
+    let cmd = command(ctx, &koji, variant, block, arches, failable, subvariant)?;
+    let out = ctx.run_status(&cmd, &log)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let task = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Created task:"))
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .ok_or_else(|| {
+            PhaseError::msg(format!(
+                "koji spin-livemedia for {uid} created no task; see {}",
+                log.display()
+            ))
+        })?;
+    if !out.success() {
+        return Err(PhaseError::msg(format!(
+            "Live media task failed: {task}. See {} for more details.",
+            log.display()
+        )));
+    }
+    for arch in koji.failed_image_arches(task)? {
+        ctx.failed_arch(
+            "live-media",
+            uid,
+            &arch,
+            Some(subvariant),
+            &format!("Koji task {task}'s image for {arch} failed"),
+        );
+    }
+    let isos: Vec<(String, std::path::PathBuf)> = koji
+        .image_paths(task)?
+        .into_iter()
+        .filter(|(_, p)| p.extension().is_some_and(|e| e == "iso"))
+        .collect();
+    if isos.len() < arches.len() - failable.len() {
+        return Err(PhaseError::msg(format!(
+            "Image count mismatch in task {task}: {} live ISOs for {} required arches",
+            isos.len(),
+            arches.len() - failable.len()
+        )));
+    }
+    let mut records = Vec::new();
+    for (arch, path) in isos {
+        let file = path.file_name().unwrap_or_default().to_owned();
+        let dir = kiln_media::iso_output_dir(ctx, variant, &arch)?;
+        std::fs::create_dir_all(&dir)?;
+        let dest = dir.join(&file);
+        let _ = std::fs::remove_file(&dest);
+        if std::fs::hard_link(&path, &dest).is_err() {
+            kiln_fs::copy_atomic(&path, &dest)?;
+        }
+        let volume = kiln_iso::headers::volume(&dest)
+            .map_err(|e| PhaseError::with(format!("cannot read {}", dest.display()), e))?;
+        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
+        let image = Image {
+            path: kiln_media::compose_relative(
+                ctx,
+                &ctx.compose.paths.iso_dir(variant, &arch).join(&file),
+            ),
+            mtime: ctx.compose.timestamp,
+            size,
+            volume_id: volume.as_ref().map(|v| v.volume_id.clone()),
+            kind: "live".into(),
+            format: "iso".into(),
+            arch: arch.clone(),
+            disc_number: 1,
+            disc_count: 1,
+            checksums,
+            implant_md5: volume.and_then(|v| v.implant_md5),
+            bootable: true,
+            subvariant: subvariant.to_owned(),
+            unified: false,
+            additional_variants: Vec::new(),
+        };
+        records.extend(kiln_media::file_image(variant, &arch, image));
+    }
+    Ok(records)
+}

@@ -243,6 +243,34 @@ def build_image(name, version, arches, target, inst_tree, opts=None, priority=No
     return parent
 
 
+def live_media(name, version, arches, target, ksfile, opts=None, priority=None):
+    """koji spin-livemedia (buildImage of type livemedia): one createLiveMedia child per arch whose ISO is a copy of
+    KOJI_HUB_LIVE_ISO on the volume; KOJI_HUB_FAIL_ARCHES fail, failing the parent unless they
+    are can_fail."""
+    opts = opts or {}
+    fail = set(filter(None, os.environ.get("KOJI_HUB_FAIL_ARCHES", "").split(",")))
+    optional = set(opts.get("optional_arches") or [])
+    if isinstance(arches, str):
+        arches = arches.split(",")
+    parent = new_task("livemedia", "noarch", [name, version, arches, target, ksfile, opts],
+                      state=FAILED if fail - optional else CLOSED)
+    release = opts.get("release") or "1"
+    images = os.path.join(os.environ["KOJI_HUB_TOPDIR"], "packages", name, version, release,
+                          "images")
+    os.makedirs(images, exist_ok=True)
+    for arch in arches:
+        failed = arch in fail
+        child = new_task("createLiveMedia", arch, [name, version, release, arch, {}], parent,
+                         FAILED if failed else CLOSED)
+        files = ["%s-%s-%s.%s.iso" % (name, version, release, arch), "%s.ks" % name]
+        if not failed:
+            subprocess.run(["cp", os.environ["KOJI_HUB_LIVE_ISO"], os.path.join(images, files[0])],
+                           check=True)
+        TASKS[child]["result"] = {"name": name, "version": version, "release": release,
+                                  "arch": arch, "files": files}
+    return parent
+
+
 def task_children(tid, request=False, strict=False):
     return [task_info(t["id"], request) for t in TASKS.values() if t["parent"] == int(tid)]
 
@@ -251,6 +279,8 @@ FUNCS = {
     "kiwiBuild": kiwi_build,
     "osbuildImage": osbuild_image,
     "buildImageOz": build_image,
+    "buildImage": lambda name, version, arches, target, ksfile, img_type, opts=None, priority=None:
+        live_media(name, version, arches, target, ksfile, opts, priority),
     "getBuildTarget": lambda info, event=None, strict=False: {
         "id": 1, "name": info, "build_tag": 1, "build_tag_name": info + "-build",
         "dest_tag": 2, "dest_tag_name": info},
