@@ -59,6 +59,18 @@ impl Hub {
         Hub { child, home, calls }
     }
 
+    /// A hub whose tasks put their files on the Koji volume `volume`, which the profile names
+    /// as its `topdir`.
+    fn with_volume(volume: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Hub {
+        let mut env = env.to_vec();
+        env.push(("KOJI_HUB_TOPDIR", volume.as_os_str()));
+        let hub = Hub::start_with(&std::env::var("PATH").unwrap(), &env);
+        let cfg = hub.home.path().join(".koji/config");
+        let profile = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{profile}topdir = {}\n", volume.display())).unwrap();
+        hub
+    }
+
     fn calls(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.calls)
             .unwrap_or_default()
@@ -526,19 +538,13 @@ fn kiwibuild_in_koji_is_one_task_with_pungis_arguments() {
     let volume = base.path().join("mnt-koji");
     std::fs::create_dir_all(&volume).unwrap();
     let compose = |name: &str, fail: bool, failable: &str| {
-        let hub = Hub::start_with(
-            &std::env::var("PATH").unwrap(),
-            &[
-                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
-                (
-                    "KOJI_HUB_FAIL_ARCHES",
-                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
-                ),
-            ],
+        let hub = Hub::with_volume(
+            &volume,
+            &[(
+                "KOJI_HUB_FAIL_ARCHES",
+                std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+            )],
         );
-        let cfg = hub.home.path().join(".koji/config");
-        let text = std::fs::read_to_string(&cfg).unwrap();
-        std::fs::write(&cfg, format!("{text}topdir = {}\n", volume.display())).unwrap();
         let dir = base.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = mini_config(
@@ -661,19 +667,13 @@ fn osbuild_is_a_koji_task_with_pungis_arguments() {
                  image_types: [qcow2, image-installer]\n    \
                  release: \"!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN\"\n    subvariant: Cloud\n";
     let compose = |name: &str, fail: bool| {
-        let hub = Hub::start_with(
-            &std::env::var("PATH").unwrap(),
-            &[
-                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
-                (
-                    "KOJI_HUB_FAIL_ARCHES",
-                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
-                ),
-            ],
+        let hub = Hub::with_volume(
+            &volume,
+            &[(
+                "KOJI_HUB_FAIL_ARCHES",
+                std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+            )],
         );
-        let cfg = hub.home.path().join(".koji/config");
-        let text = std::fs::read_to_string(&cfg).unwrap();
-        std::fs::write(&cfg, format!("{text}topdir = {}\n", volume.display())).unwrap();
         let dir = base.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = mini_config(
@@ -769,19 +769,13 @@ fn image_build_runs_koji_image_build_with_pungis_config() {
     let volume = base.path().join("mnt-koji");
     std::fs::create_dir_all(&volume).unwrap();
     let compose = |name: &str, fail: bool, failable: &str| {
-        let hub = Hub::start_with(
-            &std::env::var("PATH").unwrap(),
-            &[
-                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
-                (
-                    "KOJI_HUB_FAIL_ARCHES",
-                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
-                ),
-            ],
+        let hub = Hub::with_volume(
+            &volume,
+            &[(
+                "KOJI_HUB_FAIL_ARCHES",
+                std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+            )],
         );
-        let cfg = hub.home.path().join(".koji/config");
-        let text = std::fs::read_to_string(&cfg).unwrap();
-        std::fs::write(&cfg, format!("{text}topdir = {}\n", volume.display())).unwrap();
         let dir = base.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = mini_config(
@@ -981,10 +975,9 @@ fn live_media_is_koji_spin_livemedia_with_pungis_arguments() {
     let volume = base.path().join("mnt-koji");
     std::fs::create_dir_all(&volume).unwrap();
     let compose = |name: &str, fail: bool, failable: &str| {
-        let hub = Hub::start_with(
-            &std::env::var("PATH").unwrap(),
+        let hub = Hub::with_volume(
+            &volume,
             &[
-                ("KOJI_HUB_TOPDIR", volume.as_os_str()),
                 ("KOJI_HUB_LIVE_ISO", live_iso.as_os_str()),
                 (
                     "KOJI_HUB_FAIL_ARCHES",
@@ -992,9 +985,6 @@ fn live_media_is_koji_spin_livemedia_with_pungis_arguments() {
                 ),
             ],
         );
-        let cfg = hub.home.path().join(".koji/config");
-        let profile = std::fs::read_to_string(&cfg).unwrap();
-        std::fs::write(&cfg, format!("{profile}topdir = {}\n", volume.display())).unwrap();
         let dir = base.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = mini_config(

@@ -191,6 +191,40 @@ impl Koji<'_> {
     }
 }
 
+/// A task's repositories as pungi resolves them: the block's, then the variant's own tree
+/// unless listed (or the variant is empty); a variant UID becomes that variant's os tree with
+/// `arch_var` (`$arch` or `$basearch`) for Koji to fill in.
+pub fn repo_urls(
+    ctx: &PhaseContext,
+    variant: &kiln_variants::Variant,
+    repos: &[String],
+    arch_var: &str,
+) -> Vec<String> {
+    let mut names = repos.to_vec();
+    if !variant.is_empty && !names.contains(&variant.uid) {
+        names.push(variant.uid.clone());
+    }
+    names
+        .iter()
+        .map(|r| match ctx.compose.variants.get(r) {
+            Some(v) => tree_url(ctx, &v.uid, arch_var),
+            None => r.clone(),
+        })
+        .collect()
+}
+
+/// A variant's os tree with `arch_var` in place of the arch, as Koji tasks take it.
+pub fn tree_url(ctx: &PhaseContext, uid: &str, arch_var: &str) -> String {
+    ctx.compose
+        .paths
+        .compose_dir()
+        .join(uid)
+        .join(arch_var)
+        .join("os")
+        .display()
+        .to_string()
+}
+
 /// The child tasks that make images.
 const IMAGE_METHODS: &[&str] = &[
     "createImage",

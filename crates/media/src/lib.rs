@@ -15,7 +15,9 @@ pub mod reuse;
 mod treemeta;
 
 pub use iso::{IsoJob, MadeIso, check_size, command, file_image_digests, make_iso, set_mtime};
-pub use output::{compose_relative, file_image, iso_output_dir, write_records};
+pub use output::{
+    Placed, block_arches, compose_relative, file_image, iso_output_dir, place_image, write_records,
+};
 pub use treemeta::tree_metadata;
 
 use kiln_checksum::Algorithm;

@@ -90,3 +90,86 @@ pub fn file_image(variant: &Variant, arch: &str, image: Image) -> Vec<ImageRecor
         })
         .collect()
 }
+
+/// The arches an image block builds for a variant: the variant's binary arches, only those the
+/// block lists when it lists any, sorted.
+pub fn block_arches(variant: &Variant, wanted: &[String]) -> Vec<String> {
+    let mut arches: Vec<String> = variant
+        .arches
+        .iter()
+        .filter(|a| *a != "src" && (wanted.is_empty() || wanted.contains(a)))
+        .cloned()
+        .collect();
+    arches.sort();
+    arches
+}
+
+/// An image some builder made elsewhere (a Koji volume's file), hard-linked (or copied) into
+/// `dir` of the compose under its own name, and its records for images.json: size and digests
+/// from one read, the label and implant of an ISO from its header.
+pub struct Placed<'a> {
+    pub variant: &'a Variant,
+    pub arch: &'a str,
+    pub kind: &'a str,
+    pub format: &'a str,
+    pub subvariant: &'a str,
+    pub bootable: bool,
+}
+
+pub fn place_image(
+    ctx: &PhaseContext,
+    src: &Path,
+    dir: &Path,
+    what: Placed,
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let name = src.file_name().unwrap_or_default();
+    std::fs::create_dir_all(dir)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", dir.display()), e))?;
+    let dest = dir.join(name);
+    let _ = std::fs::remove_file(&dest);
+    if std::fs::hard_link(src, &dest).is_err() {
+        kiln_fs::copy_atomic(src, &dest)?;
+    }
+    let volume = if what.format == "iso" {
+        kiln_iso::headers::volume(&dest)
+            .map_err(|e| PhaseError::with(format!("cannot read {}", dest.display()), e))?
+    } else {
+        None
+    };
+    let (size, checksums) = crate::file_image_digests(ctx, &dest)?;
+    // The images.json path is the compose's, also when `symlink_isos_to` put the file elsewhere.
+    let in_compose = if dir.starts_with(ctx.compose.paths.compose_dir()) {
+        dest.clone()
+    } else {
+        ctx.compose
+            .paths
+            .iso_dir(what.variant, what.arch)
+            .join(name)
+    };
+    tracing::info!(
+        "{}.{}: {} ({}) from {}",
+        what.variant.uid,
+        what.arch,
+        dest.display(),
+        what.kind,
+        src.display()
+    );
+    let image = Image {
+        path: compose_relative(ctx, &in_compose),
+        mtime: ctx.compose.timestamp,
+        size,
+        volume_id: volume.as_ref().map(|v| v.volume_id.clone()),
+        kind: what.kind.into(),
+        format: what.format.into(),
+        arch: what.arch.to_owned(),
+        disc_number: 1,
+        disc_count: 1,
+        checksums,
+        implant_md5: volume.and_then(|v| v.implant_md5),
+        bootable: what.bootable,
+        subvariant: what.subvariant.to_owned(),
+        unified: false,
+        additional_variants: Vec::new(),
+    };
+    Ok(file_image(what.variant, what.arch, image))
+}

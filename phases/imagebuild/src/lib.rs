@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use kiln_config::{Config, ImageBuildBlock};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
 use kiln_koji::Koji;
-use kiln_productmd::{Image, ImageRecord};
+use kiln_productmd::ImageRecord;
 use kiln_variants::Variant;
 use serde_json::Value;
 
@@ -113,14 +113,7 @@ impl Phase for ImageBuildPhase {
                     continue;
                 }
                 let section = &block.image_build;
-                let arches: Vec<String> = variant
-                    .arches
-                    .iter()
-                    .filter(|a| {
-                        *a != "src" && (section.arches.is_empty() || section.arches.contains(a))
-                    })
-                    .cloned()
-                    .collect();
+                let arches = kiln_media::block_arches(variant, &section.arches);
                 if arches.is_empty() {
                     continue;
                 }
@@ -145,17 +138,6 @@ impl Phase for ImageBuildPhase {
     }
 }
 
-/// A compose tree as Koji gets it: the variant's os tree with `$arch` left for Koji.
-fn tree_url(ctx: &PhaseContext, uid: &str) -> String {
-    ctx.compose
-        .paths
-        .compose_dir()
-        .join(uid)
-        .join("$arch/os")
-        .display()
-        .to_string()
-}
-
 /// The install tree: `install_tree_from` (a variant, URL or path), else the variant's own tree,
 /// or its parent's for an addon or optional variant (buildinstall runs for top-level ones).
 fn install_tree(
@@ -172,7 +154,7 @@ fn install_tree(
         return Ok(from);
     }
     match ctx.compose.variants.get(&from) {
-        Some(v) => Ok(tree_url(ctx, &v.uid)),
+        Some(v) => Ok(kiln_koji::tree_url(ctx, &v.uid, "$arch")),
         None => Err(PhaseError::msg(format!(
             "image_build for {}: there is no variant {from} to take the install tree from",
             variant.uid
@@ -239,17 +221,7 @@ fn build(
             .as_deref()
             .or(cfg.image_build_release.as_deref()),
     )?;
-    let mut repos = section.repo.clone();
-    if !variant.is_empty && !repos.contains(uid) {
-        repos.push(uid.clone());
-    }
-    let repos: Vec<String> = repos
-        .iter()
-        .map(|r| match ctx.compose.variants.get(r) {
-            Some(v) => tree_url(ctx, &v.uid),
-            None => r.clone(),
-        })
-        .collect();
+    let repos = kiln_koji::repo_urls(ctx, variant, &section.repo, "$arch");
     let mut fields: Vec<(&str, String)> =
         vec![("name", section.name.clone()), ("version", version)];
     if let Some(r) = release {
@@ -364,31 +336,19 @@ fn build(
             .join(uid)
             .join(&arch)
             .join("images");
-        std::fs::create_dir_all(&dir)?;
-        let dest = dir.join(&file);
-        let _ = std::fs::remove_file(&dest);
-        if std::fs::hard_link(&path, &dest).is_err() {
-            kiln_fs::copy_atomic(&path, &dest)?;
-        }
-        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
-        let image = Image {
-            path: kiln_media::compose_relative(ctx, &dest),
-            mtime: ctx.compose.timestamp,
-            size,
-            volume_id: None,
-            kind,
-            format: suffix.into(),
-            arch: arch.clone(),
-            disc_number: 1,
-            disc_count: 1,
-            checksums,
-            implant_md5: None,
-            bootable: false,
-            subvariant: subvariant.clone(),
-            unified: false,
-            additional_variants: Vec::new(),
-        };
-        records.extend(kiln_media::file_image(variant, &arch, image));
+        records.extend(kiln_media::place_image(
+            ctx,
+            &path,
+            &dir,
+            kiln_media::Placed {
+                variant,
+                arch: &arch,
+                kind: &kind,
+                format: suffix,
+                subvariant: &subvariant,
+                bootable: false,
+            },
+        )?);
     }
     if records.is_empty() {
         return Err(PhaseError::msg(format!(

@@ -7,45 +7,9 @@
 use kiln_config::KiwiBlock;
 use kiln_engine::{PhaseContext, PhaseError};
 use kiln_koji::Koji;
-use kiln_productmd::{Image, ImageRecord};
+use kiln_productmd::ImageRecord;
 use kiln_variants::Variant;
 use serde_json::{Value, json};
-
-/// The block's arches the variant has (all of the variant's when the block names none).
-pub fn arches(variant: &Variant, block: &KiwiBlock) -> Vec<String> {
-    let mut a: Vec<String> = variant
-        .arches
-        .iter()
-        .filter(|a| *a != "src" && (block.arches.is_empty() || block.arches.contains(a)))
-        .cloned()
-        .collect();
-    a.sort();
-    a
-}
-
-/// The block's repos, then the variant's own tree unless listed: variant UIDs as the compose's
-/// trees (`$arch` for Koji to fill in), as pungi's `_get_repo` resolves them.
-fn repos(ctx: &PhaseContext, variant: &Variant, block: &KiwiBlock) -> Vec<Value> {
-    let mut names = block.repos.clone();
-    if !names.contains(&variant.uid) {
-        names.push(variant.uid.clone());
-    }
-    names
-        .iter()
-        .map(|r| match ctx.compose.variants.get(r) {
-            Some(v) => ctx
-                .compose
-                .paths
-                .compose_dir()
-                .join(&v.uid)
-                .join("$arch/os")
-                .display()
-                .to_string(),
-            None => r.clone(),
-        })
-        .map(Value::String)
-        .collect()
-}
 
 pub fn build(
     ctx: &PhaseContext,
@@ -79,7 +43,10 @@ pub fn build(
             &[
                 ("profile", json!(block.kiwi_profile)),
                 ("release", json!(expand(&block.release)?)),
-                ("repos", Value::Array(repos(ctx, variant, block))),
+                (
+                    "repos",
+                    json!(kiln_koji::repo_urls(ctx, variant, &block.repos, "$arch")),
+                ),
                 ("type", json!(block.image_type)),
                 (
                     "type_attr",
@@ -124,35 +91,19 @@ pub fn build(
             .join(uid)
             .join(&arch)
             .join("images");
-        std::fs::create_dir_all(&dir)?;
-        let dest = dir.join(&file);
-        let _ = std::fs::remove_file(&dest);
-        if std::fs::hard_link(&path, &dest).is_err() {
-            kiln_fs::copy_atomic(&path, &dest)?;
-        }
-        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
-        tracing::info!(
-            "kiwibuild {uid}.{arch}: {} ({kind}) from task {task}",
-            dest.display()
-        );
-        let image = Image {
-            path: kiln_media::compose_relative(ctx, &dest),
-            mtime: ctx.compose.timestamp,
-            size,
-            volume_id: None,
-            kind: kind.into(),
-            format: format.into(),
-            arch: arch.clone(),
-            disc_number: 1,
-            disc_count: 1,
-            checksums,
-            implant_md5: None,
-            bootable: false,
-            subvariant: block.subvariant.clone().unwrap_or_else(|| uid.clone()),
-            unified: false,
-            additional_variants: Vec::new(),
-        };
-        records.extend(kiln_media::file_image(variant, &arch, image));
+        records.extend(kiln_media::place_image(
+            ctx,
+            &path,
+            &dir,
+            kiln_media::Placed {
+                variant,
+                arch: &arch,
+                kind,
+                format,
+                subvariant: block.subvariant.as_deref().unwrap_or(uid),
+                bootable: false,
+            },
+        )?);
     }
     if records.is_empty() {
         return Err(PhaseError::msg(format!(

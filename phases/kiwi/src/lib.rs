@@ -138,7 +138,7 @@ impl Phase for KiwiPhase {
                 }
                 if let Some(target) = koji_target(ctx.config, block) {
                     number += 1;
-                    let arches = koji_build::arches(variant, block);
+                    let arches = kiln_media::block_arches(variant, &block.arches);
                     if arches.is_empty() {
                         continue;
                     }

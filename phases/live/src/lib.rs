@@ -10,7 +10,7 @@
 use kiln_config::{Config, LiveMediaBlock};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
 use kiln_koji::Koji;
-use kiln_productmd::{Image, ImageRecord};
+use kiln_productmd::ImageRecord;
 use kiln_variants::Variant;
 
 pub struct LivePhase;
@@ -87,15 +87,7 @@ impl Phase for LivePhase {
                 if !kiln_config::variant_matches(re, &variant.uid) {
                     continue;
                 }
-                let mut arches: Vec<String> = variant
-                    .arches
-                    .iter()
-                    .filter(|a| {
-                        *a != "src" && (block.arches.is_empty() || block.arches.contains(a))
-                    })
-                    .cloned()
-                    .collect();
-                arches.sort();
+                let arches = kiln_media::block_arches(variant, &block.arches);
                 if arches.is_empty() {
                     continue;
                 }
@@ -123,18 +115,6 @@ impl Phase for LivePhase {
         }
         kiln_media::write_records(ctx, records)
     }
-}
-
-/// A compose tree as Koji gets it.
-fn tree_url(ctx: &PhaseContext, uid: &str, arch_var: &str) -> String {
-    ctx.compose
-        .paths
-        .compose_dir()
-        .join(uid)
-        .join(arch_var)
-        .join("os")
-        .display()
-        .to_string()
 }
 
 /// pungi's `koji spin-livemedia` command line of a block.
@@ -176,10 +156,6 @@ fn command(
             "live_media for {uid}: there is no variant {tree_from} to take the install tree from"
         )));
     }
-    let mut repos = block.repo.clone();
-    if !variant.is_empty && !repos.contains(uid) {
-        repos.push(uid.clone());
-    }
     let mut c = koji.command();
     c.arg("spin-livemedia")
         .args([
@@ -191,13 +167,9 @@ fn command(
         .arg(&block.kickstart)
         .arg(format!(
             "--install-tree={}",
-            tree_url(ctx, tree_from, "$basearch")
+            kiln_koji::tree_url(ctx, tree_from, "$basearch")
         ));
-    for r in &repos {
-        let url = match ctx.compose.variants.get(r) {
-            Some(v) => tree_url(ctx, &v.uid, "$basearch"),
-            None => r.clone(),
-        };
+    for url in kiln_koji::repo_urls(ctx, variant, &block.repo, "$basearch") {
         c.arg(format!("--repo={url}"));
     }
     if block.scratch {
@@ -276,38 +248,20 @@ fn build(
     }
     let mut records = Vec::new();
     for (arch, path) in isos {
-        let file = path.file_name().unwrap_or_default().to_owned();
         let dir = kiln_media::iso_output_dir(ctx, variant, &arch)?;
-        std::fs::create_dir_all(&dir)?;
-        let dest = dir.join(&file);
-        let _ = std::fs::remove_file(&dest);
-        if std::fs::hard_link(&path, &dest).is_err() {
-            kiln_fs::copy_atomic(&path, &dest)?;
-        }
-        let volume = kiln_iso::headers::volume(&dest)
-            .map_err(|e| PhaseError::with(format!("cannot read {}", dest.display()), e))?;
-        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
-        let image = Image {
-            path: kiln_media::compose_relative(
-                ctx,
-                &ctx.compose.paths.iso_dir(variant, &arch).join(&file),
-            ),
-            mtime: ctx.compose.timestamp,
-            size,
-            volume_id: volume.as_ref().map(|v| v.volume_id.clone()),
-            kind: "live".into(),
-            format: "iso".into(),
-            arch: arch.clone(),
-            disc_number: 1,
-            disc_count: 1,
-            checksums,
-            implant_md5: volume.and_then(|v| v.implant_md5),
-            bootable: true,
-            subvariant: subvariant.to_owned(),
-            unified: false,
-            additional_variants: Vec::new(),
-        };
-        records.extend(kiln_media::file_image(variant, &arch, image));
+        records.extend(kiln_media::place_image(
+            ctx,
+            &path,
+            &dir,
+            kiln_media::Placed {
+                variant,
+                arch: &arch,
+                kind: "live",
+                format: "iso",
+                subvariant,
+                bootable: true,
+            },
+        )?);
     }
     Ok(records)
 }

@@ -9,7 +9,7 @@
 use kiln_config::{Config, OsbuildBlock};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
 use kiln_koji::Koji;
-use kiln_productmd::{Image, ImageRecord};
+use kiln_productmd::ImageRecord;
 use kiln_variants::Variant;
 use serde_json::{Map, Value, json};
 
@@ -83,14 +83,7 @@ impl Phase for OsbuildPhase {
                 if !kiln_config::variant_matches(re, &variant.uid) {
                     continue;
                 }
-                let arches: Vec<String> = variant
-                    .arches
-                    .iter()
-                    .filter(|a| {
-                        *a != "src" && (block.arches.is_empty() || block.arches.contains(a))
-                    })
-                    .cloned()
-                    .collect();
+                let arches = kiln_media::block_arches(variant, &block.arches);
                 if arches.is_empty() {
                     continue;
                 }
@@ -114,29 +107,6 @@ impl Phase for OsbuildPhase {
         }
         kiln_media::write_records(ctx, records)
     }
-}
-
-/// The block's repos, then the variant's own tree unless listed, as pungi's `_get_repo`.
-fn repos(ctx: &PhaseContext, variant: &Variant, block: &OsbuildBlock) -> Vec<Value> {
-    let mut names = block.repo.clone();
-    if !names.contains(&variant.uid) {
-        names.push(variant.uid.clone());
-    }
-    names
-        .iter()
-        .map(|r| match ctx.compose.variants.get(r) {
-            Some(v) => ctx
-                .compose
-                .paths
-                .compose_dir()
-                .join(&v.uid)
-                .join("$arch/os")
-                .display()
-                .to_string(),
-            None => r.clone(),
-        })
-        .map(Value::String)
-        .collect()
 }
 
 /// pungi's images.json type of an ISO archive, from its file name.
@@ -176,7 +146,10 @@ fn build(
         None => None,
     };
     let mut opts = Map::new();
-    opts.insert("repo".into(), Value::Array(repos(ctx, variant, block)));
+    opts.insert(
+        "repo".into(),
+        json!(kiln_koji::repo_urls(ctx, variant, &block.repo, "$arch")),
+    );
     let mut ostree = Map::new();
     for (k, v) in [
         ("url", &block.ostree_url),
@@ -264,43 +237,24 @@ fn build(
                 .join(&arch)
                 .join("images")
         };
-        std::fs::create_dir_all(&dir)?;
-        let dest = dir.join(filename);
-        let _ = std::fs::remove_file(&dest);
-        let src = images_dir.join(filename);
-        if std::fs::hard_link(&src, &dest).is_err() {
-            kiln_fs::copy_atomic(&src, &dest)?;
-        }
-        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
         let kind = match &block.manifest_type {
             Some(t) => t.clone(),
             None if type_name == "iso" => iso_type(filename).to_owned(),
             None => type_name.to_owned(),
         };
-        let in_compose = if type_name == "iso" {
-            ctx.compose.paths.iso_dir(variant, &arch).join(filename)
-        } else {
-            dest.clone()
-        };
-        tracing::info!("osbuild {uid}.{arch}: {filename} ({kind}) from task {task}");
-        let image = Image {
-            path: kiln_media::compose_relative(ctx, &in_compose),
-            mtime: ctx.compose.timestamp,
-            size,
-            volume_id: None,
-            kind,
-            format: (*format).into(),
-            arch: arch.clone(),
-            disc_number: 1,
-            disc_count: 1,
-            checksums,
-            implant_md5: None,
-            bootable: false,
-            subvariant: block.subvariant.clone().unwrap_or_else(|| uid.clone()),
-            unified: false,
-            additional_variants: Vec::new(),
-        };
-        records.extend(kiln_media::file_image(variant, &arch, image));
+        records.extend(kiln_media::place_image(
+            ctx,
+            &images_dir.join(filename),
+            &dir,
+            kiln_media::Placed {
+                variant,
+                arch: &arch,
+                kind: &kind,
+                format,
+                subvariant: block.subvariant.as_deref().unwrap_or(uid),
+                bootable: false,
+            },
+        )?);
     }
     if records.is_empty() {
         return Err(PhaseError::msg(format!(
