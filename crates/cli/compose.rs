@@ -476,6 +476,19 @@ fn planning_compose(config: &Config, topdir: Option<&Path>) -> anyhow::Result<Co
 
 /// Where each phase's commands run (`runroot_method`): locally, or in podman containers that
 /// see the compose's top folder at its own path.
+/// The RPM packages of a phase's tools, for its Koji runroot tasks' `--package`.
+fn runroot_packages(config: &Config, phase: &str) -> Vec<String> {
+    let mut out: Vec<String> = crate::phases::all()
+        .iter()
+        .filter(|p| p.name() == phase)
+        .flat_map(|p| p.tools(config))
+        .flat_map(kiln_engine::rpm_packages)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn runners(config: &Config, topdir: &Path) -> kiln_engine::PhaseRunners {
     let podman = |s: &kiln_config::PodmanRunroot| -> Box<dyn kiln_engine::Runner> {
         let mut mounts = vec![topdir.to_owned()];
@@ -499,6 +512,9 @@ fn runners(config: &Config, topdir: &Path) -> kiln_engine::PhaseRunners {
                     .find(|(k, _)| kiln_config::phases::canonical(k) == Some(p))
                     .map(|(_, w)| *w)
             }),
+            packages: phase
+                .map(|p| runroot_packages(config, p))
+                .unwrap_or_default(),
             mounts: vec![topdir.to_owned()],
             io_dir: topdir.join("work/global/koji-io"),
             default_arch: std::env::consts::ARCH.to_owned(),
@@ -507,7 +523,13 @@ fn runners(config: &Config, topdir: &Path) -> kiln_engine::PhaseRunners {
     let mut per_phase = std::collections::BTreeMap::new();
     let mut default: Box<dyn kiln_engine::Runner> = Box::new(LocalRunner);
     match &config.runroot_method {
-        kiln_config::RunrootMethod::One(m) if m == "koji" => default = koji(None),
+        kiln_config::RunrootMethod::One(m) if m == "koji" => {
+            default = koji(None);
+            // Each phase's tasks ask for its own tools' packages, as pungi's phases do.
+            for phase in crate::phases::all() {
+                per_phase.insert(phase.name().to_owned(), koji(Some(phase.name())));
+            }
+        }
         kiln_config::RunrootMethod::PerPhase(map) => {
             for (phase, m) in map {
                 if m == "koji" {

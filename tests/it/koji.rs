@@ -165,6 +165,8 @@ fn createiso_through_koji_runroot_makes_the_local_iso_with_pungis_calls() {
     assert_eq!(kw["channel"], "compose");
     assert_eq!(kw["weight"], 3);
     assert_eq!(kw["new_chroot"], true);
+    // The buildroot is asked for the packages of createiso's tools, as pungi's phases ask.
+    assert_eq!(kw["packages"], serde_json::json!(["xorriso"]), "{mkisofs}");
     assert!(mkisofs["args"][2].is_string(), "{mkisofs}");
     assert_eq!(
         kw["mounts"],

@@ -133,9 +133,31 @@ pub enum RunError {
     },
 }
 
+/// The RPM packages that hold a tool (what a Koji runroot task asks its buildroot for).
+pub fn rpm_packages(tool: &str) -> Vec<String> {
+    packages(tool)
+        .1
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// How to get a tool, for the error a release engineer sees when it is missing.
 pub fn install_hint(tool: &str) -> String {
-    let (deb, rpm) = match tool {
+    let (deb, rpm) = packages(tool);
+    match deb {
+        Some(deb) => format!(
+            "install it with `apt-get install {deb}` (Debian/Ubuntu) or `dnf install {rpm}` (Fedora/RHEL)"
+        ),
+        None => format!(
+            "install it with `dnf install {rpm}` (Fedora/RHEL; Debian has no package for it)"
+        ),
+    }
+}
+
+/// (Debian packages, RPM packages) of a tool.
+fn packages(tool: &str) -> (Option<&str>, &str) {
+    match tool {
         "xorriso" | "xorrisofs" => (Some("xorriso"), "xorriso"),
         "implantisomd5" | "checkisomd5" => (Some("isomd5sum"), "isomd5sum"),
         "isohybrid" => (Some("syslinux-utils"), "syslinux"),
@@ -149,14 +171,6 @@ pub fn install_hint(tool: &str) -> String {
         "ostree" => (Some("ostree"), "ostree"),
         "podman" => (Some("podman"), "podman"),
         other => (Some(other), other),
-    };
-    match deb {
-        Some(deb) => format!(
-            "install it with `apt-get install {deb}` (Debian/Ubuntu) or `dnf install {rpm}` (Fedora/RHEL)"
-        ),
-        None => format!(
-            "install it with `dnf install {rpm}` (Fedora/RHEL; Debian has no package for it)"
-        ),
     }
 }
 
@@ -670,6 +684,8 @@ pub struct KojiRunner {
     pub tag: String,
     pub channel: Option<String>,
     pub weight: Option<u32>,
+    /// Packages the runroot's buildroot must have (`--package`): those of the phase's tools.
+    pub packages: Vec<String>,
     /// Mounted read-write in the runroot (`--mount`); the compose's top folder first.
     pub mounts: Vec<PathBuf>,
     /// Under the compose's top folder: where the tasks leave their output.
@@ -745,6 +761,9 @@ impl KojiRunner {
         }
         if let Some(w) = self.weight {
             c = c.arg(format!("--weight={w}"));
+        }
+        for p in &self.packages {
+            c = c.arg(format!("--package={p}"));
         }
         for m in &self.mounts {
             let mut a = OsString::from("--mount=");
