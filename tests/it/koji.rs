@@ -1069,3 +1069,60 @@ fn live_media_is_koji_spin_livemedia_with_pungis_arguments() {
         "{deliverables}"
     );
 }
+
+/// A phase's Koji image tasks run side by side, as pungi's thread pool runs them: the second
+/// block's task is submitted before the first one's has ended (each stays open 3 s).
+#[test]
+fn a_phases_koji_tasks_run_side_by_side() {
+    if !have("koji") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let hub = Hub::with_volume(
+        &volume,
+        &[("KOJI_HUB_TASK_SECONDS", std::ffi::OsStr::new("3"))],
+    );
+    let dir = base.path().join("c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = mini_config(
+        &dir,
+        "koji_profile: kiln-test\nkiwibuild_target: f41-kiwi\nkiwibuild:\n  \"^BaseOS$\":\n    \
+         - {description_scm: \"git+https://example.org/k.git#main\", description_path: cloud.kiwi, subvariant: Cloud}\n    \
+         - {description_scm: \"git+https://example.org/k.git#main\", description_path: container.kiwi, \
+         subvariant: Container}\n",
+    );
+    let out = hub
+        .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let methods: Vec<String> = hub
+        .calls()
+        .iter()
+        .map(|c| c["method"].as_str().unwrap().to_owned())
+        .collect();
+    let submitted: Vec<usize> = methods
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| *m == "kiwiBuild")
+        .map(|(i, _)| i)
+        .collect();
+    let first_result = methods
+        .iter()
+        .position(|m| m == "getTaskChildren")
+        .expect("no task was collected");
+    assert_eq!(submitted.len(), 2, "{methods:?}");
+    assert!(
+        submitted[1] < first_result,
+        "the second task waited for the first: {methods:?}"
+    );
+    let images =
+        std::fs::read_to_string(compose_dir(&dir.join("t")).join("compose/metadata/images.json"))
+            .unwrap();
+    assert!(
+        images.contains("mini-kiwi.x86_64-36.qcow2") && images.contains("mini-kiwi-"),
+        "{images}"
+    );
+}

@@ -225,6 +225,26 @@ pub fn tree_url(ctx: &PhaseContext, uid: &str, arch_var: &str) -> String {
         .to_string()
 }
 
+/// A job of an image phase: one Koji task, submitted, watched and collected.
+pub type Job<'a, T> = Box<dyn FnOnce() -> Result<T, PhaseError> + Send + 'a>;
+
+/// Runs every job at once, one thread each (a Koji task is mostly waiting, and pungi submits a
+/// phase's tasks side by side too); the results come back in job order, and the first error in
+/// that order is the phase's.
+pub fn all_at_once<T: Send>(jobs: Vec<Job<'_, T>>) -> Result<Vec<T>, PhaseError> {
+    let results: Vec<Result<T, PhaseError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.into_iter().map(|j| s.spawn(j)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(PhaseError::msg("a Koji task's thread panicked")))
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
 /// The child tasks that make images.
 const IMAGE_METHODS: &[&str] = &[
     "createImage",

@@ -105,8 +105,9 @@ impl Phase for ImageBuildPhase {
             kiln_media::naming::foreign_arches("image_build", re, &b.image_build.arches, &variants)
         })
     }
+    /// Every block's task at once (they mostly wait on Koji), collected in config order.
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        let mut records = Vec::new();
+        let mut jobs: Vec<kiln_koji::Job<Option<Vec<ImageRecord>>>> = Vec::new();
         for variant in &ctx.compose.variants.all {
             for (re, block) in blocks(ctx.config) {
                 if !kiln_config::variant_matches(re, &variant.uid) {
@@ -122,18 +123,23 @@ impl Phase for ImageBuildPhase {
                     .iter()
                     .all(|a| section.failable.iter().any(|f| f == "*" || f == a));
                 let subvariant = section.subvariant.as_deref().unwrap_or(&variant.uid);
-                if let Some(r) = ctx.failable_with(
-                    "image-build",
-                    &variant.uid,
-                    "*",
-                    Some(subvariant),
-                    failable,
-                    || build(ctx, variant, block, &arches),
-                )? {
-                    records.extend(r);
-                }
+                jobs.push(Box::new(move || {
+                    ctx.failable_with(
+                        "image-build",
+                        &variant.uid,
+                        "*",
+                        Some(subvariant),
+                        failable,
+                        || build(ctx, variant, block, &arches),
+                    )
+                }));
             }
         }
+        let records = kiln_koji::all_at_once(jobs)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
         kiln_media::write_records(ctx, records)
     }
 }

@@ -128,8 +128,12 @@ impl Phase for KiwiPhase {
         }
         None
     }
+    /// Koji blocks' tasks all at once (they mostly wait), local builds one after another.
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut records = Vec::new();
+        let mut koji_jobs: Vec<kiln_koji::Job<Option<Vec<kiln_productmd::ImageRecord>>>> =
+            Vec::new();
+        let mut locals = Vec::new();
         let mut number = 0;
         for variant in &ctx.compose.variants.all {
             for (re, block) in blocks(ctx.config) {
@@ -147,16 +151,17 @@ impl Phase for KiwiPhase {
                         .iter()
                         .all(|a| block.failable.iter().any(|f| f == "*" || f == a));
                     let subvariant = block.subvariant.as_deref().unwrap_or(&variant.uid);
-                    if let Some(r) = ctx.failable_with(
-                        "kiwibuild",
-                        &variant.uid,
-                        "*",
-                        Some(subvariant),
-                        failable,
-                        || koji_build::build(ctx, variant, block, target, &arches, number),
-                    )? {
-                        records.extend(r);
-                    }
+                    let n = number;
+                    koji_jobs.push(Box::new(move || {
+                        ctx.failable_with(
+                            "kiwibuild",
+                            &variant.uid,
+                            "*",
+                            Some(subvariant),
+                            failable,
+                            || koji_build::build(ctx, variant, block, target, &arches, n),
+                        )
+                    }));
                     continue;
                 }
                 let arches: Vec<String> = if block.arches.is_empty() {
@@ -171,6 +176,15 @@ impl Phase for KiwiPhase {
                 };
                 for arch in arches {
                     number += 1;
+                    locals.push((variant, block, arch, number));
+                }
+            }
+        }
+        // The Koji tasks wait on Koji while the local builds run here, one after another.
+        std::thread::scope(|s| {
+            let remote = s.spawn(|| kiln_koji::all_at_once(koji_jobs));
+            let local = (|| {
+                for (variant, block, arch, number) in locals {
                     let _arch = ctx.arch_span(&arch);
                     ctx.check_cancelled()?;
                     let failable = block.failable.iter().any(|a| a == "*" || *a == arch);
@@ -186,8 +200,15 @@ impl Phase for KiwiPhase {
                         records.extend(r);
                     }
                 }
-            }
-        }
+                Ok::<_, PhaseError>(())
+            })();
+            let remote = remote
+                .join()
+                .unwrap_or_else(|_| Err(PhaseError::msg("a Koji task's thread panicked")));
+            local?;
+            records.extend(remote?.into_iter().flatten().flatten());
+            Ok::<_, PhaseError>(())
+        })?;
         kiln_media::write_records(ctx, records)
     }
 }

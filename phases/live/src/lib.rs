@@ -80,8 +80,9 @@ impl Phase for LivePhase {
             kiln_media::naming::foreign_arches("live_media", re, &b.arches, &variants)
         })
     }
+    /// Every block's task at once (they mostly wait on Koji), collected in config order.
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        let mut records = Vec::new();
+        let mut jobs: Vec<kiln_koji::Job<Option<Vec<ImageRecord>>>> = Vec::new();
         for variant in &ctx.compose.variants.all {
             for (re, block) in blocks(ctx.config) {
                 if !kiln_config::variant_matches(re, &variant.uid) {
@@ -101,18 +102,23 @@ impl Phase for LivePhase {
                     .subvariant
                     .clone()
                     .unwrap_or_else(|| variant.uid.clone());
-                if let Some(r) = ctx.failable_with(
-                    "live-media",
-                    &variant.uid,
-                    "*",
-                    Some(&subvariant),
-                    failable.len() == arches.len(),
-                    || build(ctx, variant, block, &arches, &failable, &subvariant),
-                )? {
-                    records.extend(r);
-                }
+                jobs.push(Box::new(move || {
+                    ctx.failable_with(
+                        "live-media",
+                        &variant.uid,
+                        "*",
+                        Some(&subvariant),
+                        failable.len() == arches.len(),
+                        || build(ctx, variant, block, &arches, &failable, &subvariant),
+                    )
+                }));
             }
         }
+        let records = kiln_koji::all_at_once(jobs)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
         kiln_media::write_records(ctx, records)
     }
 }

@@ -75,8 +75,9 @@ impl Phase for OsbuildPhase {
             kiln_media::naming::foreign_arches("osbuild", re, &b.arches, &variants)
         })
     }
+    /// Every block's task at once (they mostly wait on Koji), collected in config order.
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        let mut records = Vec::new();
+        let mut jobs: Vec<kiln_koji::Job<Option<Vec<ImageRecord>>>> = Vec::new();
         let mut number = 0;
         for variant in &ctx.compose.variants.all {
             for (re, block) in blocks(ctx.config) {
@@ -93,18 +94,23 @@ impl Phase for OsbuildPhase {
                     .iter()
                     .all(|a| block.failable.iter().any(|f| f == "*" || f == a));
                 let subvariant = block.subvariant.as_deref().unwrap_or(&variant.uid);
-                if let Some(r) = ctx.failable_with(
-                    "osbuild",
-                    &variant.uid,
-                    "*",
-                    Some(subvariant),
-                    failable,
-                    || build(ctx, variant, block, &arches, number),
-                )? {
-                    records.extend(r);
-                }
+                jobs.push(Box::new(move || {
+                    ctx.failable_with(
+                        "osbuild",
+                        &variant.uid,
+                        "*",
+                        Some(subvariant),
+                        failable,
+                        || build(ctx, variant, block, &arches, number),
+                    )
+                }));
             }
         }
+        let records = kiln_koji::all_at_once(jobs)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
         kiln_media::write_records(ctx, records)
     }
 }

@@ -140,7 +140,9 @@ def kiwi_build(target, arches, desc_scm, desc_path, **kw):
     parent = new_task("kiwiBuild", "noarch", [target, arches, desc_scm, desc_path, kw],
                       state=OPEN)
     final[parent] = FAILED if fail - optional else CLOSED
-    name, version, release = "mini-kiwi", "36", "1"
+    # Each build of this hub's life its own name: the first mini-kiwi, then mini-kiwi-<task>.
+    name = "mini-kiwi" if parent == 1 else "mini-kiwi-%d" % parent
+    version, release = "36", "1"
     images = os.path.join(os.environ["KOJI_HUB_TOPDIR"], "packages", name, version, release,
                           "images")
     os.makedirs(images, exist_ok=True)
