@@ -444,6 +444,13 @@ fn the_ostree_installer_boots_and_carries_the_commit() {
         path,
         "BaseOS/x86_64/iso/Mini-36-20261121.0-BaseOS-x86_64-ostree.iso"
     );
+    if let Some(loaded) = crate::common::productmd_images(&top.join("compose/metadata/images.json"))
+    {
+        assert!(
+            loaded.contains(&format!("BaseOS x86_64 dvd-ostree iso {path}")),
+            "{loaded:?}"
+        );
+    }
     let iso = top.join("compose").join(path);
     let report = Command::new("xorriso")
         .arg("-indev")

@@ -98,6 +98,13 @@ fn kiwi_builds_a_root_tarball_from_the_compose_repos() {
         tarball["size"].as_u64().unwrap()
     );
 
+    if let Some(loaded) = crate::common::productmd_images(&top.join("compose/metadata/images.json"))
+    {
+        assert!(
+            loaded.contains(&format!("BaseOS x86_64 container tar.xz {path}")),
+            "{loaded:?}"
+        );
+    }
     // The tarball unpacks and holds the packages from the compose's BaseOS.
     let listing = run_ok(Command::new("tar").arg("-tJf").arg(&file));
     let listing = String::from_utf8_lossy(&listing);

@@ -614,6 +614,13 @@ fn kiwibuild_in_koji_is_one_task_with_pungis_arguments() {
     assert_eq!(image["format"], "qcow2");
     assert_eq!(image["subvariant"], "Cloud_Base");
     assert_eq!(listed.len(), 1, "the .packages file is no image: {images}");
+    if let Some(loaded) = crate::common::productmd_images(&top.join("compose/metadata/images.json"))
+    {
+        assert_eq!(
+            loaded,
+            ["BaseOS x86_64 qcow2 qcow2 BaseOS/x86_64/images/mini-kiwi.x86_64-36.qcow2"]
+        );
+    }
     let sums = std::fs::read_to_string(top.join("compose/BaseOS/x86_64/images/CHECKSUM")).unwrap();
     assert!(sums.contains("mini-kiwi.x86_64-36.qcow2"), "{sums}");
     assert!(
@@ -739,6 +746,16 @@ fn osbuild_is_a_koji_task_with_pungis_arguments() {
     assert_eq!(iso["format"], "iso");
     assert_eq!(iso["subvariant"], "Cloud");
     assert_eq!(listed.len(), 2, "the log is no image: {images}");
+    if let Some(loaded) = crate::common::productmd_images(&top.join("compose/metadata/images.json"))
+    {
+        assert_eq!(
+            loaded,
+            [
+                "BaseOS x86_64 dvd iso BaseOS/x86_64/iso/mini-cloud-36-20261121.0.x86_64-installer.iso",
+                "BaseOS x86_64 qcow2 qcow2 BaseOS/x86_64/images/mini-cloud-36-20261121.0.x86_64.qcow2",
+            ]
+        );
+    }
     drop(hub);
 
     let (_hub, _dir, out) = compose("fails", true);
@@ -862,6 +879,14 @@ fn image_build_runs_koji_image_build_with_pungis_config() {
         ]
     );
     assert!(listed.iter().all(|i| i["subvariant"] == "Cloud"));
+    if let Some(loaded) = crate::common::productmd_images(&top.join("compose/metadata/images.json"))
+    {
+        assert_eq!(loaded.len(), 2, "{loaded:?}");
+        assert!(
+            loaded[1].starts_with("BaseOS x86_64 raw-xz raw.xz "),
+            "{loaded:?}"
+        );
+    }
     drop(hub);
 
     let (_hub, _dir, out) = compose("fails", true, "");
@@ -1047,6 +1072,15 @@ fn live_media_is_koji_spin_livemedia_with_pungis_arguments() {
     assert_eq!(live["bootable"], true);
     assert_eq!(live["subvariant"], "Workstation");
     assert_eq!(live["volume_id"], xtask::fixtures::boot::TREE_LABEL);
+    if let Some(loaded) = crate::common::productmd_images(&top.join("compose/metadata/images.json"))
+    {
+        assert!(
+            loaded
+                .iter()
+                .any(|l| l.starts_with("BaseOS x86_64 live iso ")),
+            "{loaded:?}"
+        );
+    }
     drop(hub);
 
     let (_hub, _dir, out) = compose("fails", true, "");
