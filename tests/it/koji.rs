@@ -1158,3 +1158,84 @@ fn a_phases_koji_tasks_run_side_by_side() {
         "{images}"
     );
 }
+
+/// `pkgset_koji_builds` adds builds the tag does not have: the child tag alone (no
+/// inheritance) plus its parent's builds by NVR gives the repository's package set; an NVR Koji
+/// does not know stops the compose, named.
+#[test]
+fn pkgset_koji_builds_add_untagged_builds() {
+    if !have("koji") || !have("rpm") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    let tags_file = koji_volume(&volume);
+    let tags: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&tags_file).unwrap()).unwrap();
+    let parent_nvrs: Vec<String> = tags["tags"]["mini-36-base"]["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            format!(
+                "{}-{}-{}",
+                b["name"].as_str().unwrap(),
+                b["version"].as_str().unwrap(),
+                b["release"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let hub = Hub::with_volume(&volume, &[("KOJI_HUB_TAGS", tags_file.as_os_str())]);
+    let compose = |name: &str, builds: &[String]| {
+        let dir = base.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let quoted: Vec<String> = builds.iter().map(|b| format!("\"{b}\"")).collect();
+        let cfg = mini_config(
+            &dir,
+            &format!(
+                "pkgset_koji_tag: mini-36\npkgset_koji_inherit: false\nkoji_profile: kiln-test\n\
+                 pkgset_koji_builds: [{}]\n",
+                quoted.join(", ")
+            ),
+        );
+        let edited = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("sigkeys: [null]", "sigkeys: [c0ffee36, null]")
+            .replace("pkgset_source: repos", "pkgset_source: koji");
+        std::fs::write(&cfg, edited).unwrap();
+        let out = hub
+            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+            .output()
+            .unwrap();
+        (dir, out)
+    };
+    let (dir, out) = compose("koji", &parent_nvrs);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let repo_dir = base.path().join("repo");
+    std::fs::create_dir_all(&repo_dir).unwrap();
+    let out = kiln(
+        &compose_args(&mini_config(&repo_dir, ""), &["--skip-phase", "createiso"]),
+        &repo_dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rpms = "compose/metadata/rpms.json";
+    assert!(
+        std::fs::read(compose_dir(&dir.join("t")).join(rpms)).unwrap()
+            == std::fs::read(compose_dir(&repo_dir.join("t")).join(rpms)).unwrap(),
+        "rpms.json of the tag plus builds differs from the repository's"
+    );
+    let listed = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "listTaggedRPMS")
+        .unwrap();
+    assert_eq!(listed["kwargs"]["inherit"], false);
+
+    let (_dir, out) = compose("unknown", &["mini-nothing-1-1".to_owned()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("pkgset_koji_builds: Koji has no build mini-nothing-1-1"),
+        "{}",
+        text(&out)
+    );
+}

@@ -149,6 +149,9 @@ pub struct Config {
     /// The Koji tag (or tags) of `pkgset_source: koji`.
     #[serde(default)]
     pub pkgset_koji_tag: Option<OneOrMany>,
+    /// Builds (NVRs) added to a Koji package set whether the tag has them or not.
+    #[serde(default)]
+    pub pkgset_koji_builds: Vec<String>,
     /// Whether the tag's inherited builds count (pungi's default: yes).
     #[serde(default = "d_true")]
     pub pkgset_koji_inherit: bool,

@@ -4,6 +4,7 @@
 //! (`packages/<N>/<V>/<R>/data/signed/<key>/<arch>/<nvra>.rpm`), or the unsigned copy when the
 //! list allows it (`null`). The event is the hub's last when the compose starts, unless
 //! `koji_event` names one, and is recorded in `work/global/koji-event` as pungi records it.
+//! `pkgset_koji_builds` adds builds by NVR (`getBuild` and `listRPMs`) whether tagged or not.
 //!
 //! The hub is asked through kiln-koji (the real `koji` client), and the volume's top folder is
 //! the profile's `topdir`, so kiln sees exactly what that profile sees.
@@ -100,8 +101,8 @@ pub fn list_tags(ctx: &PhaseContext) -> Result<Listing, PhaseError> {
         .as_ref()
         .map(|t| t.to_vec())
         .unwrap_or_default();
-    let mut files = Vec::new();
-    let mut missing = Vec::new();
+    // (where they come from, their RPMs, their builds): the tags, then `pkgset_koji_builds`.
+    let mut listings: Vec<(String, Vec<Rpm>, Vec<Build>)> = Vec::new();
     for tag in &tags {
         let answer = koji.call(
             "listTaggedRPMS",
@@ -114,16 +115,36 @@ pub fn list_tags(ctx: &PhaseContext) -> Result<Listing, PhaseError> {
         )?;
         let (rpms, builds): (Vec<Rpm>, Vec<Build>) = serde_json::from_value(answer)
             .map_err(|e| PhaseError::msg(format!("koji listTaggedRPMS {tag}: {e}")))?;
-        let builds: BTreeMap<u64, &Build> = builds.iter().map(|b| (b.build_id, b)).collect();
         tracing::info!(
             "koji tag {tag} at event {event}: {} builds, {} RPMs",
             builds.len(),
             rpms.len()
         );
-        for rpm in &rpms {
+        listings.push((format!("koji listTaggedRPMS {tag}"), rpms, builds));
+    }
+    for nvr in &config.pkgset_koji_builds {
+        let build = koji.call("getBuild", &[nvr.as_str().into()], &[])?;
+        if build.is_null() {
+            return Err(PhaseError::msg(format!(
+                "pkgset_koji_builds: Koji has no build {nvr}"
+            )));
+        }
+        let build: Build = serde_json::from_value(build)
+            .map_err(|e| PhaseError::msg(format!("koji getBuild {nvr}: {e}")))?;
+        let rpms = koji.call("listRPMs", &[], &[("buildID", build.build_id.into())])?;
+        let rpms: Vec<Rpm> = serde_json::from_value(rpms)
+            .map_err(|e| PhaseError::msg(format!("koji listRPMs {nvr}: {e}")))?;
+        tracing::info!("koji build {nvr} (pkgset_koji_builds): {} RPMs", rpms.len());
+        listings.push((format!("koji build {nvr}"), rpms, vec![build]));
+    }
+    let mut files = Vec::new();
+    let mut missing = Vec::new();
+    for (source, rpms, builds) in &listings {
+        let builds: BTreeMap<u64, &Build> = builds.iter().map(|b| (b.build_id, b)).collect();
+        for rpm in rpms {
             let Some(build) = builds.get(&rpm.build_id) else {
                 return Err(PhaseError::msg(format!(
-                    "koji listTaggedRPMS {tag}: {}-{}-{} names build {} it does not list",
+                    "{source}: {}-{}-{} names build {} it does not list",
                     rpm.name, rpm.version, rpm.release, rpm.build_id
                 )));
             };

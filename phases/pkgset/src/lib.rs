@@ -67,6 +67,7 @@ impl Phase for PkgsetPhase {
             "pkgset_repos",
             "pkgset_koji_tag",
             "pkgset_koji_inherit",
+            "pkgset_koji_builds",
             "koji_event",
             "koji_profile",
             "sigkeys",

@@ -273,6 +273,17 @@ def live_media(name, version, arches, target, ksfile, opts=None, priority=None):
     return parent
 
 
+def get_build(info):
+    """A build by ID (osbuild's), or by NVR among the tags' (KOJI_HUB_TAGS); None if unknown."""
+    if isinstance(info, int) or str(info).isdigit():
+        return BUILDS.get(int(info))
+    for t in tags()["tags"].values():
+        for b in t["builds"]:
+            if "%s-%s-%s" % (b["name"], b["version"], b["release"]) == info:
+                return b
+    return None
+
+
 def task_children(tid, request=False, strict=False):
     return [task_info(t["id"], request) for t in TASKS.values() if t["parent"] == int(tid)]
 
@@ -288,7 +299,9 @@ FUNCS = {
         "dest_tag": 2, "dest_tag_name": info},
     "getTag": lambda info, **kw: {"id": 2, "name": str(info), "locked": False, "arches": "",
                                   "perm": None, "perm_id": None},
-    "getBuild": lambda bid, strict=False: BUILDS[int(bid)],
+    "getBuild": lambda info, strict=False: get_build(info),
+    "listRPMs": lambda buildID=None, **kw: [r for t in tags()["tags"].values() for r in t["rpms"]
+                                          if r["build_id"] == int(buildID)],
     "getHost": lambda info, strict=False, event=None: {"id": 1, "name": "builder.example.org"},
     "listArchives": lambda buildID=None, **kw: ARCHIVES[int(buildID)],
     "getLastEvent": lambda before=None, strict=True: tags()["event"],
