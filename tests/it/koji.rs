@@ -1239,3 +1239,48 @@ fn pkgset_koji_builds_add_untagged_builds() {
         text(&out)
     );
 }
+
+/// A scratch image (`scratch: true`) has no Koji build: its files are taken from the task's
+/// work folder on the volume, as pungi takes them.
+#[test]
+fn a_scratch_image_comes_from_the_tasks_work_folder() {
+    if !have("koji") {
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let hub = Hub::with_volume(&volume, &[]);
+    let dir = base.path().join("c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = mini_config(
+        &dir,
+        "koji_profile: kiln-test\nimage_build_target: f41-image\nimage_build:\n  \"^BaseOS$\":\n    \
+         image-build:\n      name: mini-cloud\n      format: qcow2\n      kickstart: mini-cloud.ks\n      \
+         ksurl: \"git+https://pagure.io/fedora-kickstarts.git#main\"\n      distro: Fedora-41\n      \
+         scratch: true\n",
+    );
+    let out = hub
+        .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let call = hub
+        .calls()
+        .into_iter()
+        .find(|c| c["method"] == "buildImageOz")
+        .unwrap();
+    assert_eq!(call["kwargs"]["opts"]["scratch"], true, "{call}");
+    let top = compose_dir(&dir.join("t"));
+    let image = top.join("compose/BaseOS/x86_64/images/mini-cloud-36-1.x86_64.qcow2");
+    let scratch = volume.join("work/tasks/2/2/mini-cloud-36-1.x86_64.qcow2");
+    assert!(scratch.is_file(), "the stand-in hub left no scratch image");
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        std::fs::read(&scratch).unwrap()
+    );
+    assert!(
+        !volume.join("packages/mini-cloud").exists(),
+        "a scratch build has no build folder"
+    );
+}

@@ -156,7 +156,17 @@ impl<'a> Koji<'a> {
             };
             let result = self.call("getTaskResult", &[id.into()], &[])?;
             let field = |k: &str| result[k].as_str().unwrap_or_default().to_owned();
-            let dir = image_build_dir(&top, &field("name"), &field("version"), &field("release"));
+            // A scratch image has no build: its files stay in the task's work folder.
+            let scratch = child["request"]
+                .as_array()
+                .and_then(|r| r.last())
+                .and_then(|o| o["scratch"].as_bool())
+                .unwrap_or(false);
+            let dir = if scratch {
+                task_work_dir(&top, id)
+            } else {
+                image_build_dir(&top, &field("name"), &field("version"), &field("release"))
+            };
             let arch = field("arch");
             for f in result["files"].as_array().into_iter().flatten() {
                 if let Some(f) = f.as_str() {
@@ -253,6 +263,13 @@ const IMAGE_METHODS: &[&str] = &[
     "createKiwiImage",
 ];
 
+/// `pathinfo.work()` + `taskrelpath`: a task's work folder on the volume.
+pub fn task_work_dir(top: &Path, task: u64) -> PathBuf {
+    top.join("work/tasks")
+        .join((task % 10000).to_string())
+        .join(task.to_string())
+}
+
 /// `pathinfo.imagebuild`: an image build's files on the volume.
 pub fn image_build_dir(top: &Path, name: &str, version: &str, release: &str) -> PathBuf {
     top.join("packages")
@@ -321,6 +338,10 @@ mod tests {
         assert_eq!(
             image_build_dir(Path::new("/mnt/koji"), "Fedora-Cloud", "41", "1"),
             Path::new("/mnt/koji/packages/Fedora-Cloud/41/1/images")
+        );
+        assert_eq!(
+            task_work_dir(Path::new("/mnt/koji"), 123_456_789),
+            Path::new("/mnt/koji/work/tasks/6789/123456789")
         );
     }
 }

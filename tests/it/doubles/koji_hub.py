@@ -227,7 +227,8 @@ def build_image(name, version, arches, target, inst_tree, opts=None, priority=No
     release = opts.get("release") or "1"
     images = os.path.join(os.environ["KOJI_HUB_TOPDIR"], "packages", name, version, release,
                           "images")
-    os.makedirs(images, exist_ok=True)
+    if not opts.get("scratch"):
+        os.makedirs(images, exist_ok=True)
     suffix = {"qcow2": ".qcow2", "raw-xz": ".raw.xz", "vagrant-libvirt": ".vagrant-libvirt.box"}
     magic = {"qcow2": b"QFI\xfb", "raw-xz": b"\xfd7zXZ\x00", "vagrant-libvirt": b"box"}
     for arch in arches:
@@ -236,9 +237,15 @@ def build_image(name, version, arches, target, inst_tree, opts=None, priority=No
                          parent, FAILED if failed else CLOSED)
         files = ["%s-%s-%s.%s%s" % (name, version, release, arch, suffix[f])
                  for f in opts.get("format", [])] + ["%s.ks" % name]
+        # A scratch image has no build: it stays in the task's work folder.
+        where = images
+        if opts.get("scratch"):
+            where = os.path.join(os.environ["KOJI_HUB_TOPDIR"], "work", "tasks",
+                                 str(child % 10000), str(child))
+            os.makedirs(where, exist_ok=True)
         if not failed:
             for f, fmt in zip(files, opts.get("format", [])):
-                with open(os.path.join(images, f), "wb") as out:
+                with open(os.path.join(where, f), "wb") as out:
                     out.write(magic[fmt] + f.encode())
         TASKS[child]["result"] = {"name": name, "version": version, "release": release,
                                   "arch": arch, "files": files}
