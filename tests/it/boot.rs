@@ -43,7 +43,7 @@ const FAILURES: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     BiosCd,
     BiosDisk,
     UefiCd,
@@ -52,7 +52,7 @@ enum Mode {
 
 const MODES: [Mode; 4] = [Mode::BiosCd, Mode::BiosDisk, Mode::UefiCd, Mode::UefiDisk];
 
-fn tools() -> bool {
+pub(crate) fn tools() -> bool {
     let all = [
         "qemu-system-x86_64",
         "xorriso",
@@ -70,20 +70,49 @@ fn tools() -> bool {
     all && ovmf
 }
 
+/// Where a boot is to get and the guest that gets there.
+pub(crate) struct Until<'a> {
+    /// Printed on the console when the guest got there: the boot ends once its line is whole.
+    pub marker: &'a str,
+    pub memory_mib: u32,
+    pub cpus: u32,
+    pub timeout: Duration,
+}
+
+/// The install media's stage2, found on the volume the kernel arguments name.
+const STAGE2: Until = Until {
+    marker: STAGE2_MARKER,
+    memory_mib: 512,
+    cpus: 1,
+    timeout: Duration::from_secs(120),
+};
+
 /// Boots `image` in `mode` and returns the console output once the stage2 marker shows, or the
 /// output so far when a failure string shows, qemu ends, or 120 s pass.
 fn boot(image: &Path, mode: Mode, scratch: &Path) -> Result<String, String> {
+    boot_until(image, mode, scratch, &STAGE2)
+}
+
+/// [`boot`] to another marker. A qcow2 disk boots with its writes thrown away (`snapshot=on`).
+pub(crate) fn boot_until(
+    image: &Path,
+    mode: Mode,
+    scratch: &Path,
+    until: &Until,
+) -> Result<String, String> {
     let mut qemu = Command::new("qemu-system-x86_64");
     qemu.args([
         "-machine",
         "q35",
         "-accel",
         "tcg",
-        "-m",
-        "512",
         "-nographic",
         "-no-reboot",
     ])
+    .arg("-m")
+    .arg(until.memory_mib.to_string())
+    .arg("-smp")
+    .arg(until.cpus.to_string())
     .args(["-serial", "mon:stdio", "-net", "none"]);
     if matches!(mode, Mode::UefiCd | Mode::UefiDisk) {
         let vars = scratch.join(format!("vars-{mode:?}.fd"));
@@ -108,10 +137,13 @@ fn boot(image: &Path, mode: Mode, scratch: &Path) -> Result<String, String> {
                 .args(["-boot", "d"]);
         }
         Mode::BiosDisk | Mode::UefiDisk => {
-            qemu.arg("-drive").arg(format!(
-                "file={},format=raw,if=virtio,readonly=on",
-                image.display()
-            ));
+            let drive = if image.extension().is_some_and(|e| e == "qcow2") {
+                "format=qcow2,if=virtio,snapshot=on"
+            } else {
+                "format=raw,if=virtio,readonly=on"
+            };
+            qemu.arg("-drive")
+                .arg(format!("file={},{drive}", image.display()));
         }
     }
     let mut child = qemu
@@ -130,7 +162,7 @@ fn boot(image: &Path, mode: Mode, scratch: &Path) -> Result<String, String> {
             }
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + until.timeout;
     let mut console = Vec::new();
     let outcome = loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -145,7 +177,7 @@ fn boot(image: &Path, mode: Mode, scratch: &Path) -> Result<String, String> {
         let seen = String::from_utf8_lossy(&console);
         // The whole marker line: it names the volume stage2 came from.
         if seen
-            .split_once(STAGE2_MARKER)
+            .split_once(until.marker)
             .is_some_and(|(_, rest)| rest.contains('\n'))
         {
             break Ok(());

@@ -190,6 +190,33 @@ const JUDGES: &[Package] = &[
         rpm: "rsync",
         probe: "rsync",
     },
+    // KIWI partitions its disk types with sfdisk, sgdisk and parted and converts them with qemu-img; its EFI live
+    // ISO formats the ESP as FAT.
+    Package {
+        deb: "fdisk",
+        rpm: "util-linux",
+        probe: "sfdisk",
+    },
+    Package {
+        deb: "gdisk",
+        rpm: "gdisk",
+        probe: "sgdisk",
+    },
+    Package {
+        deb: "parted",
+        rpm: "parted",
+        probe: "parted",
+    },
+    Package {
+        deb: "qemu-utils",
+        rpm: "qemu-img",
+        probe: "qemu-img",
+    },
+    Package {
+        deb: "dosfstools",
+        rpm: "dosfstools",
+        probe: "mkfs.vfat",
+    },
     // PyPI's koji builds gssapi, which needs Kerberos' headers.
     Package {
         deb: "libkrb5-dev",

@@ -66,6 +66,9 @@ enum Task {
     /// Check the workspace's layering: no phase crate depends on another, libraries stay below
     /// the engine (ARCHITECTURE.md, "Layers").
     CheckLayout,
+    /// The end-to-end tests too slow for CI (`#[ignore]`d in tests/it): real KIWI builds of
+    /// bootable Debian images, booted under qemu.
+    SlowTests,
 }
 
 /// Errors end as one line (no backtrace, even under `RUST_BACKTRACE=1`): what failed, and for
@@ -173,6 +176,14 @@ fn run(cli: Cli) -> Result<()> {
                 xtask::deps::Set::Tests
             };
             xtask::deps::ensure(set, !check)?
+        }
+        Task::SlowTests => {
+            let status = std::process::Command::new(env!("CARGO"))
+                .current_dir(xtask::layout::workspace_root()?)
+                .args(["test", "--test", "it", "--", "--ignored"])
+                .status()
+                .map_err(|e| anyhow::anyhow!("cannot run cargo: {e}"))?;
+            anyhow::ensure!(status.success(), "the slow tests failed ({status})");
         }
         Task::CheckLayout => {
             let members = xtask::layout::members(&xtask::layout::workspace_root()?)?;

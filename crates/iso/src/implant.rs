@@ -211,6 +211,31 @@ impl std::io::Write for Implanter {
     }
 }
 
+/// What [`implant_file`] found.
+#[derive(Debug, thiserror::Error)]
+pub enum ImplantFileError {
+    #[error("cannot read or write the image: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Implant(#[from] ImplantError),
+}
+
+/// Implants the MD5 into an image some other tool made (`implantisomd5 FILE`): one read of the
+/// file, then the 512 bytes written in place.
+pub fn implant_file(path: &std::path::Path, supported: bool) -> Result<Implant, ImplantFileError> {
+    use std::os::unix::fs::FileExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let mut implanter = Implanter::new();
+    std::io::copy(&mut file, &mut implanter)?;
+    let implant = implanter.finish(supported)?;
+    file.write_all_at(&implant.appdata, implant.offset)?;
+    file.sync_all()?;
+    Ok(implant)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +317,24 @@ mod tests {
         assert!(matches!(
             i.finish(false),
             Err(ImplantError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn an_image_on_disk_gets_the_implant_a_stream_gives() {
+        let img = image(400);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.iso");
+        std::fs::write(&path, &img).unwrap();
+        let implant = implant_file(&path, false).unwrap();
+        assert_eq!(implant, implant_in(&img, 4096));
+        let written = std::fs::read(&path).unwrap();
+        let at = implant.offset as usize;
+        assert_eq!(&written[at..at + APPDATA_SIZE], &implant.appdata[..]);
+        // A second implant is refused: the area is no longer blank.
+        assert!(matches!(
+            implant_file(&path, false),
+            Err(ImplantFileError::Implant(ImplantError::AppDataUsed))
         ));
     }
 }

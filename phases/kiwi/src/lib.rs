@@ -26,8 +26,9 @@ fn blocks(config: &Config) -> impl Iterator<Item = (&String, &KiwiBlock)> {
         .flat_map(|(re, blocks)| blocks.iter().map(move |b| (re, b)))
 }
 
-/// The image types a local description's `config.xml` defines (`<type image="...">`), or None
-/// when the description is not a local folder kiln can read now.
+/// The image types a local description's `config.xml` defines (`<type image="...">`), the
+/// one KIWI builds when no `--type` is given first (the `primary="true"` one, else the first),
+/// or None when the description is not a local folder kiln can read now.
 fn local_types(block: &KiwiBlock) -> Option<Vec<String>> {
     if is_remote(&block.description_scm) {
         return None;
@@ -44,13 +45,36 @@ fn local_types(block: &KiwiBlock) -> Option<Vec<String>> {
     .ok()?;
     let mut types = Vec::new();
     for part in text.split("<type").skip(1) {
-        if let Some(rest) = part.split_once("image=\"").map(|(_, r)| r)
+        let tag = part.split_once('>').map_or(part, |(t, _)| t);
+        if let Some(rest) = tag.split_once("image=\"").map(|(_, r)| r)
             && let Some((t, _)) = rest.split_once('"')
         {
-            types.push(t.to_owned());
+            if tag.contains("primary=\"true\"") {
+                types.insert(0, t.to_owned());
+            } else {
+                types.push(t.to_owned());
+            }
         }
     }
     (!types.is_empty()).then_some(types)
+}
+
+/// The KIWI type a local block builds, when kiln can tell.
+fn build_type(block: &KiwiBlock) -> Option<String> {
+    block
+        .image_type
+        .clone()
+        .or_else(|| local_types(block)?.into_iter().next())
+}
+
+/// What KIWI itself runs on the build host for a type, beyond its own package manager: found
+/// missing only after the root is installed, minutes in, so kiln asks for them first.
+fn type_tools(image_type: &str) -> &'static [&'static str] {
+    match image_type {
+        "oem" | "vmx" | "kis" => &["qemu-img", "sfdisk", "sgdisk", "parted", "mkfs.ext4"],
+        "iso" => &["xorriso", "mksquashfs", "mkfs.vfat", "mcopy"],
+        _ => &[],
+    }
 }
 
 /// The Koji target a block builds in, if it builds in Koji.
@@ -92,12 +116,17 @@ impl Phase for KiwiPhase {
         if blocks(config).any(|(_, b)| koji_target(config, b).is_some()) {
             tools.extend(["koji", "python3"]);
         }
-        if blocks(config).any(|(_, b)| koji_target(config, b).is_none()) {
+        for (_, block) in blocks(config).filter(|(_, b)| koji_target(config, b).is_none()) {
             tools.push("kiwi-ng");
-            if blocks(config).any(|(_, b)| is_remote(&b.description_scm)) {
+            if is_remote(&block.description_scm) {
                 tools.push("git");
             }
+            if let Some(t) = build_type(block) {
+                tools.extend(type_tools(&t));
+            }
         }
+        tools.sort_unstable();
+        tools.dedup();
         tools
     }
     /// A block's arch that none of its variants has, or a `type` its local description does
@@ -343,8 +372,6 @@ fn build(
         .join(uid)
         .join(arch)
         .join("images");
-    std::fs::create_dir_all(&images_dir)
-        .map_err(|e| PhaseError::with(format!("cannot create {}", images_dir.display()), e))?;
     let mut records = Vec::new();
     for (key, entry) in result.as_object().into_iter().flatten() {
         let Some(file) = entry.get("filename").and_then(Value::as_str) else {
@@ -354,31 +381,23 @@ fn build(
             continue;
         };
         let src = Path::new(file);
-        let dest = images_dir.join(src.file_name().unwrap_or_default());
-        std::fs::rename(src, &dest)
-            .or_else(|_| std::fs::copy(src, &dest).map(|_| ()))
-            .map_err(|e| PhaseError::with(format!("cannot move {}", src.display()), e))?;
-        kiln_media::set_mtime(&dest, ctx.compose.timestamp)?;
-        let (size, checksums) = kiln_media::file_image_digests(ctx, &dest)?;
-        tracing::info!("kiwibuild {uid}.{arch}: {} ({kind})", dest.display());
-        let image = kiln_productmd::Image {
-            path: kiln_media::compose_relative(ctx, &dest),
-            mtime: ctx.compose.timestamp,
-            size,
-            volume_id: None,
-            kind: kind.into(),
-            format: format.into(),
-            arch: arch.to_owned(),
-            disc_number: 1,
-            disc_count: 1,
-            checksums,
-            implant_md5: None,
-            bootable: kind == "live" || kind == "qcow2",
-            subvariant: block.subvariant.clone().unwrap_or_else(|| uid.clone()),
-            unified: false,
-            additional_variants: Vec::new(),
-        };
-        records.extend(kiln_media::file_image(variant, arch, image));
+        if format == "iso" {
+            implant(src)?;
+        }
+        kiln_media::set_mtime(src, ctx.compose.timestamp)?;
+        records.extend(kiln_media::place_image(
+            ctx,
+            src,
+            &images_dir,
+            kiln_media::Placed {
+                variant,
+                arch,
+                kind,
+                format,
+                subvariant: block.subvariant.as_deref().unwrap_or(uid),
+                bootable: matches!(kind, "live" | "dvd" | "qcow2" | "raw" | "raw-xz"),
+            },
+        )?);
     }
     if records.is_empty() {
         return Err(PhaseError::msg(format!(
@@ -387,4 +406,17 @@ fn build(
         )));
     }
     Ok(records)
+}
+
+/// A KIWI ISO gets the implanted MD5 that media checks (`checkisomd5`, `rd.live.check`) read,
+/// as livemedia-creator's ISOs have it. One KIWI already tagged keeps its own.
+fn implant(iso: &Path) -> Result<(), PhaseError> {
+    use kiln_iso::implant::{ImplantError, ImplantFileError, implant_file};
+    match implant_file(iso, false) {
+        Ok(_) | Err(ImplantFileError::Implant(ImplantError::AppDataUsed)) => Ok(()),
+        Err(e) => Err(PhaseError::msg(format!(
+            "cannot implant the MD5 into {}: {e}",
+            iso.display()
+        ))),
+    }
 }
