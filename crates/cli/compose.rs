@@ -474,8 +474,6 @@ fn planning_compose(config: &Config, topdir: Option<&Path>) -> anyhow::Result<Co
     })
 }
 
-/// Where each phase's commands run (`runroot_method`): locally, or in podman containers that
-/// see the compose's top folder at its own path.
 /// The RPM packages of a phase's tools, for its Koji runroot tasks' `--package`.
 fn runroot_packages(config: &Config, phase: &str) -> Vec<String> {
     let mut out: Vec<String> = crate::phases::all()
@@ -489,6 +487,8 @@ fn runroot_packages(config: &Config, phase: &str) -> Vec<String> {
     out
 }
 
+/// Where each phase's commands run (`runroot_method`): locally, or in podman containers,
+/// Kubernetes Jobs or Koji runroot tasks that see the compose's top folder at its own path.
 fn runners(config: &Config, topdir: &Path) -> kiln_engine::PhaseRunners {
     let podman = |s: &kiln_config::PodmanRunroot| -> Box<dyn kiln_engine::Runner> {
         let mut mounts = vec![topdir.to_owned()];
@@ -520,38 +520,57 @@ fn runners(config: &Config, topdir: &Path) -> kiln_engine::PhaseRunners {
             default_arch: std::env::consts::ARCH.to_owned(),
         })
     };
+    let kubernetes = |s: &kiln_config::KubernetesRunroot| -> Box<dyn kiln_engine::Runner> {
+        let mut mounts = vec![topdir.to_owned()];
+        mounts.extend(s.mounts.iter().cloned());
+        Box::new(kiln_engine::KubernetesRunner {
+            image: s.image.clone(),
+            namespace: s.namespace.clone(),
+            kubeconfig: s.kubeconfig.clone(),
+            context: s.context.clone(),
+            mounts,
+            claim: s.persistent_volume_claim.clone(),
+            node_selectors: s.node_selectors.clone(),
+            resources: s.resources.clone(),
+            backoff_limit: s.backoff_limit,
+            active_deadline_seconds: s.active_deadline_seconds,
+            image_pull_policy: s.image_pull_policy.clone(),
+            host_network: s.host_network,
+            poll: std::time::Duration::from_secs_f64(s.poll_seconds),
+            io_dir: topdir.join("work/global/kubernetes-io"),
+            default_arch: std::env::consts::ARCH.to_owned(),
+        })
+    };
+    // The config check makes sure the settings of every method named are there.
+    let make = |method: &str, phase: Option<&str>| -> Option<Box<dyn kiln_engine::Runner>> {
+        match method {
+            "podman" => config.runroot_podman.as_ref().map(podman),
+            "kubernetes" => config.runroot_kubernetes.as_ref().map(kubernetes),
+            "koji" => Some(koji(phase)),
+            _ => None,
+        }
+    };
     let mut per_phase = std::collections::BTreeMap::new();
     let mut default: Box<dyn kiln_engine::Runner> = Box::new(LocalRunner);
     match &config.runroot_method {
-        kiln_config::RunrootMethod::One(m) if m == "koji" => {
-            default = koji(None);
-            // Each phase's tasks ask for its own tools' packages, as pungi's phases do.
-            for phase in crate::phases::all() {
-                per_phase.insert(phase.name().to_owned(), koji(Some(phase.name())));
+        kiln_config::RunrootMethod::One(m) => {
+            if let Some(r) = make(m, None) {
+                default = r;
+            }
+            if m == "koji" {
+                // Each phase's tasks ask for its own tools' packages, as pungi's phases do.
+                for phase in crate::phases::all() {
+                    per_phase.insert(phase.name().to_owned(), koji(Some(phase.name())));
+                }
             }
         }
         kiln_config::RunrootMethod::PerPhase(map) => {
             for (phase, m) in map {
-                if m == "koji" {
-                    let name = kiln_config::phases::canonical(phase).unwrap_or(phase);
-                    per_phase.insert(name.to_owned(), koji(Some(name)));
+                let name = kiln_config::phases::canonical(phase).unwrap_or(phase);
+                if let Some(r) = make(m, Some(name)) {
+                    per_phase.insert(name.to_owned(), r);
                 }
             }
-        }
-        _ => {}
-    }
-    if let Some(settings) = &config.runroot_podman {
-        match &config.runroot_method {
-            kiln_config::RunrootMethod::One(m) if m == "podman" => default = podman(settings),
-            kiln_config::RunrootMethod::PerPhase(map) => {
-                for (phase, m) in map {
-                    if m == "podman" {
-                        let name = kiln_config::phases::canonical(phase).unwrap_or(phase);
-                        per_phase.insert(name.to_owned(), podman(settings));
-                    }
-                }
-            }
-            _ => {}
         }
     }
     kiln_engine::PhaseRunners { default, per_phase }
@@ -615,6 +634,15 @@ fn preflight(
             "kiln: runroot_method uses koji, but the `koji` client is not installed; {} \
              (or `python3 -m pip install koji`)",
             kiln_engine::install_hint("koji")
+        );
+        return Ok(Some(ExitCode::from(exit::CONFIG_ERROR)));
+    }
+    if config.runroot_method.methods().contains(&"kubernetes")
+        && kiln_engine::find_on_path("kubectl").is_none()
+    {
+        eprintln!(
+            "kiln: runroot_method uses kubernetes, but `kubectl` is not installed; {}",
+            kiln_engine::install_hint("kubectl")
         );
         return Ok(Some(ExitCode::from(exit::CONFIG_ERROR)));
     }

@@ -174,6 +174,13 @@ const JUDGES: &[Package] = &[
         rpm: "runc",
         probe: "runc",
     },
+    // The Kubernetes runner drives kubectl (the test cluster itself is built by
+    // `cargo xtask cluster build`, which installs what it needs).
+    Package {
+        deb: "kubernetes-client",
+        rpm: "kubernetes-client",
+        probe: "kubectl",
+    },
     Package {
         deb: "debootstrap",
         rpm: "debootstrap",

@@ -67,8 +67,15 @@ enum Task {
     /// the engine (ARCHITECTURE.md, "Layers").
     CheckLayout,
     /// The end-to-end tests too slow for CI (`#[ignore]`d in tests/it): real KIWI builds of
-    /// bootable Debian images, booted under qemu.
+    /// bootable Debian images, booted under qemu, and the Kubernetes runner against the one-node
+    /// test cluster (built the first time; stopped afterwards).
     SlowTests,
+    /// The Kubernetes runner's one-node test cluster (xtask/cluster/kiln-cluster.sh): build
+    /// (once, about 10 minutes, kept in /var/tmp/kiln-k8s), start, stop, status.
+    Cluster {
+        /// build, start, stop or status.
+        action: String,
+    },
 }
 
 /// Errors end as one line (no backtrace, even under `RUST_BACKTRACE=1`): what failed, and for
@@ -183,8 +190,15 @@ fn run(cli: Cli) -> Result<()> {
                 .args(["test", "--test", "it", "--", "--ignored"])
                 .status()
                 .map_err(|e| anyhow::anyhow!("cannot run cargo: {e}"))?;
+            xtask::fixtures::kubernetes::cluster("stop", None)?;
             anyhow::ensure!(status.success(), "the slow tests failed ({status})");
         }
+        Task::Cluster { action } => match action.as_str() {
+            "build" | "start" | "stop" | "status" => {
+                xtask::fixtures::kubernetes::cluster(&action, None)?
+            }
+            other => anyhow::bail!("unknown cluster action {other:?} (build, start, stop, status)"),
+        },
         Task::CheckLayout => {
             let members = xtask::layout::members(&xtask::layout::workspace_root()?)?;
             let violations = xtask::layout::check(&members);

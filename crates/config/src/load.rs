@@ -433,7 +433,11 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
     for m in c.runroot_method.methods() {
         push(
             "runroot_method",
-            one_of("runroot_method", m, &["local", "podman", "koji"]),
+            one_of(
+                "runroot_method",
+                m,
+                &["local", "podman", "kubernetes", "koji"],
+            ),
         );
     }
     if c.runroot_method.methods().contains(&"koji") && c.runroot_tag.is_none() {
@@ -474,6 +478,39 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
                 "`runroot_method` uses podman, but `runroot_podman` (its image) is not set".into(),
             ),
         );
+    }
+    if c.runroot_method.methods().contains(&"kubernetes") && c.runroot_kubernetes.is_none() {
+        push(
+            "runroot_method",
+            Some(
+                "`runroot_method` uses kubernetes, but `runroot_kubernetes` (its image) is not set"
+                    .into(),
+            ),
+        );
+    }
+    if let Some(k) = &c.runroot_kubernetes {
+        if let Some(p) = &k.image_pull_policy {
+            push(
+                "runroot_kubernetes",
+                one_of(
+                    "runroot_kubernetes.image_pull_policy",
+                    p,
+                    &["Always", "IfNotPresent", "Never"],
+                ),
+            );
+        }
+        for key in k.resources.keys() {
+            push(
+                "runroot_kubernetes",
+                one_of("runroot_kubernetes.resources", key, &["requests", "limits"]),
+            );
+        }
+        if k.poll_seconds.is_nan() || k.poll_seconds <= 0.0 {
+            push(
+                "runroot_kubernetes",
+                Some("`runroot_kubernetes.poll_seconds` must be above 0".into()),
+            );
+        }
     }
     if let Some(m) = &c.buildinstall_method {
         push(

@@ -95,14 +95,18 @@ pub struct Config {
     /// Put packages in Packages/<first letter>/.
     #[serde(default)]
     pub hashed_directories: bool,
-    /// Where external commands run: `local`, `podman` (`runroot_podman`) or `koji` (Koji runroot
-    /// tasks in `runroot_tag`), for every phase or per phase (`{createiso: koji}`; phases not
+    /// Where external commands run: `local`, `podman` (`runroot_podman`), `kubernetes`
+    /// (`runroot_kubernetes`: a Job per command) or `koji` (Koji runroot tasks in
+    /// `runroot_tag`), for every phase or per phase (`{createiso: koji}`; phases not
     /// named run locally).
     #[serde(default)]
     pub runroot_method: RunrootMethod,
     /// The podman runner's settings, when `runroot_method` names podman.
     #[serde(default)]
     pub runroot_podman: Option<PodmanRunroot>,
+    /// The Kubernetes runner's settings, when `runroot_method` names kubernetes.
+    #[serde(default)]
+    pub runroot_kubernetes: Option<KubernetesRunroot>,
     /// The Koji profile of the `koji` CLI (pungi's `koji_profile`; its server, auth and
     /// `topurl` come from the profile's koji config).
     #[serde(default)]
@@ -825,6 +829,58 @@ pub struct PodmanRunroot {
     /// More `podman run` arguments (`--runtime`, `--ulimit`, `--memory`, ...).
     #[serde(default)]
     pub args: Vec<String>,
+}
+
+/// `runroot_kubernetes`: where and how the Kubernetes runner runs commands, one Job each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesRunroot {
+    /// The image every Job's pod runs; it must hold the tools of the phases that use it.
+    pub image: String,
+    /// The namespace of the Jobs (default: the kubeconfig context's).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The kubeconfig `kubectl` uses (default: `KUBECONFIG`, else `~/.kube/config`).
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current one).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// Folders mounted at the same paths besides the compose's top folder, which every pod
+    /// must see where kiln sees it.
+    #[serde(default)]
+    pub mounts: Vec<PathBuf>,
+    /// Mount the folders from this PersistentVolumeClaim, each at its own path with the path as
+    /// the claim's `subPath` (the claim holds the shared filesystem from its root), instead of
+    /// as `hostPath` volumes (a one-node cluster, or nodes that all mount the same storage).
+    #[serde(default)]
+    pub persistent_volume_claim: Option<String>,
+    /// Node labels a pod of each arch must match (`{x86_64: {kubernetes.io/arch: amd64}}`).
+    #[serde(default)]
+    pub node_selectors: BTreeMap<String, BTreeMap<String, String>>,
+    /// The container's `resources` (`{requests: {cpu: "2"}, limits: {memory: 8Gi}}`).
+    #[serde(default)]
+    pub resources: BTreeMap<String, BTreeMap<String, String>>,
+    /// The Job's `backoffLimit`: retries of a failed pod (default 0: a failed command fails).
+    #[serde(default)]
+    pub backoff_limit: u32,
+    /// The Job's `activeDeadlineSeconds`: how long it may run before Kubernetes stops it.
+    #[serde(default)]
+    pub active_deadline_seconds: Option<u64>,
+    /// The pod's `imagePullPolicy` (`Always`, `IfNotPresent`, `Never`; default Kubernetes').
+    #[serde(default)]
+    pub image_pull_policy: Option<String>,
+    /// Run pods in the node's network namespace (`hostNetwork`: a cluster without a network
+    /// plugin).
+    #[serde(default)]
+    pub host_network: bool,
+    /// Seconds between two looks at a running Job.
+    #[serde(default = "default_poll_seconds")]
+    pub poll_seconds: f64,
+}
+
+fn default_poll_seconds() -> f64 {
+    1.0
 }
 
 /// A `kiwibuild` block (pungi's keys; the Koji-only ones are accepted and unused locally).

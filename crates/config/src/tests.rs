@@ -167,3 +167,41 @@ fn gather_method_takes_pungis_per_source_form() {
         problems(&bad)
     );
 }
+
+#[test]
+fn the_kubernetes_runner_needs_its_settings_and_takes_kubernetes_values() {
+    let p = problems(&format!(
+        "{GOOD}runroot_method: {{createiso: kubernetes}}\n"
+    ))
+    .join("\n");
+    assert!(
+        p.contains(
+            "`runroot_method` uses kubernetes, but `runroot_kubernetes` (its image) is not set"
+        ),
+        "{p}"
+    );
+    let p = problems(&format!(
+        "{GOOD}runroot_method: kubernetes\nrunroot_kubernetes:\n  image: tools\n  \
+         image_pull_policy: Sometimes\n  resources: {{request: {{cpu: '2'}}}}\n  poll_seconds: 0\n"
+    ))
+    .join("\n");
+    for want in [
+        "`runroot_kubernetes.image_pull_policy` is \"Sometimes\"; expected one of: Always, IfNotPresent, Never",
+        "`runroot_kubernetes.resources` is \"request\"; expected one of: requests, limits",
+        "`runroot_kubernetes.poll_seconds` must be above 0",
+    ] {
+        assert!(p.contains(want), "{want} not in\n{p}");
+    }
+    let ok = load_str(
+        &format!(
+            "{GOOD}runroot_method: kubernetes\nrunroot_kubernetes:\n  image: tools\n  \
+             node_selectors: {{x86_64: {{kubernetes.io/arch: amd64}}}}\n  backoff_limit: 2\n"
+        ),
+        Path::new("kiln.yaml"),
+        Path::new("/cfg"),
+    )
+    .unwrap();
+    let k = ok.runroot_kubernetes.unwrap();
+    assert_eq!(k.node_selectors["x86_64"]["kubernetes.io/arch"], "amd64");
+    assert_eq!((k.backoff_limit, k.poll_seconds), (2, 1.0));
+}

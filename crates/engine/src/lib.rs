@@ -30,8 +30,8 @@ pub use phase::{Phase, PhaseError, Work};
 pub use plan::{Action, Plan, PlanError};
 pub use record::RecordedDigests;
 pub use runner::{
-    CommandOutput, CommandSpec, KojiRunner, LocalRunner, PhaseRunners, PodmanRunner, RunError,
-    Runner, find_on_path, install_hint, rpm_packages,
+    CommandOutput, CommandSpec, KojiRunner, KubernetesRunner, LocalRunner, PhaseRunners,
+    PodmanRunner, RunError, Runner, find_on_path, install_hint, rpm_packages,
 };
 
 pub use kiln_compose::{Compose, ComposeInfo, Paths};

@@ -11,6 +11,11 @@ use std::time::Duration;
 
 use crate::cancel::CancelToken;
 
+mod io_files;
+mod kubernetes;
+
+pub use kubernetes::KubernetesRunner;
+
 /// A command as data: what a runner needs to run it anywhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSpec {
@@ -168,8 +173,14 @@ fn packages(tool: &str) -> (Option<&str>, &str) {
         "lorax" => (None, "lorax"),
         "rpm-ostree" => (None, "rpm-ostree"),
         "kiwi-ng" => (Some("kiwi"), "kiwi-cli"),
+        "qemu-img" => (Some("qemu-utils"), "qemu-img"),
+        "sfdisk" => (Some("fdisk"), "util-linux"),
+        "sgdisk" => (Some("gdisk"), "gdisk"),
+        "mksquashfs" => (Some("squashfs-tools"), "squashfs-tools"),
+        "mkfs.vfat" => (Some("dosfstools"), "dosfstools"),
         "ostree" => (Some("ostree"), "ostree"),
         "podman" => (Some("podman"), "podman"),
+        "kubectl" => (Some("kubernetes-client"), "kubernetes-client"),
         other => (Some(other), other),
     }
 }
@@ -693,56 +704,7 @@ pub struct KojiRunner {
     pub default_arch: String,
 }
 
-static KOJI_TASKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 impl KojiRunner {
-    /// The `sh` script a task runs: the command in its folder with its environment, its output
-    /// into `out`/`err`, its exit code into `rc`, and the task failing when the command fails.
-    pub fn script(
-        cmd: &CommandSpec,
-        stdin: Option<&Path>,
-        out: &Path,
-        err: &Path,
-        rc: &Path,
-    ) -> String {
-        let q = |s: &std::ffi::OsStr| shell_quote(&s.to_string_lossy());
-        let mut line = String::new();
-        if let Some(dir) = &cmd.cwd {
-            line.push_str(&format!("cd {} && ", q(dir.as_os_str())));
-        }
-        line.push('(');
-        for (k, v) in &cmd.env {
-            line.push_str(&format!("{}={} ", k.to_string_lossy(), q(v)));
-        }
-        line.push_str(&q(&cmd.program));
-        for a in &cmd.args {
-            line.push(' ');
-            line.push_str(&q(a));
-        }
-        line.push(')');
-        if let Some(input) = stdin {
-            line.push_str(&format!(" < {}", q(input.as_os_str())));
-        }
-        line.push_str(&format!(
-            " > {} 2> {}; rc=$?; echo $rc > {}; exit $rc",
-            q(out.as_os_str()),
-            q(err.as_os_str()),
-            q(rc.as_os_str())
-        ));
-        line
-    }
-
-    fn arch_of(&self, log: &Path) -> String {
-        match log
-            .parent()
-            .and_then(|d| d.file_name())
-            .and_then(|n| n.to_str())
-        {
-            Some(a) if a != "global" && a != "src" => a.to_owned(),
-            _ => self.default_arch.clone(),
-        }
-    }
-
     fn koji(&self) -> CommandSpec {
         CommandSpec::new("koji").arg(format!("--profile={}", self.profile))
     }
@@ -781,24 +743,9 @@ impl KojiRunner {
         sink: Option<&mut (dyn Write + Send)>,
     ) -> Result<CommandOutput, RunError> {
         let shown = spec.display();
-        let io_err = |source| RunError::Output {
-            command: shown.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&self.io_dir).map_err(io_err)?;
-        let n = KOJI_TASKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let base = self.io_dir.join(format!("{}-{n}", std::process::id()));
-        let [input, out, err, rc] = ["in", "out", "err", "rc"].map(|e| base.with_extension(e));
-        let stdin = match &spec.stdin {
-            Some(bytes) => {
-                std::fs::write(&input, bytes).map_err(io_err)?;
-                Some(input.as_path())
-            }
-            None => None,
-        };
-        let script = Self::script(spec, stdin, &out, &err, &rc);
-        let arch = self.arch_of(log);
-        let submitted = LocalRunner.run(&self.submit_command(&arch, &script), log, cancel)?;
+        let io = io_files::IoFiles::new(&self.io_dir, spec)?;
+        let arch = arch_of(log, &self.default_arch);
+        let submitted = LocalRunner.run(&self.submit_command(&arch, &io.script), log, cancel)?;
         let task = String::from_utf8_lossy(&submitted.stdout)
             .lines()
             .next()
@@ -831,50 +778,20 @@ impl KojiRunner {
             append_log(log, &format!("koji task {task} cancelled\n"));
         }
         watched?;
-        let read = |p: &Path| std::fs::read(p).unwrap_or_default();
-        let code = String::from_utf8_lossy(&read(&rc))
-            .trim()
-            .parse::<i32>()
-            .ok();
-        let stderr = read(&err);
-        let result = match sink {
-            Some(sink) => {
-                let copied = std::fs::File::open(&out)
-                    .and_then(|mut f| std::io::copy(&mut f, sink))
-                    .and_then(|_| sink.flush());
-                copied.map(|()| Vec::new()).map_err(io_err)
-            }
-            None => Ok(read(&out)),
-        };
-        let stdout = match result {
-            Ok(s) => s,
-            Err(e) => {
-                for p in [&input, &out, &err, &rc] {
-                    let _ = std::fs::remove_file(p);
-                }
-                return Err(e);
-            }
-        };
-        let mut logged = stdout.clone();
-        logged.extend_from_slice(&stderr);
-        append_log(log, &String::from_utf8_lossy(&logged));
-        append_log(log, &format!("[koji task {task}: exit {code:?}]\n"));
-        for p in [&input, &out, &err, &rc] {
-            let _ = std::fs::remove_file(p);
-        }
-        if code.is_none() {
-            return Err(RunError::Failed {
-                command: shown,
-                status: format!("Koji task {task} ending before the command did"),
-                log: log.to_owned(),
-                tail: tail(&stderr),
-            });
-        }
-        Ok(CommandOutput {
-            code,
-            stdout,
-            stderr,
-        })
+        io.collect(log, sink, &format!("Koji task {task}"))
+    }
+}
+
+/// The arch of a remote task: its log's folder (`logs/<arch>/`), `default` for global and
+/// source work.
+fn arch_of(log: &Path, default: &str) -> String {
+    match log
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str())
+    {
+        Some(a) if a != "global" && a != "src" => a.to_owned(),
+        _ => default.to_owned(),
     }
 }
 
