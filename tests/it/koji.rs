@@ -504,6 +504,43 @@ fn a_koji_tag_gives_the_package_set_of_the_same_repo() {
         "{set}"
     );
 
+    // pungi's per-arch repo of the tag, what lorax installs from: dnf fetches its packages
+    // from where they are on the volume (`dnf repoquery --location` ignores xml:base; the
+    // download does not).
+    if have("dnf") {
+        let tag_repo = from_koji.join("work/x86_64/repo/mini-36");
+        let cache = base.path().join("dnf");
+        let fetched = cache.join("fetched");
+        let out = Command::new("dnf")
+            .args([
+                "-q",
+                "--releasever=36",
+                "--setopt=reposdir=/dev/null",
+                "--disablerepo=*",
+            ])
+            .arg(format!("--installroot={}", cache.join("root").display()))
+            .arg(format!(
+                "--setopt=cachedir={}",
+                cache.join("cache").display()
+            ))
+            .arg(format!("--repofrompath=tag,file://{}", tag_repo.display()))
+            .args(["--enablerepo=tag", "download", "--arch=x86_64", "mini-bash"])
+            .arg(format!("--destdir={}", fetched.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let name = "mini-bash-5.1.16-2.mini36.x86_64.rpm";
+        assert_eq!(
+            std::fs::read(fetched.join(name)).unwrap(),
+            std::fs::read(
+                volume
+                    .join("packages/mini-bash/5.1.16/2.mini36/data/signed/c0ffee36/x86_64")
+                    .join(name)
+            )
+            .unwrap()
+        );
+    }
+
     // Without `null`, mini-docs has no copy the keys allow: the compose names it.
     let strict = base.path().join("strict");
     std::fs::create_dir_all(&strict).unwrap();

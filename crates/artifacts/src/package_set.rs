@@ -54,4 +54,11 @@ impl PackageSet {
             .join("pkgset")
             .join(format!("{arch}.json"))
     }
+
+    /// `work/<arch>/repo/<tag>/`: the package set of Koji tags as a repository (pungi's
+    /// per-arch package-set repo, named after its tag; tags kiln merges into one set join with
+    /// `+`), for the tools that read packages from a repository (lorax).
+    pub fn repo_dir(paths: &Paths, arch: &str, tags: &[String]) -> PathBuf {
+        paths.work_dir(arch).join("repo").join(tags.join("+"))
+    }
 }

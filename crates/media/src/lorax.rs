@@ -4,6 +4,32 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+/// The package repositories lorax installs an arch's installer from: the package set's own,
+/// `pkgset_repos` as configured, or the repository pkgset wrote of a Koji tag.
+pub fn package_set_sources(
+    config: &kiln_config::Config,
+    paths: &kiln_compose::Paths,
+    arch: &str,
+) -> Vec<String> {
+    if config.pkgset_source == "koji" {
+        let tags: Vec<String> = config
+            .pkgset_koji_tag
+            .iter()
+            .flat_map(|t| t.to_vec())
+            .collect();
+        let dir = kiln_artifacts::PackageSet::repo_dir(paths, arch, &tags);
+        return vec![format!("file://{}", dir.display())];
+    }
+    let mut sources: Vec<String> = config
+        .pkgset_repos
+        .iter()
+        .filter(|(a, _)| *a == arch || a.as_str() == "*")
+        .flat_map(|(_, r)| r.iter().cloned())
+        .collect();
+    sources.sort();
+    sources
+}
+
 /// What a lorax run is asked for; the argv comes out in pungi's order.
 #[derive(Debug)]
 pub struct Lorax<'a> {

@@ -192,14 +192,7 @@ fn run_lorax(
         .log_dir(arch)
         .join(format!("buildinstall-{}-logs", v.uid));
     std::fs::create_dir_all(&logdir)?;
-    let mut sources: Vec<String> = ctx
-        .config
-        .pkgset_repos
-        .iter()
-        .filter(|(a, _)| *a == arch || a.as_str() == "*")
-        .flat_map(|(_, r)| r.clone())
-        .collect();
-    sources.sort();
+    let sources = kiln_media::lorax::package_set_sources(ctx.config, paths, arch);
     let volid = volid(ctx.config, &v.uid, arch)?;
     let argv = lorax_argv(
         ctx.config,
@@ -371,6 +364,32 @@ fn copy_tree(from: &Path, to: &Path, ctx: &PhaseContext) -> Result<(), PhaseErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lorax_installs_from_the_repos_or_from_the_koji_tags_package_set_repository() {
+        let load = |source: &str| {
+            kiln_config::load_str(
+                &format!(
+                    "release_name: Mini Linux\nrelease_short: Mini\nrelease_version: '36'\n\
+                     variants: [{{id: BaseOS, arches: [x86_64]}}]\n{source}"
+                ),
+                Path::new("k.yaml"),
+                Path::new("/"),
+            )
+            .unwrap()
+        };
+        let paths = kiln_compose::Paths::new(PathBuf::from("/c/Mini-36"));
+        let repos = load("pkgset_repos: {x86_64: [/b, /a], aarch64: [/c]}\n");
+        assert_eq!(
+            kiln_media::lorax::package_set_sources(&repos, &paths, "x86_64"),
+            ["/a", "/b"]
+        );
+        let koji = load("pkgset_source: koji\npkgset_koji_tag: f41\n");
+        assert_eq!(
+            kiln_media::lorax::package_set_sources(&koji, &paths, "x86_64"),
+            ["file:///c/Mini-36/work/x86_64/repo/f41"]
+        );
+    }
 
     #[test]
     fn lorax_gets_pungis_command_line() {

@@ -245,14 +245,7 @@ fn build_with_lorax(
             None => r,
         });
     }
-    let mut pkgset: Vec<String> = cfg
-        .pkgset_repos
-        .iter()
-        .filter(|(a, _)| *a == arch || a.as_str() == "*")
-        .flat_map(|(_, r)| r.iter().cloned())
-        .collect();
-    pkgset.sort();
-    sources.extend(pkgset);
+    sources.extend(kiln_media::lorax::package_set_sources(cfg, paths, arch));
 
     let release = super::version(ctx.compose, block.release.as_deref())
         .map_err(PhaseError::msg)?

@@ -257,9 +257,63 @@ impl Phase for PkgsetPhase {
                 .encode_for(ctx.phase())
                 .map_err(|e| PhaseError::with("package set", e))?;
             ctx.write(&PackageSet::path(&ctx.compose.paths, arch), &json)?;
+            if config.pkgset_source == "koji" {
+                write_koji_repo(ctx, &set, kind)?;
+            }
         }
         Ok(())
     }
+}
+
+/// pungi's per-arch repository of a Koji package set: repodata in `work/<arch>/repo/<tag>/`
+/// whose packages stay where they are on the Koji volume (`xml:base="file:///"`), for the
+/// tools that install from a repository (lorax): the arch's binary packages, sorted by file
+/// name as createrepo_c sorts them.
+fn write_koji_repo(
+    ctx: &PhaseContext,
+    set: &PackageSet,
+    kind: ChecksumKind,
+) -> Result<(), PhaseError> {
+    let tags: Vec<String> = ctx
+        .config
+        .pkgset_koji_tag
+        .iter()
+        .flat_map(|t| t.to_vec())
+        .collect();
+    let dir = PackageSet::repo_dir(&ctx.compose.paths, &set.arch, &tags);
+    let mut pkgs: Vec<(Package, kiln_repodata::Location)> = set
+        .packages
+        .iter()
+        .filter(|e| !e.package.is_source)
+        .map(|e| {
+            let href = e.path.to_string_lossy();
+            (
+                e.package.clone(),
+                kiln_repodata::Location {
+                    href: href.trim_start_matches('/').to_owned(),
+                    base: Some("file:///".to_owned()),
+                },
+            )
+        })
+        .collect();
+    pkgs.sort_by(|(_, a), (_, b)| {
+        let name = |h: &str| h.rsplit('/').next().unwrap_or(h).to_owned();
+        name(&a.href)
+            .cmp(&name(&b.href))
+            .then_with(|| a.href.cmp(&b.href))
+    });
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| PhaseError::with(format!("cannot create {}", dir.display()), e))?;
+    let opts = kiln_repodata::RepoOptions {
+        checksum: kind,
+        timestamp: Some(ctx.compose.timestamp.max(0) as u64),
+        ..kiln_repodata::RepoOptions::default()
+    };
+    kiln_repodata::write_repo(&dir, &pkgs, &[], &opts).map_err(|e| {
+        PhaseError::with(format!("the package set repository {}", dir.display()), e)
+    })?;
+    ctx.produced(&dir.join("repodata"));
+    Ok(())
 }
 
 fn cache_file(ctx: &PhaseContext) -> PathBuf {
