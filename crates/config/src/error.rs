@@ -52,3 +52,19 @@ fn render(problems: &[Problem]) -> String {
     }
     out
 }
+
+/// The file a config was loaded from and where its top-level options are set.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub(crate) file: PathBuf,
+    pub(crate) keys: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+impl Origin {
+    /// `file:line:column` of a top-level option, when the file sets it.
+    pub fn locate(&self, key: &str) -> Option<String> {
+        self.keys
+            .get(key)
+            .map(|(line, column)| format!("{}:{line}:{column}", self.file.display()))
+    }
+}

@@ -14,7 +14,7 @@ mod prepopulate;
 mod pungi;
 mod values;
 
-pub use error::{ConfigError, Problem};
+pub use error::{ConfigError, Origin, Problem};
 pub use load::{load, load_str};
 pub use options::*;
 pub use prepopulate::{Prepopulate, SourceMapping, read_prepopulate, read_source_mapping};

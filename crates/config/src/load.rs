@@ -72,6 +72,10 @@ pub fn load_str(text: &str, file: &Path, base: &Path) -> Result<Config, ConfigEr
         return Err(ConfigError::Invalid(problems));
     }
     resolve_paths(&mut config, base);
+    config.origin = crate::Origin {
+        file: file.to_owned(),
+        keys: keys.0.clone(),
+    };
     if let Some(path) = &config.gather_prepopulate
         && let Err(message) = crate::read_prepopulate(path)
     {
@@ -509,6 +513,23 @@ fn check(c: &Config, at: &dyn Fn(&str, String) -> Problem) -> Vec<Problem> {
             push(
                 "runroot_kubernetes",
                 Some("`runroot_kubernetes.poll_seconds` must be above 0".into()),
+            );
+        }
+    }
+    for (re, blocks) in &c.live_media {
+        for b in blocks.iter() {
+            let why = match (&b.kickstart, &b.kiwi) {
+                (Some(_), Some(_)) => {
+                    Some("both a `kickstart` (built by Koji) and `kiwi` (built here)")
+                }
+                (None, None) => {
+                    Some("neither a `kickstart` (built by Koji) nor `kiwi` (built here)")
+                }
+                _ => None,
+            };
+            push(
+                "live_media",
+                why.map(|w| format!("a live_media block for {re} has {w}; give one")),
             );
         }
     }

@@ -14,6 +14,10 @@ use crate::values::{OneOrMany, Size, VariantArchMap};
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Where each top-level option is set, for what is found wrong after loading.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: crate::Origin,
     // ---- release ----
     /// Full product name, e.g. "Fedora".
     pub release_name: String,
@@ -365,7 +369,7 @@ pub struct Config {
     #[serde(default)]
     pub ostree_installer_overwrite: bool,
     /// pungi's `live_media`: variant regex → blocks, each one `koji spin-livemedia` task
-    /// (livemedia-creator on Koji's builders).
+    /// (livemedia-creator on Koji's builders), or with `kiwi` a KIWI live ISO built here.
     #[serde(default)]
     pub live_media: BTreeMap<String, OneOrMore<LiveMediaBlock>>,
     /// The Koji target of `live_media` blocks that name none.
@@ -883,6 +887,19 @@ fn default_poll_seconds() -> f64 {
     1.0
 }
 
+/// A `live_media` block's KIWI description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiveKiwi {
+    /// Where the description is: a git repository URL, or a local folder.
+    pub description_scm: String,
+    /// The description's folder inside `description_scm`.
+    pub description_path: String,
+    /// `--profile`.
+    #[serde(default)]
+    pub kiwi_profile: Option<String>,
+}
+
 /// A `kiwibuild` block (pungi's keys; the Koji-only ones are accepted and unused locally).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1086,8 +1103,13 @@ pub struct ImageBuildSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiveMediaBlock {
-    /// The kickstart file (in `ksurl`).
-    pub kickstart: String,
+    /// The kickstart file (in `ksurl`): the block is built by Koji's spin-livemedia.
+    #[serde(default)]
+    pub kickstart: Option<String>,
+    /// Or a KIWI description of the live ISO, built here by `kiwi-ng --type iso` (kiln's own
+    /// key; livemedia-creator cannot run here).
+    #[serde(default)]
+    pub kiwi: Option<LiveKiwi>,
     /// The image name (default `<release_short>-<subvariant>-Live`).
     #[serde(default)]
     pub name: Option<String>,

@@ -205,3 +205,28 @@ fn the_kubernetes_runner_needs_its_settings_and_takes_kubernetes_values() {
     assert_eq!(k.node_selectors["x86_64"]["kubernetes.io/arch"], "amd64");
     assert_eq!((k.backoff_limit, k.poll_seconds), (2, 1.0));
 }
+
+#[test]
+fn a_live_media_block_is_built_from_a_kickstart_or_a_kiwi_description() {
+    let kiwi = "kiwi: {description_scm: /d, description_path: live}";
+    let p = problems(&format!(
+        "{GOOD}live_media:\n  ^A$: [{{kickstart: a.ks, {kiwi}}}, {{name: x}}]\n"
+    ))
+    .join("\n");
+    assert!(
+        p.contains("a live_media block for ^A$ has both a `kickstart` (built by Koji) and `kiwi` (built here); give one"),
+        "{p}"
+    );
+    assert!(
+        p.contains("a live_media block for ^A$ has neither a `kickstart` (built by Koji) nor `kiwi` (built here); give one"),
+        "{p}"
+    );
+    let ok = load_str(
+        &format!("{GOOD}live_media:\n  ^A$: {{{kiwi}}}\n"),
+        Path::new("kiln.yaml"),
+        Path::new("/cfg"),
+    )
+    .unwrap();
+    let block = ok.live_media["^A$"].iter().next().unwrap();
+    assert_eq!(block.kiwi.as_ref().unwrap().description_path, "live");
+}

@@ -129,8 +129,13 @@ pub enum ExecError {
     #[error("{}", render_missing(.0))]
     MissingTools(Vec<MissingTool>),
     /// A phase that would run cannot do what the config asks; found before anything ran.
-    #[error("cannot start the compose: phase {phase}: {why}")]
-    Unsupported { phase: &'static str, why: String },
+    /// `at` is where the phase's own option is set (`file:line:column: `), or empty.
+    #[error("{at}cannot start the compose: phase {phase}: {why}")]
+    Unsupported {
+        phase: &'static str,
+        why: String,
+        at: String,
+    },
     #[error(transparent)]
     Status(#[from] kiln_compose::StatusError),
     #[error(transparent)]
@@ -215,9 +220,17 @@ impl<'a> Executor<'a> {
                 .unsupported(self.config)
                 .or_else(|| phase.refused(self.config, self.compose))
             {
+                // A phase's own option comes first in its config keys: the refusal points there.
+                let at = phase
+                    .config_keys()
+                    .first()
+                    .and_then(|k| self.config.origin.locate(k))
+                    .map(|at| format!("{at}: "))
+                    .unwrap_or_default();
                 return Err(ExecError::Unsupported {
                     phase: planned.name,
                     why,
+                    at,
                 });
             }
             let runner = self.runner.for_phase(planned.name).unwrap_or(self.runner);

@@ -24,7 +24,9 @@ pub trait Phase: Send + Sync {
     fn after(&self) -> &'static [&'static str] {
         &[]
     }
-    /// The config options this phase reads; their values enter its fingerprint.
+    /// The config options this phase reads; their values enter its fingerprint. The first is
+    /// the phase's own option (`kiwibuild`, `live_media`...): what [`Phase::unsupported`] and
+    /// [`Phase::refused`] say is located at the line that sets it.
     fn config_keys(&self) -> &'static [&'static str];
     /// Names of keys, at any depth of its config, whose paths the phase writes to (an ostree
     /// repository): their content is not an input, so it stays out of the fingerprint.

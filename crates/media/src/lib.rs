@@ -8,6 +8,7 @@
 pub mod bootcfg;
 pub mod extra_files;
 pub mod iso;
+pub mod kiwi;
 pub mod lorax;
 pub mod naming;
 mod output;

@@ -1,11 +1,13 @@
-//! The live phase (pungi's `live_media`): each block is one `koji spin-livemedia` task
-//! (livemedia-creator on Koji's builders), as pungi runs it: `koji --profile=P spin-livemedia
-//! NAME VERSION TARGET ARCHES KICKSTART --install-tree=<the variant's os tree> --repo=...
-//! [--scratch] [--skip-tag] [--ksurl=] [--release=] [--can-fail=] [--nomacboot] --wait`. The live
-//! ISOs of its image children are linked from the Koji volume into `compose/<V>/<arch>/iso/` as
-//! `live` images (bootable; the test phase checks their El Torito and hybrid MBR).
-//! livemedia-creator cannot run here, so a block without a Koji target is refused before the
-//! compose starts.
+//! The live phase (pungi's `live_media`): each block with a `kickstart` is one `koji
+//! spin-livemedia` task (livemedia-creator on Koji's builders), as pungi runs it: `koji
+//! --profile=P spin-livemedia NAME VERSION TARGET ARCHES KICKSTART --install-tree=<the variant's
+//! os tree> --repo=... [--scratch] [--skip-tag] [--ksurl=] [--release=] [--can-fail=]
+//! [--nomacboot] --wait`. The live ISOs of its image children are linked from the Koji volume
+//! into `compose/<V>/<arch>/iso/` as `live` images (bootable; the test phase checks their El
+//! Torito and hybrid MBR). livemedia-creator cannot run here, so a kickstart block without a
+//! Koji target is refused before the compose starts. A block with `kiwi` instead names a KIWI
+//! description, built here per arch by `kiwi-ng --type iso` ([`kiln_media::kiwi`]) into the same
+//! folder, its `repo` (when it has any) replacing the description's repositories.
 
 use kiln_config::{Config, LiveMediaBlock};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
@@ -54,17 +56,27 @@ impl Phase for LivePhase {
     fn work(&self) -> Work {
         Work::External
     }
-    fn tools(&self, _config: &Config) -> Vec<&'static str> {
-        vec!["koji", "python3"]
+    fn tools(&self, config: &Config) -> Vec<&'static str> {
+        let mut tools = Vec::new();
+        for (_, b) in blocks(config) {
+            match &b.kiwi {
+                Some(k) => tools.extend(kiwi_description(k, &b.repo).tools()),
+                None => tools.extend(["koji", "python3"]),
+            }
+        }
+        tools.sort_unstable();
+        tools.dedup();
+        tools
     }
     fn unsupported(&self, config: &Config) -> Option<String> {
         blocks(config).find_map(|(re, b)| {
+            let kickstart = b.kickstart.as_deref()?;
             target(config, b).is_none().then(|| {
                 format!(
-                    "live_media block {} for {re} has no Koji target: live media are built by \
-                     Koji's spin-livemedia task (livemedia-creator cannot run here); set \
-                     `target` or `live_media_target`",
-                    b.kickstart
+                    "live_media block {kickstart} for {re} has no Koji target: live media are \
+                     built by Koji's spin-livemedia task (livemedia-creator cannot run here); \
+                     set `target` or `live_media_target`, or build a KIWI description here \
+                     with `kiwi`"
                 )
             })
         })
@@ -77,14 +89,29 @@ impl Phase for LivePhase {
                 .iter()
                 .filter(|v| kiln_config::variant_matches(re, &v.uid))
                 .collect();
-            kiln_media::naming::foreign_arches("live_media", re, &b.arches, &variants)
+            kiln_media::naming::foreign_arches("live_media", re, &b.arches, &variants).or_else(
+                || {
+                    let kiwi = b.kiwi.as_ref()?;
+                    let types = kiwi_description(kiwi, &b.repo).local_types()?;
+                    (!types.iter().any(|t| t == "iso")).then(|| {
+                        format!(
+                            "live_media block for {re}: the KIWI description {} defines no iso \
+                             type ({})",
+                            kiwi.description_path,
+                            types.join(", ")
+                        )
+                    })
+                },
+            )
         })
     }
-    /// Every block's task at once (they mostly wait on Koji), collected in config order.
+    /// Every Koji block's task at once (they mostly wait on Koji) while the KIWI builds run
+    /// here one after another; records in config order.
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut jobs: Vec<kiln_koji::Job<Option<Vec<ImageRecord>>>> = Vec::new();
+        let mut locals = Vec::new();
         for variant in &ctx.compose.variants.all {
-            for (re, block) in blocks(ctx.config) {
+            for (n, (re, block)) in blocks(ctx.config).enumerate() {
                 if !kiln_config::variant_matches(re, &variant.uid) {
                     continue;
                 }
@@ -102,6 +129,13 @@ impl Phase for LivePhase {
                     .subvariant
                     .clone()
                     .unwrap_or_else(|| variant.uid.clone());
+                if let Some(kiwi) = &block.kiwi {
+                    for arch in arches {
+                        let failable = failable.contains(&arch);
+                        locals.push((variant, block, kiwi, arch, failable, subvariant.clone(), n));
+                    }
+                    continue;
+                }
                 jobs.push(Box::new(move || {
                     ctx.failable_with(
                         "live-media",
@@ -114,12 +148,55 @@ impl Phase for LivePhase {
                 }));
             }
         }
-        let records = kiln_koji::all_at_once(jobs)?
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect();
+        let mut records = Vec::new();
+        std::thread::scope(|s| {
+            let remote = s.spawn(|| kiln_koji::all_at_once(jobs));
+            let local = (|| {
+                for (variant, block, kiwi, arch, failable, subvariant, n) in locals {
+                    let _arch = ctx.arch_span(&arch);
+                    ctx.check_cancelled()?;
+                    let built = ctx.failable_with(
+                        "live-media",
+                        &variant.uid,
+                        &arch,
+                        Some(&subvariant),
+                        failable,
+                        || {
+                            let out = kiln_media::kiwi::Build {
+                                name: format!("live-{}", n + 1),
+                                images_dir: kiln_media::iso_output_dir(ctx, variant, &arch)?,
+                                subvariant: &subvariant,
+                            };
+                            let desc = kiwi_description(kiwi, &block.repo);
+                            kiln_media::kiwi::build(ctx, variant, &arch, &desc, &out)
+                        },
+                    )?;
+                    records.extend(built.into_iter().flatten());
+                }
+                Ok::<_, PhaseError>(())
+            })();
+            let remote = remote
+                .join()
+                .unwrap_or_else(|_| Err(PhaseError::msg("a Koji task's thread panicked")));
+            local?;
+            records.extend(remote?.into_iter().flatten().flatten());
+            Ok::<_, PhaseError>(())
+        })?;
         kiln_media::write_records(ctx, records)
+    }
+}
+
+/// A block's KIWI description, built as a live ISO.
+fn kiwi_description<'a>(
+    kiwi: &'a kiln_config::LiveKiwi,
+    repos: &'a [String],
+) -> kiln_media::kiwi::Description<'a> {
+    kiln_media::kiwi::Description {
+        scm: &kiwi.description_scm,
+        path: &kiwi.description_path,
+        profile: kiwi.kiwi_profile.as_deref(),
+        image_type: Some("iso"),
+        repos,
     }
 }
 
@@ -170,7 +247,7 @@ fn command(
             target(cfg, block).unwrap_or_default(),
         ])
         .arg(arches.join(","))
-        .arg(&block.kickstart)
+        .arg(block.kickstart.as_deref().unwrap_or_default())
         .arg(format!(
             "--install-tree={}",
             kiln_koji::tree_url(ctx, tree_from, "$basearch")
