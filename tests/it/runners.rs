@@ -110,7 +110,7 @@ fn a_stopped_compose_leaves_no_container_behind() {
         ),
     );
     // The failpoint makes createrepo wait on `sleep 600`, run through createrepo's runner.
-    let mut child = crate::common::kiln_command(&compose_args(&cfg, &[]), dir.path())
+    let child = crate::common::kiln_command(&compose_args(&cfg, &[]), dir.path())
         .env("KILN_FAILPOINT", "hang:createrepo")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -136,11 +136,23 @@ fn a_stopped_compose_leaves_no_container_behind() {
             .map(|e| e.path().join("logs/global/failpoint.global.log"))
             .is_some_and(|l| l.exists())
     };
+    stop_and_resume(child, dir.path(), || failpoint_log() && running() > 0);
+    // Named after the stopped run's pid: the resumed compose's containers are not counted.
+    assert_eq!(running(), 0, "a container of the stopped compose is left");
+}
+
+/// Waits until `started` (the remote command runs), sends kiln SIGTERM, checks it stopped as
+/// TERMINATED, and resumes the compose to its end.
+fn stop_and_resume(
+    mut child: std::process::Child,
+    dir: &std::path::Path,
+    started: impl Fn() -> bool,
+) {
     let start = std::time::Instant::now();
-    while !failpoint_log() || running() == 0 {
+    while !started() {
         assert!(
             start.elapsed() < std::time::Duration::from_secs(120),
-            "the container never started"
+            "the remote command never started"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -149,9 +161,8 @@ fn a_stopped_compose_leaves_no_container_behind() {
         .status();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(4), "TERMINATED");
-    assert_eq!(running(), 0, "a container of the stopped compose is left");
-    let top = compose_dir(&dir.path().join("t"));
-    let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
+    let top = compose_dir(&dir.join("t"));
+    let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], dir);
     assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
 }
 
@@ -159,6 +170,16 @@ fn a_stopped_compose_leaves_no_container_behind() {
 /// cluster, pods on the node of their arch.
 fn kubernetes_config(dir: &std::path::Path, phases: &str, extra: &str) -> std::path::PathBuf {
     let image = tools_image().expect("building the tools image");
+    kubernetes_config_with(dir, phases, extra, image)
+}
+
+/// [`kubernetes_config`] with pods of `image` (from podman's store, loaded into the cluster).
+fn kubernetes_config_with(
+    dir: &std::path::Path,
+    phases: &str,
+    extra: &str,
+    image: &str,
+) -> std::path::PathBuf {
     let kubeconfig = xtask::fixtures::kubernetes::running_cluster(image).expect("the test cluster");
     let (label, value) = xtask::fixtures::kubernetes::NODE_LABEL;
     mini_config(
@@ -259,15 +280,7 @@ fn a_kubernetes_image_without_the_tool_stops_the_compose_before_it_starts() {
     let _cluster = one_at_a_time();
     let busybox = busybox_image().expect("building the busybox image");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = kubernetes_config(dir.path(), "{createiso: kubernetes}", "");
-    xtask::fixtures::kubernetes::cluster("load-image", Some(busybox)).unwrap();
-    let text_of = std::fs::read_to_string(&cfg).unwrap();
-    let image = tools_image().unwrap();
-    std::fs::write(
-        &cfg,
-        text_of.replace(&format!("image: {image}"), &format!("image: {busybox}")),
-    )
-    .unwrap();
+    let cfg = kubernetes_config_with(dir.path(), "{createiso: kubernetes}", "", busybox);
     let out = kiln(&compose_args(&cfg, &[]), dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("xorriso"), "{}", text(&out));
@@ -283,30 +296,18 @@ fn a_stopped_compose_leaves_no_job_or_pod_behind() {
     let _cluster = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let cfg = kubernetes_config(dir.path(), "{createrepo: kubernetes}", "");
-    let mut child = crate::common::kiln_command(&compose_args(&cfg, &[]), dir.path())
+    let child = crate::common::kiln_command(&compose_args(&cfg, &[]), dir.path())
         .env("KILN_FAILPOINT", "hang:createrepo")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let ours = format!("pod/kiln-{}-", child.id());
-    let start = std::time::Instant::now();
-    while !kiln_objects().iter().any(|o| o.starts_with(&ours)) {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(120),
-            "the Job's pod never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(4), "TERMINATED");
+    stop_and_resume(child, dir.path(), || {
+        kiln_objects().iter().any(|o| o.starts_with(&ours))
+    });
+    // The resumed compose deletes its own Jobs; one of the stopped run would still be listed.
     assert_eq!(kiln_objects(), Vec::<String>::new());
-    let top = compose_dir(&dir.path().join("t"));
-    let resumed = kiln(&["compose", "--resume", top.to_str().unwrap()], dir.path());
-    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
 }
 
 /// A command that fails in its container fails its phase with the command's own output.
@@ -331,15 +332,7 @@ fn a_failing_command_in_a_kubernetes_job_fails_its_phase_with_its_output() {
     let _cluster = one_at_a_time();
     let broken = broken_xorriso_image().expect("building the broken image");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = kubernetes_config(dir.path(), "{createiso: kubernetes}", "");
-    xtask::fixtures::kubernetes::cluster("load-image", Some(broken)).unwrap();
-    let image = tools_image().unwrap();
-    let text_of = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        text_of.replace(&format!("image: {image}"), &format!("image: {broken}")),
-    )
-    .unwrap();
+    let cfg = kubernetes_config_with(dir.path(), "{createiso: kubernetes}", "", broken);
     let out = kiln(&compose_args(&cfg, &[]), dir.path());
     assert_failed_with_its_output(&out, dir.path());
     assert_eq!(kiln_objects(), Vec::<String>::new());

@@ -255,6 +255,25 @@ pub fn all_at_once<T: Send>(jobs: Vec<Job<'_, T>>) -> Result<Vec<T>, PhaseError>
     results.into_iter().collect()
 }
 
+/// A phase's Koji tasks ([`all_at_once`]) waiting on Koji while `local` builds run here; the
+/// records of both, the local ones first. The local error wins, then the first task's.
+pub fn beside_local<'a, T: Send>(
+    jobs: Vec<Job<'a, Option<Vec<T>>>>,
+    local: impl FnOnce() -> Result<Vec<T>, PhaseError>,
+) -> Result<Vec<T>, PhaseError> {
+    std::thread::scope(|s| {
+        let remote = s.spawn(|| all_at_once(jobs));
+        let mut records = local();
+        let remote = remote
+            .join()
+            .unwrap_or_else(|_| Err(PhaseError::msg("a Koji task's thread panicked")));
+        if let Ok(r) = &mut records {
+            r.extend(remote?.into_iter().flatten().flatten());
+        }
+        records
+    })
+}
+
 /// The child tasks that make images.
 const IMAGE_METHODS: &[&str] = &[
     "createImage",

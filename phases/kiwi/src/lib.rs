@@ -101,7 +101,6 @@ impl Phase for KiwiPhase {
     }
     /// Koji blocks' tasks all at once (they mostly wait), local builds one after another.
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        let mut records = Vec::new();
         let mut koji_jobs: Vec<kiln_koji::Job<Option<Vec<kiln_productmd::ImageRecord>>>> =
             Vec::new();
         let mut locals = Vec::new();
@@ -152,46 +151,38 @@ impl Phase for KiwiPhase {
             }
         }
         // The Koji tasks wait on Koji while the local builds run here, one after another.
-        std::thread::scope(|s| {
-            let remote = s.spawn(|| kiln_koji::all_at_once(koji_jobs));
-            let local = (|| {
-                for (variant, block, arch, number) in locals {
-                    let _arch = ctx.arch_span(&arch);
-                    ctx.check_cancelled()?;
-                    let failable = block.failable.iter().any(|a| a == "*" || *a == arch);
-                    let subvariant = block.subvariant.as_deref().unwrap_or(&variant.uid);
-                    if let Some(r) = ctx.failable_with(
-                        "kiwibuild",
-                        &variant.uid,
-                        &arch,
-                        Some(subvariant),
-                        failable,
-                        || {
-                            let out = kiln_media::kiwi::Build {
-                                name: format!("kiwi-{number}"),
-                                images_dir: ctx
-                                    .compose
-                                    .paths
-                                    .compose_dir()
-                                    .join(&variant.uid)
-                                    .join(&arch)
-                                    .join("images"),
-                                subvariant,
-                            };
-                            kiln_media::kiwi::build(ctx, variant, &arch, &description(block), &out)
-                        },
-                    )? {
-                        records.extend(r);
-                    }
+        let records = kiln_koji::beside_local(koji_jobs, || {
+            let mut records = Vec::new();
+            for (variant, block, arch, number) in locals {
+                let _arch = ctx.arch_span(&arch);
+                ctx.check_cancelled()?;
+                let failable = block.failable.iter().any(|a| a == "*" || *a == arch);
+                let subvariant = block.subvariant.as_deref().unwrap_or(&variant.uid);
+                if let Some(r) = ctx.failable_with(
+                    "kiwibuild",
+                    &variant.uid,
+                    &arch,
+                    Some(subvariant),
+                    failable,
+                    || {
+                        let out = kiln_media::kiwi::Build {
+                            name: format!("kiwi-{number}"),
+                            images_dir: ctx
+                                .compose
+                                .paths
+                                .compose_dir()
+                                .join(&variant.uid)
+                                .join(&arch)
+                                .join("images"),
+                            subvariant,
+                        };
+                        kiln_media::kiwi::build(ctx, variant, &arch, &description(block), &out)
+                    },
+                )? {
+                    records.extend(r);
                 }
-                Ok::<_, PhaseError>(())
-            })();
-            let remote = remote
-                .join()
-                .unwrap_or_else(|_| Err(PhaseError::msg("a Koji task's thread panicked")));
-            local?;
-            records.extend(remote?.into_iter().flatten().flatten());
-            Ok::<_, PhaseError>(())
+            }
+            Ok(records)
         })?;
         kiln_media::write_records(ctx, records)
     }

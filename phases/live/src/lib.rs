@@ -148,39 +148,30 @@ impl Phase for LivePhase {
                 }));
             }
         }
-        let mut records = Vec::new();
-        std::thread::scope(|s| {
-            let remote = s.spawn(|| kiln_koji::all_at_once(jobs));
-            let local = (|| {
-                for (variant, block, kiwi, arch, failable, subvariant, n) in locals {
-                    let _arch = ctx.arch_span(&arch);
-                    ctx.check_cancelled()?;
-                    let built = ctx.failable_with(
-                        "live-media",
-                        &variant.uid,
-                        &arch,
-                        Some(&subvariant),
-                        failable,
-                        || {
-                            let out = kiln_media::kiwi::Build {
-                                name: format!("live-{}", n + 1),
-                                images_dir: kiln_media::iso_output_dir(ctx, variant, &arch)?,
-                                subvariant: &subvariant,
-                            };
-                            let desc = kiwi_description(kiwi, &block.repo);
-                            kiln_media::kiwi::build(ctx, variant, &arch, &desc, &out)
-                        },
-                    )?;
-                    records.extend(built.into_iter().flatten());
-                }
-                Ok::<_, PhaseError>(())
-            })();
-            let remote = remote
-                .join()
-                .unwrap_or_else(|_| Err(PhaseError::msg("a Koji task's thread panicked")));
-            local?;
-            records.extend(remote?.into_iter().flatten().flatten());
-            Ok::<_, PhaseError>(())
+        let records = kiln_koji::beside_local(jobs, || {
+            let mut records = Vec::new();
+            for (variant, block, kiwi, arch, failable, subvariant, n) in locals {
+                let _arch = ctx.arch_span(&arch);
+                ctx.check_cancelled()?;
+                let built = ctx.failable_with(
+                    "live-media",
+                    &variant.uid,
+                    &arch,
+                    Some(&subvariant),
+                    failable,
+                    || {
+                        let out = kiln_media::kiwi::Build {
+                            name: format!("live-{}", n + 1),
+                            images_dir: kiln_media::iso_output_dir(ctx, variant, &arch)?,
+                            subvariant: &subvariant,
+                        };
+                        let desc = kiwi_description(kiwi, &block.repo);
+                        kiln_media::kiwi::build(ctx, variant, &arch, &desc, &out)
+                    },
+                )?;
+                records.extend(built.into_iter().flatten());
+            }
+            Ok(records)
         })?;
         kiln_media::write_records(ctx, records)
     }
