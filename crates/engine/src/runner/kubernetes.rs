@@ -341,6 +341,46 @@ impl Runner for KubernetesRunner {
     /// does not exist yet), so a missing tool stops the compose before it starts, as a locally
     /// missing one does. (`kubectl` itself is checked where the runner is made.)
     fn has_tool(&self, tool: &str) -> bool {
+        // Phases share tools and each has a runner of its own: one probe per image and tool.
+        static PROBED: std::sync::Mutex<BTreeMap<(String, String), bool>> =
+            std::sync::Mutex::new(BTreeMap::new());
+        let key = (
+            self.kubectl().display() + " " + &self.image,
+            tool.to_owned(),
+        );
+        if let Some(found) = PROBED.lock().ok().and_then(|p| p.get(&key).copied()) {
+            return found;
+        }
+        let found = self.probe(tool);
+        if let Ok(mut p) = PROBED.lock() {
+            p.insert(key, found);
+        }
+        found
+    }
+
+    fn run(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+    ) -> Result<CommandOutput, RunError> {
+        self.exec(spec, log, cancel, None)
+    }
+
+    fn run_into(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: &mut (dyn Write + Send),
+    ) -> Result<CommandOutput, RunError> {
+        self.exec(spec, log, cancel, Some(sink))
+    }
+}
+
+impl KubernetesRunner {
+    /// `command -v TOOL` in a Job of the image: whether it completes.
+    fn probe(&self, tool: &str) -> bool {
         let bare = KubernetesRunner {
             mounts: Vec::new(),
             ..self.clone()
@@ -375,25 +415,6 @@ impl Runner for KubernetesRunner {
         };
         self.delete(&name, Path::new("/dev/null"), false);
         found
-    }
-
-    fn run(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, None)
-    }
-
-    fn run_into(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-        sink: &mut (dyn Write + Send),
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, Some(sink))
     }
 }
 
