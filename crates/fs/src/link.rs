@@ -63,13 +63,26 @@ pub fn link(src: &Path, dst: &Path, kind: LinkKind) -> Result<(), LinkError> {
         LinkKind::AbspathSymlink => Some(src_abs.clone()),
         _ => None,
     };
-    if already_done(&src_abs, dst, kind, target.as_deref()).map_err(err)? {
-        return Ok(());
-    }
     let dir = dst
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // The common case, a tree being made: a link appears whole or not at all, so it is made in
+    // place in one call (and its folder made when missing). A name already there, or a copy,
+    // takes the careful way below: a temporary name renamed over it.
+    match in_place(&src_abs, dst, kind, target.as_deref()) {
+        Some(Ok(())) => return Ok(()),
+        Some(Err(e)) if e.kind() == io::ErrorKind::NotFound && !dir.exists() => {
+            fs::create_dir_all(dir).map_err(err)?;
+            if let Some(Ok(())) = in_place(&src_abs, dst, kind, target.as_deref()) {
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+    if already_done(&src_abs, dst, kind, target.as_deref()).map_err(err)? {
+        return Ok(());
+    }
     fs::create_dir_all(dir).map_err(err)?;
     let file_name = dst
         .file_name()
@@ -106,6 +119,22 @@ pub fn link(src: &Path, dst: &Path, kind: LinkKind) -> Result<(), LinkError> {
         return Err(err(e));
     }
     Ok(())
+}
+
+/// A link of `kind` made at `dst` itself, for the kinds whose making is atomic; None for copies.
+fn in_place(
+    src: &Path,
+    dst: &Path,
+    kind: LinkKind,
+    target: Option<&Path>,
+) -> Option<io::Result<()>> {
+    match (kind, target) {
+        (LinkKind::Symlink | LinkKind::AbspathSymlink, Some(t)) => {
+            Some(std::os::unix::fs::symlink(t, dst))
+        }
+        (LinkKind::Hardlink | LinkKind::HardlinkOrCopy, _) => Some(fs::hard_link(src, dst)),
+        _ => None,
+    }
 }
 
 fn copy(src: &Path, dst: &Path) -> io::Result<()> {
@@ -211,6 +240,16 @@ mod tests {
             ino(&src),
             ino(&tmp.path().join("tree-hardlink/Packages/f/foo.rpm"))
         );
+        // A stale file under a link's name is replaced too, whatever the kind.
+        for kind in [LinkKind::Hardlink, LinkKind::Symlink] {
+            let dst = tmp
+                .path()
+                .join(format!("tree-{}/Packages/f/foo.rpm", kind.as_str()));
+            fs::remove_file(&dst).unwrap();
+            fs::write(&dst, b"stale!!").unwrap();
+            link(&src, &dst, kind).unwrap();
+            assert_eq!(fs::read(&dst).unwrap(), b"payload", "{kind:?}");
+        }
         // A stale different file under the name is replaced, not kept.
         let dst = tmp.path().join("tree-copy/Packages/f/foo.rpm");
         fs::write(&dst, b"stale!!").unwrap();
