@@ -11,6 +11,30 @@ use std::time::Duration;
 
 use crate::cancel::CancelToken;
 
+/// `run` and `run_into` of a runner whose `exec(spec, log, cancel, Option<sink>)` does both.
+macro_rules! run_through_exec {
+    () => {
+        fn run(
+            &self,
+            spec: &CommandSpec,
+            log: &Path,
+            cancel: &CancelToken,
+        ) -> Result<CommandOutput, RunError> {
+            self.exec(spec, log, cancel, None)
+        }
+
+        fn run_into(
+            &self,
+            spec: &CommandSpec,
+            log: &Path,
+            cancel: &CancelToken,
+            sink: &mut (dyn Write + Send),
+        ) -> Result<CommandOutput, RunError> {
+            self.exec(spec, log, cancel, Some(sink))
+        }
+    };
+}
+
 mod io_files;
 mod kubernetes;
 
@@ -257,24 +281,7 @@ impl Runner for LocalRunner {
         find_on_path(tool).is_some()
     }
 
-    fn run(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, None)
-    }
-
-    fn run_into(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-        sink: &mut (dyn Write + Send),
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, Some(sink))
-    }
+    run_through_exec!();
 }
 
 impl LocalRunner {
@@ -816,22 +823,5 @@ impl Runner for KojiRunner {
         true
     }
 
-    fn run(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, None)
-    }
-
-    fn run_into(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-        sink: &mut (dyn Write + Send),
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, Some(sink))
-    }
+    run_through_exec!();
 }

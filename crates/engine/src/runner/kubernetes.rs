@@ -358,24 +358,7 @@ impl Runner for KubernetesRunner {
         found
     }
 
-    fn run(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, None)
-    }
-
-    fn run_into(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-        sink: &mut (dyn Write + Send),
-    ) -> Result<CommandOutput, RunError> {
-        self.exec(spec, log, cancel, Some(sink))
-    }
+    run_through_exec!();
 }
 
 impl KubernetesRunner {
