@@ -178,8 +178,14 @@ pub fn foreign_arches(
     option: &str,
     regex: &str,
     arches: &[String],
-    variants: &[&kiln_variants::Variant],
+    compose: &kiln_engine::Compose,
 ) -> Option<String> {
+    let variants: Vec<&kiln_variants::Variant> = compose
+        .variants
+        .all
+        .iter()
+        .filter(|v| kiln_config::variant_matches(regex, &v.uid))
+        .collect();
     if variants.is_empty() {
         return Some(format!(
             "{option} block for {regex}: no variant matches {regex}"

@@ -96,13 +96,7 @@ impl Phase for ImageBuildPhase {
     }
     fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
         blocks(config).find_map(|(re, b)| {
-            let variants: Vec<&Variant> = compose
-                .variants
-                .all
-                .iter()
-                .filter(|v| kiln_config::variant_matches(re, &v.uid))
-                .collect();
-            kiln_media::naming::foreign_arches("image_build", re, &b.image_build.arches, &variants)
+            kiln_media::naming::foreign_arches("image_build", re, &b.image_build.arches, compose)
         })
     }
     /// Every block's task at once (they mostly wait on Koji), collected in config order.

@@ -75,14 +75,8 @@ impl Phase for KiwiPhase {
     /// not define, is a config error before the compose starts.
     fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
         for (re, block) in blocks(config) {
-            let variants: Vec<&kiln_variants::Variant> = compose
-                .variants
-                .all
-                .iter()
-                .filter(|v| kiln_config::variant_matches(re, &v.uid))
-                .collect();
             if let Some(why) =
-                kiln_media::naming::foreign_arches("kiwibuild", re, &block.arches, &variants)
+                kiln_media::naming::foreign_arches("kiwibuild", re, &block.arches, compose)
             {
                 return Some(why);
             }

@@ -83,26 +83,18 @@ impl Phase for LivePhase {
     }
     fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
         blocks(config).find_map(|(re, b)| {
-            let variants: Vec<&Variant> = compose
-                .variants
-                .all
-                .iter()
-                .filter(|v| kiln_config::variant_matches(re, &v.uid))
-                .collect();
-            kiln_media::naming::foreign_arches("live_media", re, &b.arches, &variants).or_else(
-                || {
-                    let kiwi = b.kiwi.as_ref()?;
-                    let types = kiwi_description(kiwi, &b.repo).local_types()?;
-                    (!types.iter().any(|t| t == "iso")).then(|| {
-                        format!(
-                            "live_media block for {re}: the KIWI description {} defines no iso \
+            kiln_media::naming::foreign_arches("live_media", re, &b.arches, compose).or_else(|| {
+                let kiwi = b.kiwi.as_ref()?;
+                let types = kiwi_description(kiwi, &b.repo).local_types()?;
+                (!types.iter().any(|t| t == "iso")).then(|| {
+                    format!(
+                        "live_media block for {re}: the KIWI description {} defines no iso \
                              type ({})",
-                            kiwi.description_path,
-                            types.join(", ")
-                        )
-                    })
-                },
-            )
+                        kiwi.description_path,
+                        types.join(", ")
+                    )
+                })
+            })
         })
     }
     /// Every Koji block's task at once (they mostly wait on Koji) while the KIWI builds run

@@ -66,13 +66,7 @@ impl Phase for OsbuildPhase {
     }
     fn refused(&self, config: &Config, compose: &kiln_engine::Compose) -> Option<String> {
         blocks(config).find_map(|(re, b)| {
-            let variants: Vec<&Variant> = compose
-                .variants
-                .all
-                .iter()
-                .filter(|v| kiln_config::variant_matches(re, &v.uid))
-                .collect();
-            kiln_media::naming::foreign_arches("osbuild", re, &b.arches, &variants)
+            kiln_media::naming::foreign_arches("osbuild", re, &b.arches, compose)
         })
     }
     /// Every block's task at once (they mostly wait on Koji), collected in config order.
