@@ -565,6 +565,32 @@ fn a_koji_tag_gives_the_package_set_of_the_same_repo() {
     );
 }
 
+/// A compose in `base/<name>` against a stand-in hub on `volume` (its image tasks failing for
+/// x86_64 when `fail`), with `extra` config; the hub (for its calls), the folder and the output.
+fn image_compose(
+    base: &Path,
+    volume: &Path,
+    name: &str,
+    fail: bool,
+    env: &[(&str, &std::ffi::OsStr)],
+    extra: &str,
+) -> (Hub, PathBuf, std::process::Output) {
+    let mut env = env.to_vec();
+    env.push((
+        "KOJI_HUB_FAIL_ARCHES",
+        std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
+    ));
+    let hub = Hub::with_volume(volume, &env);
+    let dir = base.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = mini_config(&dir, extra);
+    let out = hub
+        .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
+        .output()
+        .unwrap();
+    (hub, dir, out)
+}
+
 /// kiwibuild blocks with a Koji target build as pungi builds them: one kiwiBuild task with
 /// pungi's arguments, its images linked from the Koji volume into the variant's images; a
 /// failed task fails the deliverable, or leaves the compose incomplete when its arches may fail.
@@ -577,29 +603,19 @@ fn kiwibuild_in_koji_is_one_task_with_pungis_arguments() {
     let volume = base.path().join("mnt-koji");
     std::fs::create_dir_all(&volume).unwrap();
     let compose = |name: &str, fail: bool, failable: &str| {
-        let hub = Hub::with_volume(
+        image_compose(
+            base.path(),
             &volume,
-            &[(
-                "KOJI_HUB_FAIL_ARCHES",
-                std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
-            )],
-        );
-        let dir = base.path().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let cfg = mini_config(
-            &dir,
+            name,
+            fail,
+            &[],
             &format!(
                 "koji_profile: kiln-test\nkiwibuild_target: f41-kiwi\nkiwibuild:\n  \"^BaseOS$\":\n    \
                  description_scm: \"git+https://pagure.io/fedora-kiwi-descriptions.git#main\"\n    \
                  description_path: teams/cloud/cloud.kiwi\n    kiwi_profile: Cloud-Base-Generic\n    \
                  type: oem\n    type_attr: [format=qcow2]\n    subvariant: Cloud_Base\n{failable}"
             ),
-        );
-        let out = hub
-            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
-            .output()
-            .unwrap();
-        (hub, dir, out)
+        )
     };
 
     let (hub, dir, out) = compose("ok", false, "");
@@ -713,24 +729,14 @@ fn osbuild_is_a_koji_task_with_pungis_arguments() {
                  image_types: [qcow2, image-installer]\n    \
                  release: \"!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN\"\n    subvariant: Cloud\n";
     let compose = |name: &str, fail: bool| {
-        let hub = Hub::with_volume(
+        image_compose(
+            base.path(),
             &volume,
-            &[(
-                "KOJI_HUB_FAIL_ARCHES",
-                std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
-            )],
-        );
-        let dir = base.path().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let cfg = mini_config(
-            &dir,
+            name,
+            fail,
+            &[],
             &format!("koji_profile: kiln-test\nosbuild_target: f41-osbuild\n{block}"),
-        );
-        let out = hub
-            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
-            .output()
-            .unwrap();
-        (hub, dir, out)
+        )
     };
 
     let (hub, dir, out) = compose("ok", false);
@@ -825,17 +831,12 @@ fn image_build_runs_koji_image_build_with_pungis_config() {
     let volume = base.path().join("mnt-koji");
     std::fs::create_dir_all(&volume).unwrap();
     let compose = |name: &str, fail: bool, failable: &str| {
-        let hub = Hub::with_volume(
+        image_compose(
+            base.path(),
             &volume,
-            &[(
-                "KOJI_HUB_FAIL_ARCHES",
-                std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
-            )],
-        );
-        let dir = base.path().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let cfg = mini_config(
-            &dir,
+            name,
+            fail,
+            &[],
             &format!(
                 "koji_profile: kiln-test\nimage_build_target: f41-image\nimage_build:\n  \
                  \"^BaseOS$\":\n    image-build:\n      name: mini-cloud\n      \
@@ -844,12 +845,7 @@ fn image_build_runs_koji_image_build_with_pungis_config() {
                  distro: Fedora-41\n      disk_size: 4\n      subvariant: Cloud\n{failable}    \
                  factory-parameters:\n      generate_icicle: \"False\"\n"
             ),
-        );
-        let out = hub
-            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
-            .output()
-            .unwrap();
-        (hub, dir, out)
+        )
     };
 
     let (hub, dir, out) = compose("ok", false, "");
@@ -1039,32 +1035,19 @@ fn live_media_is_koji_spin_livemedia_with_pungis_arguments() {
     let volume = base.path().join("mnt-koji");
     std::fs::create_dir_all(&volume).unwrap();
     let compose = |name: &str, fail: bool, failable: &str| {
-        let hub = Hub::with_volume(
+        image_compose(
+            base.path(),
             &volume,
-            &[
-                ("KOJI_HUB_LIVE_ISO", live_iso.as_os_str()),
-                (
-                    "KOJI_HUB_FAIL_ARCHES",
-                    std::ffi::OsStr::new(if fail { "x86_64" } else { "" }),
-                ),
-            ],
-        );
-        let dir = base.path().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let cfg = mini_config(
-            &dir,
+            name,
+            fail,
+            &[("KOJI_HUB_LIVE_ISO", live_iso.as_os_str())],
             &format!(
                 "koji_profile: kiln-test\nlive_media_target: f41-live\n\
                  live_media_ksurl: \"git+https://pagure.io/fedora-kickstarts.git#main\"\n\
                  live_media:\n  \"^BaseOS$\":\n    kickstart: mini-live.ks\n    subvariant: Workstation\n    \
                  release: \"!RELEASE_FROM_LABEL_DATE_TYPE_RESPIN\"\n{failable}"
             ),
-        );
-        let out = hub
-            .kiln(&compose_args(&cfg, &["--skip-phase", "createiso"]), &dir)
-            .output()
-            .unwrap();
-        (hub, dir, out)
+        )
     };
 
     let (hub, dir, out) = compose("ok", false, "");
