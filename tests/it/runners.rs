@@ -22,11 +22,16 @@ fn podman_config_for(dir: &std::path::Path, image: &str, method: &str) -> std::p
     )
 }
 
-/// The compose/ trees of two composes are equal, file by file and byte for byte.
-fn assert_same_compose(a: &std::path::Path, b: &std::path::Path, how: &str) {
+/// The compose/ tree of `remote` equals, file by file and byte for byte, a local compose's of
+/// the same config.
+fn assert_same_as_local(remote: &std::path::Path, how: &str) {
+    let b = tempfile::tempdir().unwrap();
+    let out = kiln(&compose_args(&mini_config(b.path(), ""), &[]), b.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let local = compose_dir(&b.path().join("t"));
     let (x, y) = (
-        crate::common::files(&a.join("compose")),
-        crate::common::files(&b.join("compose")),
+        crate::common::files(&remote.join("compose")),
+        crate::common::files(&local.join("compose")),
     );
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&x), names(&y));
@@ -53,12 +58,7 @@ fn a_compose_in_podman_equals_the_local_one() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let in_podman = compose_dir(&a.path().join("t"));
-    let b = tempfile::tempdir().unwrap();
-    let out = kiln(&compose_args(&mini_config(b.path(), ""), &[]), b.path());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let local = compose_dir(&b.path().join("t"));
-
-    assert_same_compose(&in_podman, &local, "podman");
+    assert_same_as_local(&in_podman, "podman");
     let log = std::fs::read_to_string(
         in_podman
             .join("logs/x86_64/createiso-Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso.x86_64.log"),
@@ -238,11 +238,7 @@ fn a_compose_in_kubernetes_jobs_equals_the_local_one() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let remote = compose_dir(&a.path().join("t"));
-    let b = tempfile::tempdir().unwrap();
-    let out = kiln(&compose_args(&mini_config(b.path(), ""), &[]), b.path());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let local = compose_dir(&b.path().join("t"));
-    assert_same_compose(&remote, &local, "Kubernetes");
+    assert_same_as_local(&remote, "Kubernetes");
     let log = std::fs::read_to_string(
         remote.join("logs/x86_64/createiso-Mini-36-20261121.0-BaseOS-x86_64-dvd1.iso.x86_64.log"),
     )
