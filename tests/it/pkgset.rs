@@ -200,9 +200,18 @@ fn header_cache_spares_the_second_compose_every_read() {
         "{}",
         log(&first)
     );
+    let cache = first.parent().unwrap().join(".kiln-cache/headers.json");
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let written = inode(&cache);
     let (out, second) = pkgset(dir.path(), &cfg);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_ne!(first, second);
+    // Every header a hit: the cache is left as it was, not written again.
+    assert_eq!(
+        inode(&cache),
+        written,
+        "the unchanged header cache was rewritten"
+    );
     assert!(
         log(&second).contains(&format!("0 headers read, {total} from cache")),
         "{}",

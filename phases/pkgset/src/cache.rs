@@ -18,6 +18,10 @@ struct Cached {
 pub struct HeaderCache {
     version: u32,
     entries: BTreeMap<PathBuf, Cached>,
+    /// Whether anything was put since the load: an unchanged cache (every header a hit, the
+    /// nightly case) is not written again, which for 10,000 packages is 23 MB of JSON.
+    #[serde(skip)]
+    changed: bool,
 }
 
 /// 2: packages carry ExclusiveArch/ExcludeArch.
@@ -44,6 +48,7 @@ impl HeaderCache {
             .unwrap_or(HeaderCache {
                 version: VERSION,
                 entries: BTreeMap::new(),
+                changed: true,
             })
     }
 
@@ -54,8 +59,10 @@ impl HeaderCache {
             .then(|| c.package.clone())
     }
 
+    /// Records a header that was read from its file (a miss).
     pub fn put(&mut self, path: &Path, package: &Package) {
         if let Some((size, mtime_ns)) = stat(path) {
+            self.changed = true;
             self.entries.insert(
                 path.to_owned(),
                 Cached {
@@ -68,6 +75,9 @@ impl HeaderCache {
     }
 
     pub fn save(&self, path: &Path) {
+        if !self.changed && path.exists() {
+            return;
+        }
         if let Ok(json) = serde_json::to_vec(self)
             && let Err(e) = kiln_fs::write_atomic(path, &json)
         {

@@ -155,17 +155,21 @@ impl Phase for PkgsetPhase {
         let bar = ctx.progress(list.len() as u64, "reading package headers");
         let from_cache = AtomicUsize::new(0);
         let downloads = cache_base.join("downloads");
-        let read: Vec<Result<(PathBuf, Package), PhaseError>> = list
+        // Each header with whether it was read from its file (a cache miss).
+        let read: Vec<Result<(PathBuf, Package, bool), PhaseError>> = list
             .par_iter()
             .map(|(path, expected)| {
                 ctx.check_cancelled()?;
-                let pkg = match cache.get(path, kind) {
+                let (pkg, fresh) = match cache.get(path, kind) {
                     Some(p) => {
                         from_cache.fetch_add(1, Ordering::Relaxed);
-                        p
+                        (p, false)
                     }
-                    None => kiln_rpm::read_package(path, kind)
-                        .map_err(|e| PhaseError::with("package set", e))?,
+                    None => (
+                        kiln_rpm::read_package(path, kind)
+                            .map_err(|e| PhaseError::with("package set", e))?,
+                        true,
+                    ),
                 };
                 if let Some(exp) = expected
                     && let Err(e) = exp.check(path, &pkg)
@@ -180,15 +184,19 @@ impl Phase for PkgsetPhase {
                     return Err(e);
                 }
                 bar.inc(1);
-                Ok((path.clone(), pkg))
+                Ok((path.clone(), pkg, fresh))
             })
             .collect();
         bar.finish_and_clear();
         let mut headers: BTreeMap<PathBuf, Package> = BTreeMap::new();
+        let mut fresh = Vec::new();
         let mut errors = Vec::new();
         for r in read {
             match r {
-                Ok((path, pkg)) => {
+                Ok((path, pkg, read_now)) => {
+                    if read_now {
+                        fresh.push(path.clone());
+                    }
                     headers.insert(path, pkg);
                 }
                 Err(e) => errors.push(e.to_string()),
@@ -203,8 +211,10 @@ impl Phase for PkgsetPhase {
         if !errors.is_empty() {
             return Err(PhaseError::msg(errors.join("\n")));
         }
-        for (path, pkg) in &headers {
-            cache.put(path, pkg);
+        for path in &fresh {
+            if let Some(pkg) = headers.get(path) {
+                cache.put(path, pkg);
+            }
         }
         cache.save(&cache_path);
         check_sigkeys(&config.sigkeys, &headers)?;
