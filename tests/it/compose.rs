@@ -71,7 +71,10 @@ fn skipping_a_needed_phase_names_both_phases() {
     let plan = kiln(&["plan", cfg.to_str().unwrap()], dir.path());
     assert!(plan.status.success(), "{}", text(&plan));
     let plan = String::from_utf8_lossy(&plan.stdout);
-    assert!(plan.contains("createrepo     run  needs: gather"), "{plan}");
+    assert!(
+        plan.contains("createrepo     run  needs: pkgset, gather"),
+        "{plan}"
+    );
     assert!(plan.contains("ostree         not configured"), "{plan}");
 }
 

@@ -216,14 +216,10 @@ fn kiln_gather_prints_what_the_gather_phase_ships() {
             .unwrap()
             .iter()
             .map(|p| {
-                let k = &p["package"];
-                format!(
-                    "{}-{}-{}.{}",
-                    k["name"].as_str().unwrap(),
-                    k["version"].as_str().unwrap(),
-                    k["release"].as_str().unwrap(),
-                    k["arch"].as_str().unwrap()
-                )
+                // `name-epoch:version-release.arch`, less the epoch.
+                let nevra = p["nevra"].as_str().unwrap();
+                let (name_epoch, vra) = nevra.split_once(':').unwrap();
+                format!("{}-{vra}", name_epoch.rsplit_once('-').unwrap().0)
             })
             .collect();
         v.sort();
@@ -238,7 +234,17 @@ fn kiln_gather_prints_what_the_gather_phase_ships() {
                 .as_array()
                 .is_some_and(|f| f.iter().any(|x| x == "input"))
         })
-        .map(|p| p["package"]["name"].as_str().unwrap().to_owned())
+        .map(|p| {
+            let nevra = p["nevra"].as_str().unwrap();
+            nevra
+                .split_once(':')
+                .unwrap()
+                .0
+                .rsplit_once('-')
+                .unwrap()
+                .0
+                .to_owned()
+        })
         .collect();
     inputs.sort();
     inputs.dedup();

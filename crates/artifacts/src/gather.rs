@@ -1,6 +1,7 @@
 //! The gather phase's output under `work/<arch>/gather/<V>.<arch>.json`, read by createrepo and
-//! repoclosure: what each tree of a variant holds, with every package's full header so later
-//! phases never re-read RPM files.
+//! repoclosure: what each tree of a variant holds. A package names its header in the arch's
+//! package set (file and checksum) instead of carrying a copy: the headers are stored once per
+//! compose, and no later phase re-reads an RPM file.
 
 use std::path::{Path, PathBuf};
 
@@ -15,11 +16,14 @@ pub struct GatheredPackage {
     pub path: String,
     /// The package set file it was linked from.
     pub source: PathBuf,
+    /// `name-epoch:version-release.arch`.
+    pub nevra: String,
+    /// `<kind>:<hex>` of the file as the package set read it: with `source`, what names its
+    /// header there ([`crate::Headers::of`]).
+    pub checksum: String,
     /// pungi's flags: why it is in (`input`, `fulltree`, `multilib`, `self_hosting`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
-    /// The header (with the file checksum, size and mtime) as the package set read it.
-    pub package: kiln_rpm::Package,
     /// Why gather took it (the first reason it met while solving); `kiln why` reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<Reason>,
@@ -87,7 +91,8 @@ pub struct GatherResult {
 
 impl Artifact for GatherResult {
     const KIND: &'static str = "gather-result";
-    const VERSION: u32 = 1;
+    /// 2: packages name their header in the package set instead of carrying it.
+    const VERSION: u32 = 2;
     const WRITER: &'static str = "gather";
     const PRETTY: bool = true;
 }

@@ -3,9 +3,12 @@
 //!
 //! | artifact | file | written by | read by |
 //! |---|---|---|---|
-//! | [`PackageSet`] | `work/global/pkgset/<arch>.json` | pkgset | gather |
+//! | [`PackageSet`] | `work/global/pkgset/<arch>.json` | pkgset | gather, createrepo, repoclosure |
 //! | [`GatherResult`] | `work/<arch>/gather/<V>.<arch>.json` | gather | createrepo, repoclosure |
 //! | [`ImageRecords`] | `work/global/images/<phase>.json` | each image phase, its own file | imagechecksum |
+//!
+//! A gather result's packages point at their headers in the arch's package set ([`Headers`]), so
+//! its readers read the package set too: each header is stored once per compose.
 //!
 //! Phases never import each other; they meet here. Each file starts with an `artifact` stamp
 //! (`{"kind": ..., "version": ...}`) so that a file from another kiln, or one a phase of another
@@ -27,7 +30,7 @@ use serde::de::DeserializeOwned;
 
 pub use gather::{GatherResult, GatheredPackage, Reason, Tree, UnresolvedDep};
 pub use images::{IMAGE_PHASES, ImageRecords};
-pub use package_set::{Entry, PackageSet};
+pub use package_set::{Entry, Headers, PackageSet, checksum_of};
 pub use stamp::Stamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,16 @@ pub enum ArtifactError {
         kind: &'static str,
         #[source]
         source: serde_json::Error,
+    },
+    #[error(
+        "the {arch} package set has no {nevra} at {source_file} with checksum {checksum}: the \
+         gather results are older than the package set (run the compose again from gather)"
+    )]
+    NotInPackageSet {
+        arch: String,
+        nevra: String,
+        source_file: PathBuf,
+        checksum: String,
     },
     #[error("the {phase} phase may not write a {kind}: only {writer} does")]
     NotTheWriter {

@@ -1,12 +1,13 @@
 //! The package set: what an arch may use, as pkgset read it.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use kiln_compose::Paths;
 use kiln_rpm::Package;
 use serde::{Deserialize, Serialize};
 
-use crate::{Artifact, Stamp};
+use crate::{Artifact, ArtifactError, GatheredPackage, Stamp};
 
 /// One package of the set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,10 +56,106 @@ impl PackageSet {
             .join(format!("{arch}.json"))
     }
 
+    /// Its headers by file, for the readers of gather results.
+    pub fn headers(&self) -> Headers<'_> {
+        Headers {
+            arch: &self.arch,
+            by_path: self
+                .packages
+                .iter()
+                .map(|e| (e.path.as_path(), &e.package))
+                .collect(),
+        }
+    }
+
     /// `work/<arch>/repo/<tag>/`: the package set of Koji tags as a repository (pungi's
     /// per-arch package-set repo, named after its tag; tags kiln merges into one set join with
     /// `+`), for the tools that read packages from a repository (lorax).
     pub fn repo_dir(paths: &Paths, arch: &str, tags: &[String]) -> PathBuf {
         paths.work_dir(arch).join("repo").join(tags.join("+"))
+    }
+}
+
+/// The headers of one arch's package set by file: what a [`GatheredPackage`] points at.
+pub struct Headers<'a> {
+    arch: &'a str,
+    by_path: HashMap<&'a Path, &'a Package>,
+}
+
+impl<'a> Headers<'a> {
+    /// The header of a gathered package. One the set lacks, or holds with another checksum,
+    /// means the gather results are older than the package set: an error, not a guess.
+    pub fn of(&self, p: &GatheredPackage) -> Result<&'a Package, ArtifactError> {
+        self.by_path
+            .get(p.source.as_path())
+            .copied()
+            .filter(|h| checksum_of(h) == p.checksum)
+            .ok_or_else(|| ArtifactError::NotInPackageSet {
+                arch: self.arch.to_owned(),
+                nevra: p.nevra.clone(),
+                source_file: p.source.clone(),
+                checksum: p.checksum.clone(),
+            })
+    }
+}
+
+/// `<kind>:<hex>`, as a [`GatheredPackage`] names its file.
+pub fn checksum_of(p: &Package) -> String {
+    format!("{}:{}", p.checksum.kind.as_str(), p.checksum.hex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, hex: &str) -> Entry {
+        let mut package = Package {
+            name: "mini-bash".into(),
+            version: "5.1".into(),
+            release: "1".into(),
+            arch: "x86_64".into(),
+            ..Package::default()
+        };
+        package.checksum.hex = hex.into();
+        Entry {
+            path: PathBuf::from(path),
+            package,
+        }
+    }
+
+    fn gathered(source: &str, checksum: String) -> GatheredPackage {
+        GatheredPackage {
+            path: "Packages/m/mini-bash-5.1-1.x86_64.rpm".into(),
+            source: PathBuf::from(source),
+            nevra: "mini-bash-0:5.1-1.x86_64".into(),
+            checksum,
+            flags: Vec::new(),
+            why: None,
+        }
+    }
+
+    #[test]
+    fn a_gathered_package_finds_its_header_only_with_the_same_file_and_checksum() {
+        let set = PackageSet::new("x86_64".into(), vec![entry("/repo/a.rpm", "ab12")]);
+        let headers = set.headers();
+        let same = checksum_of(&set.packages[0].package);
+        assert_eq!(
+            headers
+                .of(&gathered("/repo/a.rpm", same.clone()))
+                .unwrap()
+                .name,
+            "mini-bash"
+        );
+        // The file was rebuilt since gather ran: its header is not that one.
+        let stale = same.replace("ab12", "cd34");
+        let err = headers
+            .of(&gathered("/repo/a.rpm", stale))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mini-bash-0:5.1-1.x86_64") && err.contains("/repo/a.rpm"),
+            "{err}"
+        );
+        assert!(headers.of(&gathered("/repo/b.rpm", same)).is_err());
     }
 }

@@ -89,8 +89,30 @@ fn results(dir: &Path) -> Result<Vec<(PathBuf, GatherResult)>, InspectError> {
         .collect()
 }
 
-fn nvra(p: &kiln_rpm::Package) -> String {
-    p.nvra()
+/// `name-version-release.arch` of a gathered package, from its `name-epoch:version-release.arch`.
+fn nvra(p: &GatheredPackage) -> String {
+    match p.nevra.split_once(':') {
+        Some((name_epoch, vra)) => match name_epoch.rsplit_once('-') {
+            Some((name, _epoch)) => format!("{name}-{vra}"),
+            None => p.nevra.clone(),
+        },
+        None => p.nevra.clone(),
+    }
+}
+
+/// Whether a gathered package is `wanted` (a name, `name.arch`, NVRA or NEVRA).
+fn is(p: &GatheredPackage, wanted: &str) -> bool {
+    let nvra = nvra(p);
+    let arch = nvra.rsplit_once('.').map_or("", |(_, a)| a);
+    // The name is what is left of the NVRA without its last two `-` fields.
+    let name = nvra.rsplitn(3, '-').nth(2).unwrap_or(nvra.as_str());
+    name == wanted
+        || wanted
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|a| a == arch)
+        || nvra == wanted
+        || p.nevra == wanted
 }
 
 /// A name, `name.arch`, NVRA or NEVRA.
@@ -128,8 +150,8 @@ fn chain(result: &GatherResult, start: &GatheredPackage) -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut at = start;
     loop {
-        let name = nvra(&at.package);
-        if !seen.insert(at.package.nevra()) {
+        let name = nvra(at);
+        if !seen.insert(at.nevra.clone()) {
             steps.push(format!("{name}: (the chain loops here)"));
             break;
         }
@@ -142,8 +164,8 @@ fn chain(result: &GatherResult, start: &GatheredPackage) -> Vec<String> {
         let by = why.by.as_deref().unwrap_or("?");
         let by_short = packages
             .iter()
-            .find(|(_, p)| p.package.nevra() == by)
-            .map(|(_, p)| nvra(&p.package))
+            .find(|(_, p)| p.nevra == by)
+            .map(|(_, p)| nvra(p))
             .unwrap_or_else(|| by.to_owned());
         let what = why.what.as_deref().unwrap_or("");
         let line = match why.kind.as_str() {
@@ -169,7 +191,7 @@ fn chain(result: &GatherResult, start: &GatheredPackage) -> Vec<String> {
         if why.kind == "input" || why.kind == "prepopulate" {
             break;
         }
-        match packages.iter().find(|(_, p)| p.package.nevra() == by) {
+        match packages.iter().find(|(_, p)| p.nevra == by) {
             Some((_, p)) => at = p,
             None => {
                 steps.push(format!(
@@ -203,7 +225,7 @@ pub fn why(
         }
         let found: Vec<(&'static str, &GatheredPackage)> = all(result)
             .into_iter()
-            .filter(|(_, p)| matches(&p.package, package))
+            .filter(|(_, p)| is(p, package))
             .collect();
         if !found.is_empty() {
             for (kind, p) in found {
@@ -223,7 +245,7 @@ pub fn why(
         let elsewhere: Vec<&str> = all_results
             .iter()
             .filter(|(_, r)| r.arch == result.arch && r.variant != result.variant)
-            .filter(|(_, r)| all(r).iter().any(|(_, p)| matches(&p.package, package)))
+            .filter(|(_, r)| all(r).iter().any(|(_, p)| is(p, package)))
             .map(|(_, r)| r.variant.as_str())
             .collect();
         if !elsewhere.is_empty() {

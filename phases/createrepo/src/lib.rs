@@ -13,7 +13,7 @@ mod options;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use kiln_artifacts::{Artifact, GatherResult, GatheredPackage};
+use kiln_artifacts::{Artifact, GatherResult, GatheredPackage, PackageSet};
 use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError};
 use kiln_modulemd::ModuleIndex;
@@ -45,7 +45,8 @@ struct Job {
     arch: String,
     tree: PathBuf,
     repo: PathBuf,
-    packages: Vec<GatheredPackage>,
+    /// Path in the tree and header.
+    packages: Vec<(String, kiln_rpm::Package)>,
     extras: Vec<ExtraFile>,
 }
 
@@ -102,15 +103,29 @@ impl Createrepo {
     fn jobs(&self, ctx: &PhaseContext) -> Result<Vec<Job>, PhaseError> {
         let topdir = ctx.compose.paths.topdir();
         let mut jobs = Vec::new();
+        // Each arch's package set, read once: it holds the headers the gather results name.
+        let mut sets: BTreeMap<String, PackageSet> = BTreeMap::new();
         for v in &ctx.compose.variants.all {
             if v.is_empty {
                 continue;
             }
-            let mut source: BTreeMap<String, GatheredPackage> = BTreeMap::new();
+            let mut source: BTreeMap<String, kiln_rpm::Package> = BTreeMap::new();
             let mut source_tree: Option<(PathBuf, PathBuf)> = None;
             for arch in &v.arches {
                 let path = GatherResult::path(topdir, &v.uid, arch);
                 let r = GatherResult::load(&path).map_err(fail)?;
+                if !sets.contains_key(arch) {
+                    let set = PackageSet::load(&PackageSet::path(&ctx.compose.paths, arch))
+                        .map_err(fail)?;
+                    sets.insert(arch.clone(), set);
+                }
+                let headers = sets[arch].headers();
+                let resolve = |packages: &[GatheredPackage]| {
+                    packages
+                        .iter()
+                        .map(|g| Ok((g.path.clone(), headers.of(g).map_err(fail)?.clone())))
+                        .collect::<Result<Vec<_>, PhaseError>>()
+                };
                 let mut os_extras = Vec::new();
                 let comps = topdir
                     .join("work")
@@ -151,14 +166,17 @@ impl Createrepo {
                         arch: arch.clone(),
                         tree: topdir.join(&tree.tree),
                         repo: topdir.join(&tree.repo),
-                        packages: tree.packages.clone(),
+                        packages: resolve(&tree.packages)?,
                         extras,
                     });
                 }
                 if !r.source.tree.as_os_str().is_empty() {
                     source_tree.get_or_insert((r.source.tree.clone(), r.source.repo.clone()));
                     for p in &r.source.packages {
-                        source.entry(p.path.clone()).or_insert_with(|| p.clone());
+                        if !source.contains_key(&p.path) {
+                            let header = headers.of(p).map_err(fail)?.clone();
+                            source.insert(p.path.clone(), header);
+                        }
                     }
                 }
             }
@@ -169,7 +187,7 @@ impl Createrepo {
                     arch: "src".into(),
                     tree: topdir.join(tree),
                     repo: topdir.join(repo),
-                    packages: source.into_values().collect(),
+                    packages: source.into_iter().collect(),
                     extras: Vec::new(),
                 });
             }
@@ -184,11 +202,11 @@ impl Createrepo {
         let mut pkgs: Vec<(kiln_rpm::Package, Location)> = job
             .packages
             .iter()
-            .map(|g| {
+            .map(|(path, header)| {
                 (
-                    g.package.clone(),
+                    header.clone(),
                     Location {
-                        href: format!("{rel_base}{}", g.path),
+                        href: format!("{rel_base}{path}"),
                         base: None,
                     },
                 )
@@ -329,8 +347,9 @@ impl Phase for Createrepo {
     fn name(&self) -> &'static str {
         "createrepo"
     }
+    /// The package set holds the headers the gather results point at.
     fn needs(&self) -> &'static [&'static str] {
-        &["gather"]
+        &["pkgset", "gather"]
     }
     /// The tree metadata written at the end lists lorax's boot images.
     fn after(&self) -> &'static [&'static str] {

@@ -1,5 +1,6 @@
 //! From a selection to files: the result JSON, the links in the trees, rpms.json.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use kiln_compose::Paths;
@@ -35,11 +36,12 @@ fn tree(
             GatheredPackage {
                 path,
                 source: r.path.clone(),
+                nevra: r.package.nevra(),
+                checksum: kiln_artifacts::checksum_of(&r.package),
                 flags: flags::names(p.flags)
                     .into_iter()
                     .map(str::to_owned)
                     .collect(),
-                package: r.package.clone(),
                 why: why.get(&p.index).cloned(),
             }
         })
@@ -130,8 +132,13 @@ pub fn link_result(
     Ok(made)
 }
 
-/// Adds a result's packages to rpms.json; paths are relative to `compose/`.
-pub fn add_to_rpms(rpms: &mut Rpms, result: &GatherResult) {
+/// Adds a result's packages to rpms.json; paths are relative to `compose/`. `headers` are the
+/// package set's by file, which the result was built from.
+pub fn add_to_rpms(
+    rpms: &mut Rpms,
+    result: &GatherResult,
+    headers: &HashMap<&Path, &kiln_rpm::Package>,
+) -> Result<(), GatherError> {
     for (cat, t) in result.trees() {
         let category = match cat {
             "binary" => RpmCategory::Binary,
@@ -140,7 +147,9 @@ pub fn add_to_rpms(rpms: &mut Rpms, result: &GatherResult) {
         };
         let tree = t.tree.strip_prefix("compose").unwrap_or(&t.tree);
         for p in &t.packages {
-            let pkg = &p.package;
+            let pkg = headers.get(p.source.as_path()).ok_or_else(|| {
+                GatherError::Package(format!("{} is not in the package set", p.nevra))
+            })?;
             let srpm = match (&pkg.sourcerpm, category) {
                 (_, RpmCategory::Source) | (None, _) => pkg.nevra(),
                 (Some(s), _) => srpm_nevra(s, pkg.epoch).unwrap_or_else(|| pkg.nevra()),
@@ -159,4 +168,5 @@ pub fn add_to_rpms(rpms: &mut Rpms, result: &GatherResult) {
             );
         }
     }
+    Ok(())
 }

@@ -425,6 +425,10 @@ impl Phase for Gather {
             }
             let selections = solve_arch(&pkgset, &plans)
                 .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
+            let headers: HashMap<&Path, &kiln_rpm::Package> = pkgset
+                .iter()
+                .map(|r| (r.path.as_path(), &r.package))
+                .collect();
             for (v, plan) in variants.iter().zip(&plans) {
                 let Some(sel) = selections.get(&v.uid) else {
                     continue;
@@ -498,13 +502,10 @@ impl Phase for Gather {
                     .trees()
                     .into_iter()
                     .flat_map(|(_, t)| {
-                        t.packages
-                            .iter()
-                            .filter(|p| p.package.checksum.kind == kiln_rpm::ChecksumKind::Sha256)
-                            .map(move |p| {
-                                let path = topdir.join(&t.tree).join(&p.path);
-                                (path, p.package.checksum.hex.as_str())
-                            })
+                        t.packages.iter().filter_map(move |p| {
+                            let hex = p.checksum.strip_prefix("sha256:")?;
+                            Some((topdir.join(&t.tree).join(&p.path), hex))
+                        })
                     })
                     .collect();
                 for p in made {
@@ -513,7 +514,8 @@ impl Phase for Gather {
                         None => ctx.produced(&p),
                     }
                 }
-                add_to_rpms(&mut rpms, &result);
+                add_to_rpms(&mut rpms, &result, &headers)
+                    .map_err(|e| PhaseError::with(format!("gather {}.{arch}", v.uid), e))?;
             }
         }
         prune(topdir, &wanted)?;

@@ -11,10 +11,11 @@
 //! `lenient` (the default) logs problems, `fatal` fails the compose. Results go to
 //! `logs/<arch>/repoclosure-<V>.<arch>.log`, in `dnf repoclosure`'s format.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kiln_artifacts::{Artifact, GatherResult};
+use kiln_artifacts::{Artifact, GatherResult, Headers, PackageSet};
 use kiln_depsolve::{ClosureProblem, ClosureScope, PkgSpec, PoolBuilder, format_dnf, repoclosure};
 use kiln_engine::{Config, Phase, PhaseContext, PhaseError};
 use kiln_variants::{Variant, VariantKind};
@@ -146,8 +147,12 @@ pub fn dnf_command(
     cmd
 }
 
-fn os_packages(r: &GatherResult) -> Vec<kiln_rpm::Package> {
-    r.os.packages.iter().map(|p| p.package.clone()).collect()
+fn os_packages(r: &GatherResult, headers: &Headers) -> Result<Vec<kiln_rpm::Package>, PhaseError> {
+    r.os.packages
+        .iter()
+        .map(|p| headers.of(p).cloned())
+        .collect::<Result<_, _>>()
+        .map_err(|e| PhaseError::with(format!("repoclosure of {}.{}", r.variant, r.arch), e))
 }
 
 /// Variants whose repositories a variant's closure may lean on: its parent (and for an optional
@@ -177,7 +182,15 @@ fn lookaside_variants<'a>(
 }
 
 impl Repoclosure {
-    fn one(&self, ctx: &PhaseContext, v: &Variant, arch: &str) -> Result<(), PhaseError> {
+    /// `sets`: the package sets by arch, which hold the headers the gather results point at
+    /// (read once for the whole phase, and only for the native backend).
+    fn one(
+        &self,
+        ctx: &PhaseContext,
+        sets: &mut BTreeMap<String, PackageSet>,
+        v: &Variant,
+        arch: &str,
+    ) -> Result<(), PhaseError> {
         let level = strictness(ctx.config, &v.uid, arch);
         if level == "off" {
             return Ok(());
@@ -222,13 +235,19 @@ impl Repoclosure {
                 GatherResult::load(&p)
                     .map_err(|e| PhaseError::with(format!("repoclosure of {uid}.{arch}"), e))
             };
+            if !sets.contains_key(arch) {
+                let set = PackageSet::load(&PackageSet::path(paths, arch))
+                    .map_err(|e| PhaseError::with(format!("repoclosure of {}.{arch}", v.uid), e))?;
+                sets.insert(arch.to_owned(), set);
+            }
+            let headers = sets[arch].headers();
             let me = load(&v.uid)?;
             let mut look = Vec::new();
             for lv in lookaside_variants(ctx.config, all, v) {
                 let r = load(&lv.uid)?;
                 look.push(RepoInput {
                     id: format!("{}-lookaside-{}.{arch}", ctx.compose.info.id, lv.uid),
-                    packages: os_packages(&r),
+                    packages: os_packages(&r, &headers)?,
                 });
             }
             for (i, url) in ctx
@@ -248,7 +267,7 @@ impl Repoclosure {
             }
             let checked = [RepoInput {
                 id: repo_id.clone(),
-                packages: os_packages(&me),
+                packages: os_packages(&me, &headers)?,
             }];
             let problems = check(&checked, &look, &arches, false)
                 .map_err(|e| PhaseError::with(format!("repoclosure of {}.{arch}", v.uid), e))?;
@@ -295,8 +314,9 @@ impl Phase for Repoclosure {
         "repoclosure"
     }
     fn needs(&self) -> &'static [&'static str] {
-        // `createrepo` only for the dnf backend, but needs cannot depend on the config.
-        &["gather", "createrepo"]
+        // `createrepo` only for the dnf backend, but needs cannot depend on the config; the
+        // package set holds the headers the gather results point at.
+        &["pkgset", "gather", "createrepo"]
     }
     fn config_keys(&self) -> &'static [&'static str] {
         &[
@@ -319,6 +339,7 @@ impl Phase for Repoclosure {
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut errors = Vec::new();
+        let mut sets = BTreeMap::new();
         for v in &ctx.compose.variants.all {
             if v.is_empty {
                 continue;
@@ -326,7 +347,7 @@ impl Phase for Repoclosure {
             for arch in &v.arches {
                 let _arch = ctx.arch_span(arch);
                 ctx.check_cancelled()?;
-                if let Err(e) = self.one(ctx, v, arch) {
+                if let Err(e) = self.one(ctx, &mut sets, v, arch) {
                     if matches!(e, PhaseError::Cancelled) {
                         return Err(e);
                     }
