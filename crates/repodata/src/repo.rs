@@ -3,6 +3,7 @@
 //! documents (comps, modules, updateinfo, productid), then repomd.xml, all
 //! into a fresh directory swapped in for `repodata/` at the end.
 
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -128,16 +129,18 @@ pub fn packages_timestamp<'a>(pkgs: impl IntoIterator<Item = &'a Package>) -> u6
 
 /// Write `<repo>/repodata/` for `pkgs` (already in the order wanted; createrepo
 /// sorts by file name). Returns what repomd.xml says.
-pub fn write_repo(
+/// `pkgs` may be owned headers or references to them (a phase that holds a package set hands
+/// out references rather than copies).
+pub fn write_repo<P: Borrow<Package> + Sync>(
     repo: &Path,
-    pkgs: &[(Package, Location)],
+    pkgs: &[(P, Location)],
     extras: &[ExtraFile],
     opts: &RepoOptions,
 ) -> Result<RepoMd> {
     let mut opts = opts.clone();
     opts.timestamp = Some(
         opts.timestamp
-            .unwrap_or_else(|| packages_timestamp(pkgs.iter().map(|(p, _)| p))),
+            .unwrap_or_else(|| packages_timestamp(pkgs.iter().map(|(p, _)| p.borrow()))),
     );
     let mut w = PackageStream::create(repo, pkgs.len(), &opts)?;
     for batch in pkgs.chunks(256) {
@@ -215,11 +218,12 @@ impl PackageStream {
     }
 
     /// Render and queue a batch (in repository order).
-    pub fn push(&mut self, batch: &[(Package, Location)]) -> Result<()> {
+    pub fn push<P: Borrow<Package> + Sync>(&mut self, batch: &[(P, Location)]) -> Result<()> {
         let dopts = &self.dopts;
         let parts: Vec<[String; 3]> = batch
             .par_iter()
             .map(|(p, loc)| {
+                let p = p.borrow();
                 let mut a = String::with_capacity(2048);
                 dump::primary(&mut a, p, loc);
                 let mut b = String::with_capacity(512);
@@ -244,7 +248,7 @@ impl PackageStream {
         self.count += batch.len();
         self.newest_build = batch
             .iter()
-            .map(|(p, _)| p.build_time)
+            .map(|(p, _)| p.borrow().build_time)
             .fold(self.newest_build, u64::max);
         Ok(())
     }

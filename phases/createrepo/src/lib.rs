@@ -39,14 +39,14 @@ pub struct Fingerprint {
     pub extras: Vec<String>,
 }
 
-struct Job {
+struct Job<'s> {
     kind: &'static str,
     variant: String,
     arch: String,
     tree: PathBuf,
     repo: PathBuf,
-    /// Path in the tree and header.
-    packages: Vec<(String, kiln_rpm::Package)>,
+    /// Path in the tree and header (in the arch's package set, not a copy).
+    packages: Vec<(String, &'s kiln_rpm::Package)>,
     extras: Vec<ExtraFile>,
 }
 
@@ -100,30 +100,31 @@ fn product_cert(config: &Config, v: &Variant, arch: &str) -> Result<Option<Vec<u
 }
 
 impl Createrepo {
-    fn jobs(&self, ctx: &PhaseContext) -> Result<Vec<Job>, PhaseError> {
+    /// `sets`: each arch's package set, which holds the headers the gather results name.
+    fn jobs<'s>(
+        &self,
+        ctx: &PhaseContext,
+        sets: &'s BTreeMap<String, PackageSet>,
+    ) -> Result<Vec<Job<'s>>, PhaseError> {
         let topdir = ctx.compose.paths.topdir();
         let mut jobs = Vec::new();
-        // Each arch's package set, read once: it holds the headers the gather results name.
-        let mut sets: BTreeMap<String, PackageSet> = BTreeMap::new();
         for v in &ctx.compose.variants.all {
             if v.is_empty {
                 continue;
             }
-            let mut source: BTreeMap<String, kiln_rpm::Package> = BTreeMap::new();
+            let mut source: BTreeMap<String, &kiln_rpm::Package> = BTreeMap::new();
             let mut source_tree: Option<(PathBuf, PathBuf)> = None;
             for arch in &v.arches {
                 let path = GatherResult::path(topdir, &v.uid, arch);
                 let r = GatherResult::load(&path).map_err(fail)?;
-                if !sets.contains_key(arch) {
-                    let set = PackageSet::load(&PackageSet::path(&ctx.compose.paths, arch))
-                        .map_err(fail)?;
-                    sets.insert(arch.clone(), set);
-                }
-                let headers = sets[arch].headers();
+                let set = sets
+                    .get(arch)
+                    .ok_or_else(|| fail(format!("no package set for {arch}")))?;
+                let headers = set.headers();
                 let resolve = |packages: &[GatheredPackage]| {
                     packages
                         .iter()
-                        .map(|g| Ok((g.path.clone(), headers.of(g).map_err(fail)?.clone())))
+                        .map(|g| Ok((g.path.clone(), headers.of(g).map_err(fail)?)))
                         .collect::<Result<Vec<_>, PhaseError>>()
                 };
                 let mut os_extras = Vec::new();
@@ -174,7 +175,7 @@ impl Createrepo {
                     source_tree.get_or_insert((r.source.tree.clone(), r.source.repo.clone()));
                     for p in &r.source.packages {
                         if !source.contains_key(&p.path) {
-                            let header = headers.of(p).map_err(fail)?.clone();
+                            let header = headers.of(p).map_err(fail)?;
                             source.insert(p.path.clone(), header);
                         }
                     }
@@ -199,12 +200,12 @@ impl Createrepo {
         let topdir = ctx.compose.paths.topdir();
         // Locations are relative to the tree; an addon's repodata lives below it.
         let rel_base = pathdiff(&job.tree, &job.repo);
-        let mut pkgs: Vec<(kiln_rpm::Package, Location)> = job
+        let mut pkgs: Vec<(&kiln_rpm::Package, Location)> = job
             .packages
             .iter()
             .map(|(path, header)| {
                 (
-                    header.clone(),
+                    *header,
                     Location {
                         href: format!("{rel_base}{path}"),
                         base: None,
@@ -375,7 +376,14 @@ impl Phase for Createrepo {
         for a in ignored {
             tracing::warn!("createrepo_extra_args: {a} has no kiln equivalent, ignored");
         }
-        let jobs = self.jobs(ctx)?;
+        // Each arch's package set, read once: the gather results point at its headers.
+        let mut sets = BTreeMap::new();
+        for arch in ctx.compose.variants.arches() {
+            let set =
+                PackageSet::load(&PackageSet::path(&ctx.compose.paths, &arch)).map_err(fail)?;
+            sets.insert(arch, set);
+        }
+        let jobs = self.jobs(ctx, &sets)?;
         let bar = ctx.progress(jobs.len() as u64, "createrepo");
         for job in &jobs {
             let _arch = ctx.arch_span(&job.arch);
