@@ -33,7 +33,7 @@ fn split(spec: &str, n: usize, prefix: &str) -> (String, PathBuf) {
     }
 }
 
-fn load(specs: &[String], prefix: &str) -> anyhow::Result<Vec<RepoInput>> {
+fn load(specs: &[String], prefix: &str) -> anyhow::Result<Vec<RepoInput<'static>>> {
     specs
         .iter()
         .enumerate()
@@ -45,7 +45,10 @@ fn load(specs: &[String], prefix: &str) -> anyhow::Result<Vec<RepoInput>> {
             };
             let packages = read_repo(&path)
                 .with_context(|| format!("loading repository {id} ({})", path.display()))?;
-            Ok(RepoInput { id, packages })
+            Ok(RepoInput {
+                id,
+                packages: packages.into_iter().map(std::borrow::Cow::Owned).collect(),
+            })
         })
         .collect()
 }

@@ -11,6 +11,7 @@
 //! `lenient` (the default) logs problems, `fatal` fails the compose. Results go to
 //! `logs/<arch>/repoclosure-<V>.<arch>.log`, in `dnf repoclosure`'s format.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,10 +32,11 @@ pub enum RepoclosureError {
     Pool(#[from] kiln_depsolve::PoolError),
 }
 
-/// A set of packages checked or used as lookaside.
-pub struct RepoInput {
+/// A set of packages checked or used as lookaside: headers read from a repository, or borrowed
+/// from the package set the compose's gather results point into.
+pub struct RepoInput<'a> {
     pub id: String,
-    pub packages: Vec<kiln_rpm::Package>,
+    pub packages: Vec<Cow<'a, kiln_rpm::Package>>,
 }
 
 /// Reads a repository's packages (primary and filelists) from its repodata.
@@ -147,10 +149,13 @@ pub fn dnf_command(
     cmd
 }
 
-fn os_packages(r: &GatherResult, headers: &Headers) -> Result<Vec<kiln_rpm::Package>, PhaseError> {
+fn os_packages<'s>(
+    r: &GatherResult,
+    headers: &Headers<'s>,
+) -> Result<Vec<Cow<'s, kiln_rpm::Package>>, PhaseError> {
     r.os.packages
         .iter()
-        .map(|p| headers.of(p).cloned())
+        .map(|p| headers.of(p).map(Cow::Borrowed))
         .collect::<Result<_, _>>()
         .map_err(|e| PhaseError::with(format!("repoclosure of {}.{}", r.variant, r.arch), e))
 }
@@ -262,7 +267,7 @@ impl Repoclosure {
                     .map_err(|e| PhaseError::with(format!("lookaside of {}.{arch}", v.uid), e))?;
                 look.push(RepoInput {
                     id: format!("{}-lookaside-{}.{arch}-{i}", ctx.compose.info.id, v.uid),
-                    packages,
+                    packages: packages.into_iter().map(Cow::Owned).collect(),
                 });
             }
             let checked = [RepoInput {
