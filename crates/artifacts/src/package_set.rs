@@ -1,6 +1,6 @@
 //! The package set: what an arch may use, as pkgset read it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use kiln_compose::Paths;
@@ -56,6 +56,20 @@ impl PackageSet {
             .join(format!("{arch}.json"))
     }
 
+    /// The package set of each of `arches`, read once for a phase that resolves gather results.
+    pub fn load_all(
+        paths: &Paths,
+        arches: impl IntoIterator<Item = String>,
+    ) -> Result<BTreeMap<String, PackageSet>, ArtifactError> {
+        arches
+            .into_iter()
+            .map(|arch| {
+                let set = PackageSet::load(&PackageSet::path(paths, &arch))?;
+                Ok((arch, set))
+            })
+            .collect()
+    }
+
     /// Its headers by file, for the readers of gather results.
     pub fn headers(&self) -> Headers<'_> {
         Headers {
@@ -89,7 +103,7 @@ impl<'a> Headers<'a> {
         self.by_path
             .get(p.source.as_path())
             .copied()
-            .filter(|h| checksum_of(h) == p.checksum)
+            .filter(|h| names_checksum(&p.checksum, h))
             .ok_or_else(|| ArtifactError::NotInPackageSet {
                 arch: self.arch.to_owned(),
                 nevra: p.nevra.clone(),
@@ -97,6 +111,12 @@ impl<'a> Headers<'a> {
                 checksum: p.checksum.clone(),
             })
     }
+}
+
+/// Whether `<kind>:<hex>` is the header's file checksum (without building the string: it is
+/// asked once per package of every tree).
+fn names_checksum(checksum: &str, h: &Package) -> bool {
+    checksum.split_once(':') == Some((h.checksum.kind.as_str(), h.checksum.hex.as_str()))
 }
 
 /// `<kind>:<hex>`, as a [`GatheredPackage`] names its file.

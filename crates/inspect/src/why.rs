@@ -106,24 +106,23 @@ fn is(p: &GatheredPackage, wanted: &str) -> bool {
     let arch = nvra.rsplit_once('.').map_or("", |(_, a)| a);
     // The name is what is left of the NVRA without its last two `-` fields.
     let name = nvra.rsplitn(3, '-').nth(2).unwrap_or(nvra.as_str());
+    names(name, arch, &nvra, &p.nevra, wanted)
+}
+
+/// Whether a package-set header is `wanted` (a name, `name.arch`, NVRA or NEVRA).
+fn matches(p: &kiln_rpm::Package, wanted: &str) -> bool {
+    names(&p.name, &p.arch, &p.nvra(), &p.nevra(), wanted)
+}
+
+/// Whether `wanted` is the package's name, `name.arch`, NVRA or NEVRA.
+fn names(name: &str, arch: &str, nvra: &str, nevra: &str, wanted: &str) -> bool {
     name == wanted
         || wanted
             .strip_prefix(name)
             .and_then(|rest| rest.strip_prefix('.'))
             .is_some_and(|a| a == arch)
         || nvra == wanted
-        || p.nevra == wanted
-}
-
-/// A name, `name.arch`, NVRA or NEVRA.
-fn matches(p: &kiln_rpm::Package, wanted: &str) -> bool {
-    p.name == wanted
-        || wanted
-            .strip_prefix(p.name.as_str())
-            .and_then(|rest| rest.strip_prefix('.'))
-            .is_some_and(|a| a == p.arch)
-        || p.nvra() == wanted
-        || p.nevra() == wanted
+        || nevra == wanted
 }
 
 /// The packages of a result, by NEVRA, with the tree each is in.

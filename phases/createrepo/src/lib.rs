@@ -377,12 +377,8 @@ impl Phase for Createrepo {
             tracing::warn!("createrepo_extra_args: {a} has no kiln equivalent, ignored");
         }
         // Each arch's package set, read once: the gather results point at its headers.
-        let mut sets = BTreeMap::new();
-        for arch in ctx.compose.variants.arches() {
-            let set =
-                PackageSet::load(&PackageSet::path(&ctx.compose.paths, &arch)).map_err(fail)?;
-            sets.insert(arch, set);
-        }
+        let sets = PackageSet::load_all(&ctx.compose.paths, ctx.compose.variants.arches())
+            .map_err(fail)?;
         let jobs = self.jobs(ctx, &sets)?;
         let bar = ctx.progress(jobs.len() as u64, "createrepo");
         for job in &jobs {

@@ -192,7 +192,7 @@ impl Repoclosure {
     fn one(
         &self,
         ctx: &PhaseContext,
-        sets: &mut BTreeMap<String, PackageSet>,
+        sets: &BTreeMap<String, PackageSet>,
         v: &Variant,
         arch: &str,
     ) -> Result<(), PhaseError> {
@@ -240,12 +240,10 @@ impl Repoclosure {
                 GatherResult::load(&p)
                     .map_err(|e| PhaseError::with(format!("repoclosure of {uid}.{arch}"), e))
             };
-            if !sets.contains_key(arch) {
-                let set = PackageSet::load(&PackageSet::path(paths, arch))
-                    .map_err(|e| PhaseError::with(format!("repoclosure of {}.{arch}", v.uid), e))?;
-                sets.insert(arch.to_owned(), set);
-            }
-            let headers = sets[arch].headers();
+            let headers = sets
+                .get(arch)
+                .ok_or_else(|| PhaseError::msg(format!("repoclosure: no package set for {arch}")))?
+                .headers();
             let me = load(&v.uid)?;
             let mut look = Vec::new();
             for lv in lookaside_variants(ctx.config, all, v) {
@@ -344,7 +342,20 @@ impl Phase for Repoclosure {
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let mut errors = Vec::new();
-        let mut sets = BTreeMap::new();
+        let sets = if ctx.config.repoclosure_backend == "dnf" {
+            BTreeMap::new()
+        } else {
+            // Only the arches something is checked on.
+            let checked = ctx.compose.variants.arches().into_iter().filter(|arch| {
+                ctx.compose.variants.all.iter().any(|v| {
+                    !v.is_empty
+                        && v.arches.contains(arch)
+                        && strictness(ctx.config, &v.uid, arch) != "off"
+                })
+            });
+            PackageSet::load_all(&ctx.compose.paths, checked)
+                .map_err(|e| PhaseError::with("repoclosure", e))?
+        };
         for v in &ctx.compose.variants.all {
             if v.is_empty {
                 continue;
@@ -352,7 +363,7 @@ impl Phase for Repoclosure {
             for arch in &v.arches {
                 let _arch = ctx.arch_span(arch);
                 ctx.check_cancelled()?;
-                if let Err(e) = self.one(ctx, &mut sets, v, arch) {
+                if let Err(e) = self.one(ctx, &sets, v, arch) {
                     if matches!(e, PhaseError::Cancelled) {
                         return Err(e);
                     }
