@@ -608,33 +608,24 @@ impl Runner for PodmanRunner {
             .is_ok_and(|s| s.success())
     }
 
-    fn run(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-    ) -> Result<CommandOutput, RunError> {
-        let name = Self::name();
-        let r = LocalRunner.run(&self.wrap(spec, &name), log, cancel);
-        Self::reap(&name, &r);
-        r
-    }
-
-    fn run_into(
-        &self,
-        spec: &CommandSpec,
-        log: &Path,
-        cancel: &CancelToken,
-        sink: &mut (dyn Write + Send),
-    ) -> Result<CommandOutput, RunError> {
-        let name = Self::name();
-        let r = LocalRunner.run_into(&self.wrap(spec, &name), log, cancel, sink);
-        Self::reap(&name, &r);
-        r
-    }
+    run_through_exec!();
 }
 
 impl PodmanRunner {
+    /// The command in a container of its own, through the local runner.
+    fn exec(
+        &self,
+        spec: &CommandSpec,
+        log: &Path,
+        cancel: &CancelToken,
+        sink: Option<&mut (dyn Write + Send)>,
+    ) -> Result<CommandOutput, RunError> {
+        let name = Self::name();
+        let r = LocalRunner.exec(&self.wrap(spec, &name), log, cancel, sink);
+        Self::reap(&name, &r);
+        r
+    }
+
     /// Killing `podman run` (a cancel kills its process group) leaves the container running
     /// under conmon: remove it, so a stopped compose leaves nothing behind.
     fn reap(name: &str, r: &Result<CommandOutput, RunError>) {
