@@ -18,9 +18,8 @@ mod cache;
 mod koji;
 mod sources;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiln_artifacts::{Artifact, Entry, PackageSet};
 use kiln_engine::{Phase, PhaseContext, PhaseError};
@@ -138,38 +137,56 @@ impl Phase for PkgsetPhase {
             }
         }
         dl_bar.finish_and_clear();
-        let mut files: BTreeMap<PathBuf, Option<sources::Expected>> = BTreeMap::new();
-        let mut by_arch: BTreeMap<String, BTreeSet<PathBuf>> = BTreeMap::new();
+        // Every file once, in the order the arches and their repositories list them (a file two
+        // repositories list is checked against the last one's metadata); each arch's files as
+        // indices into that list. Hashed, not ordered: comparing paths component by component
+        // was a fifth of a re-compose's pkgset.
+        let mut list: Vec<(PathBuf, Option<sources::Expected>)> = Vec::new();
+        let mut index_of: HashMap<PathBuf, usize> = HashMap::new();
+        let mut by_arch: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (arch, repos) in &repos_of {
+            let mut seen = HashSet::new();
+            let of_arch = by_arch.entry(arch.clone()).or_default();
             for repo in repos {
                 for (file, expected) in listed.get(repo).into_iter().flatten() {
-                    by_arch
-                        .entry(arch.clone())
-                        .or_default()
-                        .insert(file.clone());
-                    files.insert(file.clone(), expected.clone());
+                    let i = match index_of.get(file) {
+                        Some(&i) => {
+                            list[i].1 = expected.clone();
+                            i
+                        }
+                        None => {
+                            index_of.insert(file.clone(), list.len());
+                            list.push((file.clone(), expected.clone()));
+                            list.len() - 1
+                        }
+                    };
+                    if seen.insert(i) {
+                        of_arch.push(i);
+                    }
                 }
             }
         }
-        let list: Vec<(PathBuf, Option<sources::Expected>)> = files.into_iter().collect();
+        drop(index_of);
         let bar = ctx.progress(list.len() as u64, "reading package headers");
-        let from_cache = AtomicUsize::new(0);
         let downloads = cache_base.join("downloads");
-        // Each header with whether it was read from its file (a cache miss).
-        let read: Vec<Result<(PathBuf, Package, bool), PhaseError>> = list
+        // Cache hits are moved out of the cache; the misses are read from their files below.
+        let stats: Vec<Option<cache::Stat>> =
+            list.par_iter().map(|(p, _)| cache::stat(p)).collect();
+        let hits: Vec<Option<Package>> = list
+            .iter()
+            .zip(&stats)
+            .map(|((path, _), stat)| cache.take(path, *stat, kind))
+            .collect();
+        let from_cache = hits.iter().filter(|h| h.is_some()).count();
+        let read: Vec<Result<Package, PhaseError>> = list
             .par_iter()
-            .map(|(path, expected)| {
+            .zip(hits)
+            .map(|((path, expected), hit)| {
                 ctx.check_cancelled()?;
-                let (pkg, fresh) = match cache.get(path, kind) {
-                    Some(p) => {
-                        from_cache.fetch_add(1, Ordering::Relaxed);
-                        (p, false)
-                    }
-                    None => (
-                        kiln_rpm::read_package(path, kind)
-                            .map_err(|e| PhaseError::with("package set", e))?,
-                        true,
-                    ),
+                let pkg = match hit {
+                    Some(p) => p,
+                    None => kiln_rpm::read_package(path, kind)
+                        .map_err(|e| PhaseError::with("package set", e))?,
                 };
                 if let Some(exp) = expected
                     && let Err(e) = exp.check(path, &pkg)
@@ -184,62 +201,94 @@ impl Phase for PkgsetPhase {
                     return Err(e);
                 }
                 bar.inc(1);
-                Ok((path.clone(), pkg, fresh))
+                Ok(pkg)
             })
             .collect();
         bar.finish_and_clear();
-        let mut headers: BTreeMap<PathBuf, Package> = BTreeMap::new();
-        let mut fresh = Vec::new();
+        let mut headers: Vec<Option<Package>> = Vec::with_capacity(list.len());
         let mut errors = Vec::new();
         for r in read {
             match r {
-                Ok((path, pkg, read_now)) => {
-                    if read_now {
-                        fresh.push(path.clone());
-                    }
-                    headers.insert(path, pkg);
+                Ok(pkg) => headers.push(Some(pkg)),
+                Err(e) => {
+                    errors.push(e.to_string());
+                    headers.push(None);
                 }
-                Err(e) => errors.push(e.to_string()),
             }
         }
-        let from_cache = from_cache.into_inner();
         tracing::info!(
             "{} headers read, {} from cache",
             list.len().saturating_sub(from_cache),
             from_cache
         );
+        if from_cache < list.len() {
+            cache.missed();
+        }
+        cache.save(
+            &cache_path,
+            list.iter()
+                .zip(&stats)
+                .zip(&headers)
+                .filter_map(|(((path, _), stat), h)| Some((path.as_path(), (*stat)?, h.as_ref()?))),
+        );
+        drop(cache);
         if !errors.is_empty() {
             return Err(PhaseError::msg(errors.join("\n")));
         }
-        for path in &fresh {
-            if let Some(pkg) = headers.get(path) {
-                cache.put(path, pkg);
-            }
-        }
-        cache.save(&cache_path);
-        check_sigkeys(&config.sigkeys, &headers)?;
-        let by_srpm: BTreeMap<String, &Package> = headers
-            .values()
+        let headers: Vec<Package> = headers.into_iter().flatten().collect();
+        check_sigkeys(
+            &config.sigkeys,
+            list.iter().map(|(p, _)| p.as_path()).zip(&headers),
+        )?;
+        let by_srpm: HashMap<String, &Package> = headers
+            .iter()
             .filter(|p| p.is_source)
             .map(|p| (p.file_name(), p))
             .collect();
-
-        for (arch, paths) in &by_arch {
-            let entries: Vec<Entry> = paths
-                .iter()
-                .filter_map(|p| headers.get(p).map(|h| (p, h)))
-                .filter(|(_, h)| {
-                    let source = h.sourcerpm.as_ref().and_then(|s| by_srpm.get(s).copied());
-                    arches::accepts(
-                        arch,
-                        h,
-                        source,
-                        config.pkgset_exclusive_arch_considers_noarch,
-                    )
-                })
-                .map(|(p, h)| Entry {
-                    path: p.clone(),
-                    package: h.clone(),
+        // Which files each arch keeps; then the headers move into the arch's set (copied only
+        // for a file an arch after it keeps too).
+        let kept: Vec<(&String, Vec<usize>)> = by_arch
+            .iter()
+            .map(|(arch, files)| {
+                let keep = files
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let h = &headers[i];
+                        let source = h.sourcerpm.as_ref().and_then(|s| by_srpm.get(s).copied());
+                        arches::accepts(
+                            arch,
+                            h,
+                            source,
+                            config.pkgset_exclusive_arch_considers_noarch,
+                        )
+                    })
+                    .collect();
+                (arch, keep)
+            })
+            .collect();
+        drop(by_srpm);
+        let mut uses = vec![0usize; headers.len()];
+        for (_, keep) in &kept {
+            for &i in keep {
+                uses[i] += 1;
+            }
+        }
+        let mut headers: Vec<Option<Package>> = headers.into_iter().map(Some).collect();
+        for (arch, keep) in kept {
+            let entries: Vec<Entry> = keep
+                .into_iter()
+                .filter_map(|i| {
+                    uses[i] -= 1;
+                    let package = if uses[i] == 0 {
+                        headers[i].take()?
+                    } else {
+                        headers[i].clone()?
+                    };
+                    Some(Entry {
+                        path: list[i].0.clone(),
+                        package,
+                    })
                 })
                 .collect();
             let packages = if config.pkgset_all_versions {
@@ -335,9 +384,9 @@ const SHOWN: usize = 20;
 
 /// Only packages signed with one of `sigkeys` enter; `null` in the list lets unsigned packages in.
 /// Every offending package is named with its key, as pungi's UnsignedPackagesError does.
-fn check_sigkeys(
+fn check_sigkeys<'a>(
     sigkeys: &[Option<String>],
-    headers: &BTreeMap<PathBuf, Package>,
+    headers: impl Iterator<Item = (&'a std::path::Path, &'a Package)>,
 ) -> Result<(), PhaseError> {
     let allowed: Vec<Option<String>> = sigkeys
         .iter()
@@ -347,7 +396,6 @@ fn check_sigkeys(
         return Ok(());
     }
     let bad: Vec<String> = headers
-        .iter()
         .filter(|(_, p)| {
             let key = p.sigkey.as_ref().map(|k| normalize_key(k));
             !(allowed.contains(&key) || (key.is_none() && allowed.contains(&None)))
