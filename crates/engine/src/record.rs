@@ -142,12 +142,13 @@ pub(crate) fn describe(
     for p in paths {
         collect(p, &mut files)?;
     }
-    files.sort();
-    files.dedup();
+    // Only to make duplicates adjacent (the record is sorted by path below): byte order is far
+    // cheaper than `Path`'s component order over every package a compose links.
+    files.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    files.dedup_by(|a, b| a.0 == b.0);
     let mut out: Vec<OutputFile> = files
         .par_iter()
-        .map(|f| {
-            let meta = std::fs::symlink_metadata(f)?;
+        .map(|(f, meta)| {
             let digest = if meta.file_type().is_symlink() {
                 let target = std::fs::read_link(f)?;
                 format!(
@@ -162,7 +163,7 @@ pub(crate) fn describe(
             Ok(OutputFile {
                 path: f.strip_prefix(topdir).unwrap_or(f).to_owned(),
                 size: meta.len(),
-                mtime_ns: mtime_ns(&meta),
+                mtime_ns: mtime_ns(meta),
                 digest,
             })
         })
@@ -171,7 +172,8 @@ pub(crate) fn describe(
     Ok(out)
 }
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every file at or under `path` with its metadata (not followed: a symlink is recorded as one).
+fn collect(path: &Path, out: &mut Vec<(PathBuf, std::fs::Metadata)>) -> std::io::Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -186,7 +188,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             collect(&e, out)?;
         }
     } else {
-        out.push(path.to_owned());
+        out.push((path.to_owned(), meta));
     }
     Ok(())
 }

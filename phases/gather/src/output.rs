@@ -8,6 +8,7 @@ use kiln_depsolve::flags;
 use kiln_fs::link::{LinkKind, link};
 use kiln_productmd::rpms::{RpmCategory, RpmEntry, Rpms, srpm_nevra};
 use kiln_variants::Variant;
+use rayon::prelude::*;
 
 use crate::GatherError;
 use crate::solve::{Method, Pick, PkgRecord, Selection};
@@ -121,15 +122,23 @@ pub fn link_result(
     result: &GatherResult,
     kind: LinkKind,
 ) -> Result<Vec<PathBuf>, GatherError> {
-    let mut made = Vec::new();
-    for (_, t) in result.trees() {
-        for p in &t.packages {
-            let dst = topdir.join(&t.tree).join(&p.path);
-            link(&p.source, &dst, kind).map_err(GatherError::Link)?;
-            made.push(dst);
-        }
-    }
-    Ok(made)
+    let jobs: Vec<(&Path, PathBuf)> = result
+        .trees()
+        .into_iter()
+        .flat_map(|(_, t)| {
+            t.packages
+                .iter()
+                .map(move |p| (p.source.as_path(), topdir.join(&t.tree).join(&p.path)))
+        })
+        .collect();
+    // A link is a few system calls, most of them the kernel walking the two long paths: on
+    // thousands of packages the cores share that walk (the order of `made` stays the results').
+    jobs.into_par_iter()
+        .map(|(src, dst)| {
+            link(src, &dst, kind).map_err(GatherError::Link)?;
+            Ok(dst)
+        })
+        .collect()
 }
 
 /// Adds a result's packages to rpms.json; paths are relative to `compose/`. `headers` are the
