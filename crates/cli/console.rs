@@ -83,9 +83,9 @@ impl Observer for Console {
         }
         // The error itself was printed once, in full, by `error`; this line only ends the phase.
         if outcome.starts_with("FAILED") {
-            self.error_line(&format!("[{phase:<13}] FAILED in {seconds:.1}s"));
+            self.error_line(&format!("[{phase:<13}] FAILED in {seconds:.2}s"));
         } else {
-            let text = format!("[{phase:<13}] {outcome} in {seconds:.1}s");
+            let text = format!("[{phase:<13}] {outcome} in {seconds:.2}s");
             self.line(&text);
         }
     }
