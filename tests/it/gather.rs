@@ -193,6 +193,72 @@ fn an_unresolvable_dependency_names_the_package_and_the_variant() {
     assert!(all.contains("libc.so.6"), "{all}");
 }
 
+/// A gather that failed after linking, resumed with a package no longer asked for: its file
+/// leaves the tree and rpms.json, the rest stay linked.
+#[test]
+fn a_resumed_gather_removes_what_it_no_longer_ships() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), |t| t);
+    let out = crate::common::kiln_command(
+        &crate::common::compose_args(&cfg, &["--just-phase", "init", "--just-phase", "pkgset"]),
+        dir.path(),
+    )
+    .args(["--just-phase", "gather"])
+    .env("KILN_FAILPOINT", "fail:gather")
+    .output()
+    .expect("kiln");
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let top = crate::common::compose_dir(&dir.path().join("t"));
+    let packages = top.join("compose/BaseOS/x86_64/os/Packages");
+    let shipped = |name: &str| {
+        walk(&packages).iter().any(|p| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(name))
+        })
+    };
+    assert!(shipped("mini-glibc-devel-"), "the failed run linked it");
+    let edited = std::fs::read_to_string(&cfg)
+        .expect("config")
+        .replace("[mini-glibc-devel]", "[]");
+    std::fs::write(&cfg, edited).expect("config");
+    let out = kiln(
+        &[
+            "compose",
+            "--resume",
+            top.to_str().expect("utf-8"),
+            "--no-label",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !shipped("mini-glibc-devel-"),
+        "the resumed run still ships it"
+    );
+    assert!(
+        shipped("mini-bash-"),
+        "the resumed run dropped what it ships"
+    );
+    let rpms = flat(&crate::common::metadata(&top, "rpms.json"));
+    assert!(
+        !rpms.iter().any(|l| l.contains("mini-glibc-devel-")),
+        "{rpms:#?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// `kiln gather` on bare repositories runs the phase's depsolver: given the inputs BaseOS had
 /// in the mini compose (and its filter), it prints exactly the packages that compose shipped.
 #[test]

@@ -1,6 +1,7 @@
 //! The provides index: every package of every repository, interned, with lookups from a
 //! dependency to the packages that satisfy it.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::arch::{is_debug_name, is_source_arch};
@@ -149,13 +150,16 @@ pub struct PoolError {
 }
 
 /// Collects packages, then [`PoolBuilder::build`] interns and indexes them.
+///
+/// Packages are held borrowed or owned: a compose solving several variants over one package set
+/// builds one pool per variant from the same specs, whose file lists are larger than the rest.
 #[derive(Default)]
-pub struct PoolBuilder {
+pub struct PoolBuilder<'a> {
     repos: Vec<Repo>,
-    pkgs: Vec<(PkgSpec, RepoId)>,
+    pkgs: Vec<(Cow<'a, PkgSpec>, RepoId)>,
 }
 
-impl PoolBuilder {
+impl<'a> PoolBuilder<'a> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -170,6 +174,15 @@ impl PoolBuilder {
 
     /// Adds a package; its [`SolvId`] is the number of packages added before it.
     pub fn add(&mut self, repo: RepoId, spec: PkgSpec) -> SolvId {
+        self.push(repo, Cow::Owned(spec))
+    }
+
+    /// [`PoolBuilder::add`] without a copy of the spec.
+    pub fn add_ref(&mut self, repo: RepoId, spec: &'a PkgSpec) -> SolvId {
+        self.push(repo, Cow::Borrowed(spec))
+    }
+
+    fn push(&mut self, repo: RepoId, spec: Cow<'a, PkgSpec>) -> SolvId {
         self.pkgs.push((spec, repo));
         SolvId(u32::try_from(self.pkgs.len() - 1).unwrap_or(u32::MAX))
     }
@@ -325,7 +338,7 @@ impl PoolBuilder {
                     }
                 }
             }
-            pool.nevra_keys.push(nevra_prefix(&spec));
+            pool.nevra_keys.push(nevra_prefix(spec.as_ref()));
             pool.solvables.push(Solvable {
                 name,
                 epoch: spec.epoch,

@@ -3,7 +3,7 @@
 use crate::*;
 
 struct P {
-    b: PoolBuilder,
+    b: PoolBuilder<'static>,
     main: RepoId,
 }
 

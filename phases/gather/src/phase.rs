@@ -331,10 +331,18 @@ fn plan_for(
 }
 
 /// Removes package files a tree's `Packages/` holds but no result wants (a re-run with another
-/// config must not keep shipping what it no longer chose).
-fn prune(topdir: &Path, wanted: &BTreeMap<PathBuf, HashSet<PathBuf>>) -> Result<(), PhaseError> {
+/// config must not keep shipping what it no longer chose). Only trees in `existed`, whose
+/// `Packages/` was there before this run, can hold such files: a new compose's are not walked.
+fn prune(
+    topdir: &Path,
+    wanted: &BTreeMap<PathBuf, HashSet<PathBuf>>,
+    existed: &HashSet<PathBuf>,
+) -> Result<(), PhaseError> {
     for (tree, files) in wanted {
         let dir = topdir.join(tree).join("Packages");
+        if !existed.contains(&dir) {
+            continue;
+        }
         let mut stack = vec![dir];
         while let Some(d) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&d) else {
@@ -389,6 +397,7 @@ impl Phase for Gather {
         // Asked only whether they hold a path: hashed, not ordered (ordering paths compares them
         // component by component, a tenth of a re-compose's CPU when these were B-trees).
         let mut wanted: BTreeMap<PathBuf, HashSet<PathBuf>> = BTreeMap::new();
+        let mut existed: HashSet<PathBuf> = HashSet::new();
         let kind = link_kind(ctx.config);
         for arch in compose.variants.arches() {
             let _arch = ctx.arch_span(&arch);
@@ -494,6 +503,12 @@ impl Phase for Gather {
                             .map(|p| topdir.join(&t.tree).join(&p.path)),
                     );
                 }
+                for (_, t) in result.trees() {
+                    let dir = topdir.join(&t.tree).join("Packages");
+                    if dir.exists() {
+                        existed.insert(dir);
+                    }
+                }
                 let made = link_result(topdir, &result, kind)
                     .map_err(|e| PhaseError::with(format!("linking {}.{arch}", v.uid), e))?;
                 // The packages' sha256 came from their one header read: record them with it
@@ -518,7 +533,7 @@ impl Phase for Gather {
                     .map_err(|e| PhaseError::with(format!("gather {}.{arch}", v.uid), e))?;
             }
         }
-        prune(topdir, &wanted)?;
+        prune(topdir, &wanted, &existed)?;
         ctx.write(
             &compose.paths.metadata_dir().join("rpms.json"),
             rpms.render(&kiln_engine::compose_ref(compose)).as_bytes(),
@@ -528,5 +543,32 @@ impl Phase for Gather {
         } else {
             Err(PhaseError::msg(failures.join("\n")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run killed while linking leaves files no record names; the next run in the same
+    /// compose removes the ones it does not want, and leaves trees it has just made alone.
+    #[test]
+    fn prune_removes_unwanted_files_of_trees_that_were_there() {
+        let top = tempfile::tempdir().expect("tempdir");
+        let tree = PathBuf::from("compose/A/x86_64/os");
+        let packages = top.path().join(&tree).join("Packages/a");
+        std::fs::create_dir_all(&packages).expect("mkdir");
+        let keep = packages.join("a-1-1.x86_64.rpm");
+        let stale = packages.join("a-old-1-1.x86_64.rpm");
+        for f in [&keep, &stale] {
+            std::fs::write(f, b"rpm").expect("write");
+        }
+        let wanted = BTreeMap::from([(tree.clone(), HashSet::from([keep.clone()]))]);
+        prune(top.path(), &wanted, &HashSet::new()).expect("prune");
+        assert!(stale.exists(), "a tree this run made is not walked");
+        let existed = HashSet::from([top.path().join(&tree).join("Packages")]);
+        prune(top.path(), &wanted, &existed).expect("prune");
+        assert!(keep.exists());
+        assert!(!stale.exists(), "the unwanted file of an older run stays");
     }
 }

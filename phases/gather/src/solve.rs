@@ -202,7 +202,7 @@ pub fn solve_arch(
             .filter(|i| !plan.hidden.contains(i))
             .collect();
         for &i in &seen {
-            b.add(main, specs[i].clone());
+            b.add_ref(main, &specs[i]);
         }
         let mut parent_nevras: BTreeSet<String> = BTreeSet::new();
         for uid in &look_uids {
@@ -211,7 +211,7 @@ pub fn solve_arch(
             };
             let repo: RepoId = b.add_repo(&format!("lookaside-{uid}"), true);
             for p in sel.all() {
-                b.add(repo, specs[p.index].clone());
+                b.add_ref(repo, &specs[p.index]);
                 parent_nevras.insert(pkgset[p.index].package.nevra());
             }
         }
