@@ -32,6 +32,7 @@ pub use gather::{
 pub use multilib::{Multilib, MultilibMethod};
 pub use pool::{
     DepId, Kind, PkgSpec, Pool, PoolBuilder, PoolError, RepoId, Req, ReqId, SolvId, atom,
+    required_paths,
 };
 pub use repoclosure::{ClosureProblem, ClosureScope, format_dnf, repoclosure};
 pub use rich::{Atom, Rich};

@@ -37,10 +37,13 @@ const LIBDIRS: [&str; 4] = ["/lib", "/lib64", "/usr/lib", "/usr/lib64"];
 
 /// Whether a file list contains a shared library in a library directory (the runtime rule).
 pub fn has_runtime_library<'a>(files: impl IntoIterator<Item = &'a str>) -> bool {
-    files.into_iter().any(|f| {
-        f.rsplit_once('/').is_some_and(|(dir, base)| {
-            LIBDIRS.contains(&dir) && (base.contains(".so.") || base.ends_with(".so"))
-        })
+    files.into_iter().any(is_runtime_library)
+}
+
+/// Whether a path is a shared library in a library directory.
+pub fn is_runtime_library(path: &str) -> bool {
+    path.rsplit_once('/').is_some_and(|(dir, base)| {
+        LIBDIRS.contains(&dir) && (base.contains(".so.") || base.ends_with(".so"))
     })
 }
 

@@ -946,10 +946,54 @@ fn dep_from_rpm(d: &kiln_rpm::Dependency) -> Atom {
     }
 }
 
+/// The paths some requirement of `packages` names, inside rich dependencies too: the only files
+/// a pool of those packages indexes, so the only ones their specs need to carry
+/// ([`PkgSpec::from_rpm_keeping`]). A rich dependency that does not parse counts every word
+/// that looks like a path (the pool reports the dependency itself).
+pub fn required_paths<'a>(
+    packages: impl IntoIterator<Item = &'a kiln_rpm::Package>,
+) -> FxHashSet<String> {
+    let mut out = FxHashSet::default();
+    for p in packages {
+        for r in &p.requires {
+            if is_rich(&r.name) {
+                match parse_rich(&r.name) {
+                    Ok(rich) => {
+                        let mut atoms = Vec::new();
+                        rich.atoms(&mut atoms);
+                        out.extend(
+                            atoms
+                                .into_iter()
+                                .filter(|a| a.name.starts_with('/'))
+                                .map(|a| a.name.clone()),
+                        );
+                    }
+                    Err(_) => out.extend(
+                        r.name
+                            .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+                            .filter(|w| w.starts_with('/'))
+                            .map(str::to_owned),
+                    ),
+                }
+            } else if r.name.starts_with('/') {
+                out.insert(r.name.clone());
+            }
+        }
+    }
+    out
+}
+
 impl PkgSpec {
     /// The index's view of a package header. Weak dependencies are left out on purpose: pungi
     /// never follows them.
     pub fn from_rpm(p: &kiln_rpm::Package) -> Self {
+        Self::from_rpm_keeping(p, &|_| true)
+    }
+
+    /// [`PkgSpec::from_rpm`] with only the files a pool reads: those `keep` accepts (a pool
+    /// indexes only the paths some requirement names, [`required_paths`]) and the shared
+    /// libraries the runtime multilib rule looks for. File lists are most of a header.
+    pub fn from_rpm_keeping(p: &kiln_rpm::Package, keep: &dyn Fn(&str) -> bool) -> Self {
         PkgSpec {
             name: p.name.clone(),
             epoch: p.epoch,
@@ -961,7 +1005,12 @@ impl PkgSpec {
             requires: p.requires.iter().map(dep_from_rpm).collect(),
             conflicts: p.conflicts.iter().map(dep_from_rpm).collect(),
             obsoletes: p.obsoletes.iter().map(dep_from_rpm).collect(),
-            files: p.files.iter().map(|f| f.path.clone()).collect(),
+            files: p
+                .files
+                .iter()
+                .filter(|f| keep(&f.path) || crate::multilib::is_runtime_library(&f.path))
+                .map(|f| f.path.clone())
+                .collect(),
         }
     }
 }

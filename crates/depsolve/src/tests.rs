@@ -413,3 +413,73 @@ fn nevra_order_without_strings_matches_string_order() {
     by_string.sort_by_cached_key(|&id| pool.nevra(id));
     assert_eq!(by_cmp, by_string);
 }
+
+/// Specs that keep only the required paths (and the shared libraries multilib looks at) still
+/// resolve every file dependency, and drop the files nothing names.
+#[test]
+fn specs_keeping_the_required_paths_resolve_file_dependencies() {
+    use kiln_rpm::{Dependency, FileEntry, Package};
+    let pkg = |name: &str, requires: &[&str], files: &[&str]| Package {
+        name: name.into(),
+        version: "1".into(),
+        release: "1".into(),
+        arch: "x86_64".into(),
+        requires: requires
+            .iter()
+            .map(|r| Dependency::unversioned(*r))
+            .collect(),
+        files: files
+            .iter()
+            .map(|f| FileEntry {
+                path: (*f).into(),
+                kind: Default::default(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let pkgs = [
+        pkg(
+            "app",
+            &["/usr/bin/perl", "(tool if /usr/bin/python3)"],
+            &["/usr/bin/app"],
+        ),
+        pkg(
+            "perl",
+            &[],
+            &[
+                "/usr/bin/perl",
+                "/usr/share/perl/a.pm",
+                "/usr/lib64/libperl.so.5",
+            ],
+        ),
+        pkg(
+            "python3",
+            &[],
+            &["/usr/bin/python3", "/usr/lib/python3/x.py"],
+        ),
+        pkg("broken", &["(half if /opt/x"], &[]),
+    ];
+    let paths = crate::required_paths(&pkgs);
+    let mut sorted: Vec<&str> = paths.iter().map(String::as_str).collect();
+    sorted.sort();
+    assert_eq!(sorted, ["/opt/x", "/usr/bin/perl", "/usr/bin/python3"]);
+    let keep = |f: &str| paths.contains(f);
+    let specs: Vec<PkgSpec> = pkgs[..3]
+        .iter()
+        .map(|p| PkgSpec::from_rpm_keeping(p, &keep))
+        .collect();
+    assert_eq!(specs[1].files, ["/usr/bin/perl", "/usr/lib64/libperl.so.5"]);
+    assert!(specs[0].files.is_empty());
+    let mut b = PoolBuilder::new();
+    let repo = b.add_repo("r", false);
+    for s in &specs {
+        b.add_ref(repo, s);
+    }
+    let pool = b.build().unwrap();
+    let out = run(&pool, &opts(), &["app"]);
+    assert_eq!(
+        names(&pool, &out.binary),
+        ["app-1-1.x86_64", "perl-1-1.x86_64"]
+    );
+    assert!(out.unresolved.is_empty(), "{:?}", out.unresolved);
+}

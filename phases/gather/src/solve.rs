@@ -139,9 +139,18 @@ pub fn solve_arch(
     pkgset: &[PkgRecord],
     plans: &[VariantPlan],
 ) -> Result<BTreeMap<String, Selection>, GatherError> {
+    // The specs carry only the files some requirement names: the pools index no others, and
+    // the file lists are most of the package set.
+    let paths = kiln_depsolve::required_paths(
+        pkgset
+            .iter()
+            .chain(plans.iter().flat_map(|p| &p.lookaside_packages))
+            .map(|r| &r.package),
+    );
+    let keep = |f: &str| paths.contains(f);
     let specs: Vec<PkgSpec> = pkgset
         .iter()
-        .map(|r| PkgSpec::from_rpm(&r.package))
+        .map(|r| PkgSpec::from_rpm_keeping(&r.package, &keep))
         .collect();
     let by_uid: BTreeMap<&str, &VariantPlan> = plans.iter().map(|p| (p.uid.as_str(), p)).collect();
     let mut results: BTreeMap<String, Selection> = BTreeMap::new();
@@ -218,7 +227,7 @@ pub fn solve_arch(
         if !plan.lookaside_packages.is_empty() {
             let repo = b.add_repo("gather_lookaside_repos", true);
             for r in &plan.lookaside_packages {
-                b.add(repo, PkgSpec::from_rpm(&r.package));
+                b.add(repo, PkgSpec::from_rpm_keeping(&r.package, &keep));
             }
         }
         let pool = b.build().map_err(|e| GatherError::Package(e.to_string()))?;

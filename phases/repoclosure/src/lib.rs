@@ -62,19 +62,27 @@ pub fn check(
     arches: &[String],
     newest: bool,
 ) -> Result<Vec<ClosureProblem>, RepoclosureError> {
+    // Only the files some requirement names are indexed; the specs carry no others.
+    let paths = kiln_depsolve::required_paths(
+        check
+            .iter()
+            .chain(lookaside)
+            .flat_map(|r| r.packages.iter().map(|p| p.as_ref())),
+    );
+    let keep = |f: &str| paths.contains(f);
     let mut b = PoolBuilder::new();
     let mut checked = Vec::new();
     for r in check {
         let id = b.add_repo(&r.id, false);
         checked.push(id);
         for p in &r.packages {
-            b.add(id, PkgSpec::from_rpm(p));
+            b.add(id, PkgSpec::from_rpm_keeping(p, &keep));
         }
     }
     for r in lookaside {
         let id = b.add_repo(&r.id, true);
         for p in &r.packages {
-            b.add(id, PkgSpec::from_rpm(p));
+            b.add(id, PkgSpec::from_rpm_keeping(p, &keep));
         }
     }
     let pool = b.build()?;
