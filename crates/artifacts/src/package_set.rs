@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kiln_compose::Paths;
 use kiln_rpm::Package;
@@ -56,18 +57,56 @@ impl PackageSet {
             .join(format!("{arch}.json"))
     }
 
-    /// The package set of each of `arches`, read once for a phase that resolves gather results.
+    /// The package set of each of `arches`, for a phase that resolves gather results.
     pub fn load_all(
         paths: &Paths,
         arches: impl IntoIterator<Item = String>,
-    ) -> Result<BTreeMap<String, PackageSet>, ArtifactError> {
+    ) -> Result<BTreeMap<String, Arc<PackageSet>>, ArtifactError> {
         arches
             .into_iter()
             .map(|arch| {
-                let set = PackageSet::load(&PackageSet::path(paths, &arch))?;
+                let set = PackageSet::load_shared(&PackageSet::path(paths, &arch))?;
                 Ok((arch, set))
             })
             .collect()
+    }
+
+    /// The set in the file at `path`, parsed at most once per process while the file stays the
+    /// same: a compose's phases run in one process, and gather, createrepo and repoclosure
+    /// would each parse the same tens of megabytes again. The file is still the contract (a
+    /// resumed compose, another kiln command, a person read it); this only spares re-parsing
+    /// it. An entry serves only while the file is the one it was parsed from (device, inode,
+    /// size, mtime, ctime): a file written again, atomically, is a new inode and is parsed again.
+    pub fn load_shared(path: &Path) -> Result<Arc<PackageSet>, ArtifactError> {
+        let id = FileId::of(path);
+        if let Some(id) = id
+            && let Some(set) = shared().lock().ok().and_then(|m| {
+                m.get(path)
+                    .filter(|(i, _)| *i == id)
+                    .map(|(_, s)| s.clone())
+            })
+        {
+            return Ok(set);
+        }
+        let set = Arc::new(PackageSet::load(path)?);
+        if let Some(id) = id
+            && let Ok(mut m) = shared().lock()
+        {
+            m.insert(path.to_owned(), (id, set.clone()));
+        }
+        Ok(set)
+    }
+
+    /// Hands the set its writer has just written to `path` to this process's later readers
+    /// ([`PackageSet::load_shared`]), so not even the first of them parses it.
+    pub fn share(path: &Path, set: PackageSet) -> Arc<PackageSet> {
+        let set = Arc::new(set);
+        if let Some(id) = FileId::of(path)
+            && let Ok(mut m) = shared().lock()
+        {
+            m.insert(path.to_owned(), (id, set.clone()));
+        }
+        set
     }
 
     /// Its headers by file, for the readers of gather results.
@@ -124,6 +163,44 @@ pub fn checksum_of(p: &Package) -> String {
     format!("{}:{}", p.checksum.kind.as_str(), p.checksum.hex)
 }
 
+/// What says a file is still the one a shared set was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(path: &Path) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+        })
+    }
+
+    // Without inode numbers a rewrite cannot be told apart reliably: nothing is shared.
+    #[cfg(not(unix))]
+    fn of(_path: &Path) -> Option<FileId> {
+        None
+    }
+}
+
+type SharedSets = Mutex<HashMap<PathBuf, (FileId, Arc<PackageSet>)>>;
+
+fn shared() -> &'static SharedSets {
+    static SHARED: OnceLock<SharedSets> = OnceLock::new();
+    SHARED.get_or_init(Default::default)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +254,34 @@ mod tests {
             "{err}"
         );
         assert!(headers.of(&gathered("/repo/b.rpm", same)).is_err());
+    }
+
+    /// A set is parsed once per process while its file stays the same, and parsed again once
+    /// the file is written anew; a set shared by its writer is not parsed at all.
+    #[test]
+    fn shared_sets_follow_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x86_64.json");
+        let write = |set: &PackageSet| {
+            let tmp = dir.path().join("tmp.json");
+            std::fs::write(&tmp, set.encode_for("pkgset").unwrap()).unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+        };
+        let one = PackageSet::new("x86_64".into(), vec![entry("/r/a.rpm", "aa")]);
+        write(&one);
+        let first = PackageSet::load_shared(&path).unwrap();
+        assert_eq!(*first, one);
+        let again = PackageSet::load_shared(&path).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the same file is parsed once");
+        let two = PackageSet::new("x86_64".into(), vec![entry("/r/b.rpm", "bb")]);
+        write(&two);
+        let after = PackageSet::load_shared(&path).unwrap();
+        assert_eq!(*after, two, "a rewritten file is read again");
+        let three = PackageSet::new("x86_64".into(), vec![entry("/r/c.rpm", "cc")]);
+        write(&three);
+        let shared = PackageSet::share(&path, three.clone());
+        let read = PackageSet::load_shared(&path).unwrap();
+        assert!(Arc::ptr_eq(&shared, &read), "the writer's set is handed on");
+        assert_eq!(*read, three);
     }
 }

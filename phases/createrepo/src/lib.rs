@@ -104,7 +104,7 @@ impl Createrepo {
     fn jobs<'s>(
         &self,
         ctx: &PhaseContext,
-        sets: &'s BTreeMap<String, PackageSet>,
+        sets: &'s BTreeMap<String, std::sync::Arc<PackageSet>>,
     ) -> Result<Vec<Job<'s>>, PhaseError> {
         let topdir = ctx.compose.paths.topdir();
         let mut jobs = Vec::new();

@@ -411,10 +411,11 @@ impl Phase for Gather {
             if variants.is_empty() {
                 continue;
             }
-            let (pkgset, modules) = crate::pkgset::load(ctx, &arch)?;
+            let (set, modules) = crate::pkgset::load(ctx, &arch)?;
+            let pkgset: &[PkgRecord] = &set.packages;
             let (plans, enabled): (Vec<VariantPlan>, Vec<Vec<usize>>) = variants
                 .iter()
-                .map(|v| plan_for(ctx, v, &arch, &pkgset, &modules))
+                .map(|v| plan_for(ctx, v, &arch, pkgset, &modules))
                 .collect::<Result<Vec<_>, _>>()?
                 .into_iter()
                 .unzip();
@@ -432,7 +433,7 @@ impl Phase for Gather {
                 let text = crate::modules::yaml(&modules, enabled, &module_defaults);
                 ctx.write(&path, text.as_bytes())?;
             }
-            let selections = solve_arch(&pkgset, &plans)
+            let selections = solve_arch(pkgset, &plans)
                 .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
             let headers: HashMap<&Path, &kiln_rpm::Package> = pkgset
                 .iter()
@@ -448,7 +449,7 @@ impl Phase for Gather {
                     &arch,
                     plan.method,
                     sel,
-                    &pkgset,
+                    pkgset,
                     ctx.config.hashed_directories,
                 );
                 result.inputs = plan.origins.clone();

@@ -3,19 +3,15 @@
 //! (`variant_as_lookaside`) before it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use kiln_depsolve::{GatherOptions, GatherRequest, PkgSpec, PoolBuilder, RepoId, SolvId};
 use kiln_variants::VariantKind;
 
 use crate::GatherError;
 
-/// A package of the package set: its header and the file it is read from.
-#[derive(Debug, Clone)]
-pub struct PkgRecord {
-    pub package: kiln_rpm::Package,
-    pub path: PathBuf,
-}
+/// A package of the package set: its header and the file it is read from. The package set's
+/// own entries, so the phase solves over the set as it was read, without a copy.
+pub type PkgRecord = kiln_artifacts::Entry;
 
 /// `gather_method` for a variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

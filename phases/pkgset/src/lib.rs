@@ -315,10 +315,13 @@ impl Phase for PkgsetPhase {
             let json = set
                 .encode_for(ctx.phase())
                 .map_err(|e| PhaseError::with("package set", e))?;
-            ctx.write(&PackageSet::path(&ctx.compose.paths, arch), &json)?;
+            let path = PackageSet::path(&ctx.compose.paths, arch);
+            ctx.write(&path, &json)?;
             if config.pkgset_source == "koji" {
                 write_koji_repo(ctx, &set, kind)?;
             }
+            // The phases after this one in this process read the set without parsing it.
+            PackageSet::share(&path, set);
         }
         Ok(())
     }

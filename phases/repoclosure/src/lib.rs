@@ -200,7 +200,7 @@ impl Repoclosure {
     fn one(
         &self,
         ctx: &PhaseContext,
-        sets: &BTreeMap<String, PackageSet>,
+        sets: &BTreeMap<String, std::sync::Arc<PackageSet>>,
         v: &Variant,
         arch: &str,
     ) -> Result<(), PhaseError> {
