@@ -142,3 +142,85 @@ fn a_compose_after_a_package_change_reuses_what_did_not_change_and_equals_a_fres
     let app_repomd = "compose/AppStream/x86_64/os/repodata/repomd.xml";
     assert_ne!(inode(&new.join(app_repomd)), inode(&old.join(app_repomd)));
 }
+
+/// A compose whose package set and variants are the old compose's takes its gather results
+/// from it (and says so); one config change that touches a variant's inputs solves again.
+#[test]
+fn gather_results_are_reused_when_nothing_they_are_made_of_changed() {
+    let a = tempfile::tempdir().unwrap();
+    let cfg = config(a.path(), None);
+    let phases = [
+        "--just-phase",
+        "init",
+        "--just-phase",
+        "pkgset",
+        "--just-phase",
+        "gather",
+    ];
+    let out = kiln(&compose_args(&cfg, &phases), a.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let old = compose_dir(&a.path().join("t"));
+    let logs = |top: &Path| -> String {
+        files(&top.join("logs"))
+            .into_iter()
+            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+            .collect()
+    };
+    assert!(!logs(&old).contains("gather results are reused"));
+
+    let again = |cfg: &Path| -> PathBuf {
+        let out = kiln(&compose_args(cfg, &phases), a.path());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(a.path().join("t"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir() && !p.is_symlink())
+            .collect();
+        dirs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+        dirs.pop().unwrap()
+    };
+    let new = again(&cfg);
+    assert_ne!(new, old);
+    assert!(
+        logs(&new).contains("gather results are reused"),
+        "{}",
+        logs(&new)
+    );
+    for v in ["BaseOS", "AppStream"] {
+        let result = format!("work/x86_64/gather/{v}.x86_64.json");
+        assert_eq!(
+            std::fs::read(new.join(&result)).unwrap(),
+            std::fs::read(old.join(&result)).unwrap(),
+            "{result}"
+        );
+    }
+    let payload = |top: &Path| crate::common::metadata(top, "rpms.json")["payload"]["rpms"].clone();
+    assert_eq!(payload(&new), payload(&old));
+    assert!(
+        new.join("compose/BaseOS/x86_64/os/Packages").is_dir(),
+        "a reused result is still linked"
+    );
+
+    // AppStream's filter changes: the arch is solved again, and the change is in its result.
+    let text_cfg = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text_cfg.replace(
+            "{\"*\": [mini-filtered]}]",
+            "{\"*\": [mini-filtered]}]\n  - [\"^AppStream$\", {\"*\": [mini-nginx]}]",
+        ),
+    )
+    .unwrap();
+    let changed = again(&cfg);
+    assert!(!logs(&changed).contains("gather results are reused"));
+    let app =
+        std::fs::read_to_string(changed.join("work/x86_64/gather/AppStream.x86_64.json")).unwrap();
+    assert!(!app.contains("mini-nginx-"), "{app}");
+    let old_app =
+        std::fs::read_to_string(old.join("work/x86_64/gather/AppStream.x86_64.json")).unwrap();
+    assert!(
+        old_app.contains("mini-nginx-"),
+        "the old compose shipped it"
+    );
+}

@@ -24,6 +24,7 @@ pub mod modules;
 pub mod output;
 pub mod phase;
 mod pkgset;
+mod reuse;
 pub mod solve;
 
 pub use kiln_artifacts::{GatherResult, GatheredPackage, Tree, UnresolvedDep};

@@ -433,32 +433,58 @@ impl Phase for Gather {
                 let text = crate::modules::yaml(&modules, enabled, &module_defaults);
                 ctx.write(&path, text.as_bytes())?;
             }
-            let selections = solve_arch(pkgset, &plans)
-                .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
+            let key = crate::reuse::key(
+                ctx,
+                &kiln_artifacts::PackageSet::path(&compose.paths, &arch),
+                &variants,
+                &plans,
+            )?;
+            let mut reused = crate::reuse::old_results(ctx, &arch, &key, &variants);
+            let selections = match &reused {
+                Some((old, _)) => {
+                    tracing::info!(
+                        "{arch}: the package set and the variants' inputs are those of {}: its \
+                         gather results are reused",
+                        old.display()
+                    );
+                    BTreeMap::new()
+                }
+                None => solve_arch(pkgset, &plans)
+                    .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?,
+            };
             let headers: HashMap<&Path, &kiln_rpm::Package> = pkgset
                 .iter()
                 .map(|r| (r.path.as_path(), &r.package))
                 .collect();
             for (v, plan) in variants.iter().zip(&plans) {
-                let Some(sel) = selections.get(&v.uid) else {
-                    continue;
+                let result = match reused.as_mut() {
+                    Some((_, results)) => match results.remove(&v.uid) {
+                        Some(r) => r,
+                        None => continue,
+                    },
+                    None => {
+                        let Some(sel) = selections.get(&v.uid) else {
+                            continue;
+                        };
+                        let mut result = build_result(
+                            &compose.paths,
+                            v,
+                            &arch,
+                            plan.method,
+                            sel,
+                            pkgset,
+                            ctx.config.hashed_directories,
+                        );
+                        result.inputs = plan.origins.clone();
+                        for p in &plan.options.prepopulate {
+                            result
+                                .inputs
+                                .entry(p.clone())
+                                .or_insert_with(|| "gather_prepopulate".into());
+                        }
+                        result
+                    }
                 };
-                let mut result = build_result(
-                    &compose.paths,
-                    v,
-                    &arch,
-                    plan.method,
-                    sel,
-                    pkgset,
-                    ctx.config.hashed_directories,
-                );
-                result.inputs = plan.origins.clone();
-                for p in &plan.options.prepopulate {
-                    result
-                        .inputs
-                        .entry(p.clone())
-                        .or_insert_with(|| "gather_prepopulate".into());
-                }
                 tracing::info!(
                     "{}.{arch} ({}): {} binary, {} debug, {} source packages; {} from lookasides",
                     v.uid,
@@ -533,6 +559,7 @@ impl Phase for Gather {
                 add_to_rpms(&mut rpms, &result, &headers)
                     .map_err(|e| PhaseError::with(format!("gather {}.{arch}", v.uid), e))?;
             }
+            ctx.write(&crate::reuse::key_path(topdir, &arch), &key)?;
         }
         prune(topdir, &wanted, &existed)?;
         ctx.write(
