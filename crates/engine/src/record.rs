@@ -142,11 +142,11 @@ pub(crate) fn describe(
     for p in paths {
         collect(p, &mut files)?;
     }
-    // Only to make duplicates adjacent (the record is sorted by path below): byte order is far
-    // cheaper than `Path`'s component order over every package a compose links.
+    // Byte order, not `Path`'s component by component: the record's order only has to be the
+    // same every time, and this sorts every package a compose links.
     files.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
     files.dedup_by(|a, b| a.0 == b.0);
-    let mut out: Vec<OutputFile> = files
+    let out: Vec<OutputFile> = files
         .par_iter()
         .map(|(f, meta)| {
             let digest = if meta.file_type().is_symlink() {
@@ -168,7 +168,6 @@ pub(crate) fn describe(
             })
         })
         .collect::<std::io::Result<_>>()?;
-    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
@@ -180,12 +179,9 @@ fn collect(path: &Path, out: &mut Vec<(PathBuf, std::fs::Metadata)>) -> std::io:
         Err(e) => return Err(e),
     };
     if meta.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for e in entries {
-            collect(&e, out)?;
+        // Unordered: `describe` sorts what this collects.
+        for e in std::fs::read_dir(path)? {
+            collect(&e?.path(), out)?;
         }
     } else {
         out.push((path.to_owned(), meta));
