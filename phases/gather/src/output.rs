@@ -116,29 +116,38 @@ pub fn build_result(
     }
 }
 
-/// Links every package of a result into its tree; returns the paths made.
-pub fn link_result(
+/// A package linked into its tree.
+pub struct Linked<'r> {
+    /// The tree, relative to the compose's topdir.
+    pub tree: &'r Path,
+    /// Where the link is.
+    pub path: PathBuf,
+    pub package: &'r GatheredPackage,
+}
+
+/// Links every package of a result into its tree, in the result's order.
+pub fn link_result<'r>(
     topdir: &Path,
-    result: &GatherResult,
+    result: &'r GatherResult,
     kind: LinkKind,
-) -> Result<Vec<PathBuf>, GatherError> {
-    let jobs: Vec<(&Path, PathBuf)> = result
+) -> Result<Vec<Linked<'r>>, GatherError> {
+    let jobs: Vec<Linked<'r>> = result
         .trees()
         .into_iter()
         .flat_map(|(_, t)| {
-            t.packages
-                .iter()
-                .map(move |p| (p.source.as_path(), topdir.join(&t.tree).join(&p.path)))
+            let dir = topdir.join(&t.tree);
+            t.packages.iter().map(move |p| Linked {
+                tree: &t.tree,
+                path: dir.join(&p.path),
+                package: p,
+            })
         })
         .collect();
     // A link is a few system calls, most of them the kernel walking the two long paths: on
-    // thousands of packages the cores share that walk (the order of `made` stays the results').
-    jobs.into_par_iter()
-        .map(|(src, dst)| {
-            link(src, &dst, kind).map_err(GatherError::Link)?;
-            Ok(dst)
-        })
-        .collect()
+    // thousands of packages the cores share that walk.
+    jobs.par_iter()
+        .try_for_each(|j| link(&j.package.source, &j.path, kind).map_err(GatherError::Link))?;
+    Ok(jobs)
 }
 
 /// Adds a result's packages to rpms.json; paths are relative to `compose/`. `headers` are the

@@ -523,14 +523,8 @@ impl Phase for Gather {
                     .map_err(|e| PhaseError::with("gather result", e))?;
                 ctx.write(&GatherResult::path(topdir, &v.uid, &arch), &json)?;
                 for (_, t) in result.trees() {
-                    let set = wanted.entry(t.tree.clone()).or_default();
-                    set.extend(
-                        t.packages
-                            .iter()
-                            .map(|p| topdir.join(&t.tree).join(&p.path)),
-                    );
-                }
-                for (_, t) in result.trees() {
+                    // Every tree, even one left empty, is pruned of what it no longer ships.
+                    wanted.entry(t.tree.clone()).or_default();
                     let dir = topdir.join(&t.tree).join("Packages");
                     if dir.exists() {
                         existed.insert(dir);
@@ -538,22 +532,15 @@ impl Phase for Gather {
                 }
                 let made = link_result(topdir, &result, kind)
                     .map_err(|e| PhaseError::with(format!("linking {}.{arch}", v.uid), e))?;
-                // The packages' sha256 came from their one header read: record them with it
-                // rather than have the engine read every package again.
-                let sha256: HashMap<PathBuf, &str> = result
-                    .trees()
-                    .into_iter()
-                    .flat_map(|(_, t)| {
-                        t.packages.iter().filter_map(move |p| {
-                            let hex = p.checksum.strip_prefix("sha256:")?;
-                            Some((topdir.join(&t.tree).join(&p.path), hex))
-                        })
-                    })
-                    .collect();
-                for p in made {
-                    match sha256.get(&p) {
-                        Some(hex) => ctx.produced_with_sha256(&p, hex),
-                        None => ctx.produced(&p),
+                for m in made {
+                    // The packages' sha256 came from their one header read: record them with
+                    // it rather than have the engine read every package again.
+                    match m.package.checksum.strip_prefix("sha256:") {
+                        Some(hex) => ctx.produced_with_sha256(&m.path, hex),
+                        None => ctx.produced(&m.path),
+                    }
+                    if let Some(set) = wanted.get_mut(m.tree) {
+                        set.insert(m.path);
                     }
                 }
                 add_to_rpms(&mut rpms, &result, &headers)
