@@ -90,6 +90,68 @@ fn i686(v: &[String]) -> Vec<&str> {
         .collect()
 }
 
+/// Two variants that see the same packages and no lookaside are solved over one shared pool:
+/// each still gets what it gets solved alone, whatever the other asked for first.
+#[test]
+fn variants_sharing_a_pool_get_what_they_get_alone() {
+    let m = mini();
+    let plan = |uid: &str, includes: &[&str], multilib: bool| VariantPlan {
+        uid: uid.into(),
+        kind: kiln_variants::VariantKind::Variant,
+        parent: None,
+        method: Method::Deps,
+        includes: includes.iter().map(|s| s.to_string()).collect(),
+        conditional: vec![],
+        excludes: vec!["mini-filtered".into()],
+        options: GatherOptions {
+            arch: "x86_64".into(),
+            resolve_deps: true,
+            multilib: kiln_depsolve::Multilib {
+                methods: if multilib {
+                    vec![kiln_depsolve::MultilibMethod::Devel]
+                } else {
+                    vec![]
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        lookaside_variants: vec![],
+        lookaside_packages: vec![],
+        hidden: Default::default(),
+        origins: Default::default(),
+    };
+    let names = |sel: &kiln_phase_gather::Selection| {
+        let mut v: Vec<String> = sel
+            .binary
+            .iter()
+            .chain(&sel.source)
+            .map(|p| m.pkgset[p.index].package.nvra())
+            .collect();
+        v.sort();
+        v
+    };
+    let a = plan("A", &["mini-glibc-devel"], true);
+    let b = plan("B", &["mini-httpd"], false);
+    let both = solve_arch(&m.pkgset, &[a.clone(), b.clone()]).unwrap();
+    let alone_a = solve_arch(&m.pkgset, &[a]).unwrap();
+    let alone_b = solve_arch(&m.pkgset, &[b]).unwrap();
+    assert_eq!(names(&both["A"]), names(&alone_a["A"]));
+    assert_eq!(names(&both["B"]), names(&alone_b["B"]));
+    assert!(names(&both["A"]).iter().any(|n| n.ends_with(".i686")));
+    assert!(!names(&both["B"]).iter().any(|n| n.ends_with(".i686")));
+    assert!(
+        names(&both["B"])
+            .iter()
+            .any(|n| n.starts_with("mini-httpd-"))
+    );
+    assert!(
+        !names(&both["A"])
+            .iter()
+            .any(|n| n.starts_with("mini-httpd-"))
+    );
+}
+
 #[test]
 fn multilib_methods_on_the_mini_distro() {
     let m = mini();

@@ -3,6 +3,7 @@
 //! (`variant_as_lookaside`) before it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use kiln_depsolve::{GatherOptions, GatherRequest, PkgSpec, PoolBuilder, RepoId, SolvId};
 use kiln_variants::VariantKind;
@@ -150,6 +151,7 @@ pub fn solve_arch(
         .collect();
     let by_uid: BTreeMap<&str, &VariantPlan> = plans.iter().map(|p| (p.uid.as_str(), p)).collect();
     let mut results: BTreeMap<String, Selection> = BTreeMap::new();
+    let mut shared: Option<(BTreeSet<usize>, Rc<kiln_depsolve::Pool>)> = None;
     for i in order(plans)? {
         let plan = &plans[i];
         // Variants whose packages this one must not repeat.
@@ -200,33 +202,52 @@ pub fn solve_arch(
             opts.prepopulate.clear();
         }
 
-        let mut b = PoolBuilder::new();
-        let main = b.add_repo("pkgset", false);
         // Pool ids count what the variant sees; `seen[id]` is the package-set index.
         let seen: Vec<usize> = (0..specs.len())
             .filter(|i| !plan.hidden.contains(i))
             .collect();
-        for &i in &seen {
-            b.add_ref(main, &specs[i]);
-        }
-        let mut parent_nevras: BTreeSet<String> = BTreeSet::new();
-        for uid in &look_uids {
-            let Some(sel) = results.get(*uid) else {
-                continue;
-            };
-            let repo: RepoId = b.add_repo(&format!("lookaside-{uid}"), true);
-            for p in sel.all() {
-                b.add_ref(repo, &specs[p.index]);
-                parent_nevras.insert(pkgset[p.index].package.nevra());
+        let lookasides: Vec<(&str, &Selection)> = look_uids
+            .iter()
+            .filter_map(|uid| Some((*uid, results.get(*uid)?)))
+            .collect();
+        let parent_nevras: BTreeSet<String> = lookasides
+            .iter()
+            .flat_map(|(_, sel)| sel.all())
+            .map(|p| pkgset[p.index].package.nevra())
+            .collect();
+        // Variants that see the same packages and no lookaside share one pool: building it
+        // is most of a solve.
+        let plain = lookasides.is_empty() && plan.lookaside_packages.is_empty();
+        let pool = match shared
+            .as_ref()
+            .filter(|(hidden, _)| plain && *hidden == plan.hidden)
+        {
+            Some((_, pool)) => Rc::clone(pool),
+            None => {
+                let mut b = PoolBuilder::new();
+                let main = b.add_repo("pkgset", false);
+                for &i in &seen {
+                    b.add_ref(main, &specs[i]);
+                }
+                for (uid, sel) in &lookasides {
+                    let repo: RepoId = b.add_repo(&format!("lookaside-{uid}"), true);
+                    for p in sel.all() {
+                        b.add_ref(repo, &specs[p.index]);
+                    }
+                }
+                if !plan.lookaside_packages.is_empty() {
+                    let repo = b.add_repo("gather_lookaside_repos", true);
+                    for r in &plan.lookaside_packages {
+                        b.add(repo, PkgSpec::from_rpm_keeping(&r.package, &keep));
+                    }
+                }
+                let pool = Rc::new(b.build().map_err(|e| GatherError::Package(e.to_string()))?);
+                if plain {
+                    shared = Some((plan.hidden.clone(), Rc::clone(&pool)));
+                }
+                pool
             }
-        }
-        if !plan.lookaside_packages.is_empty() {
-            let repo = b.add_repo("gather_lookaside_repos", true);
-            for r in &plan.lookaside_packages {
-                b.add(repo, PkgSpec::from_rpm_keeping(&r.package, &keep));
-            }
-        }
-        let pool = b.build().map_err(|e| GatherError::Package(e.to_string()))?;
+        };
         let request = GatherRequest {
             includes,
             excludes: plan.excludes.clone(),
