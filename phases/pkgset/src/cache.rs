@@ -136,12 +136,21 @@ impl HeaderCache {
             })
             .collect();
         let current: std::collections::HashSet<&Path> = entries.iter().map(|e| e.path).collect();
-        // A stale entry of a file this compose read again gives way to the new header.
+        // A stale entry of a file this compose read again gives way to the new header, and one
+        // of a file that is gone is dropped: the cache follows the repositories instead of
+        // growing with every build it ever saw. Entries of files other composes use stay.
+        let unused: Vec<&Cached> = self
+            .entries
+            .values()
+            .filter(|c| !current.contains(c.path.as_path()))
+            .collect();
+        let exists: Vec<bool> = unused.par_iter().map(|c| c.path.exists()).collect();
         entries.extend(
-            self.entries
-                .values()
-                .filter(|c| !current.contains(c.path.as_path()))
-                .map(|c| CachedRef {
+            unused
+                .into_iter()
+                .zip(exists)
+                .filter(|(_, there)| *there)
+                .map(|(c, _)| CachedRef {
                     path: &c.path,
                     size: c.size,
                     mtime_ns: c.mtime_ns,
@@ -224,5 +233,49 @@ mod tests {
             HeaderCache::load(&file).entries.is_empty(),
             "an older format"
         );
+    }
+
+    /// A save keeps the entries of files this compose did not use while they exist (another
+    /// config's repository), and drops those of files that are gone.
+    #[test]
+    fn a_save_drops_the_entries_of_files_that_are_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("headers.json");
+        let rpm = |n: &str| {
+            let p = dir.path().join(format!("{n}-1-1.x86_64.rpm"));
+            std::fs::write(&p, n.as_bytes()).unwrap();
+            p
+        };
+        let (a, b, c) = (rpm("a"), rpm("b"), rpm("c"));
+        let pa = package("a");
+        let (pb, pc) = (package("b"), package("c"));
+        HeaderCache::load(&file).save(
+            &file,
+            [
+                (a.as_path(), stat(&a).unwrap(), &pa),
+                (b.as_path(), stat(&b).unwrap(), &pb),
+                (c.as_path(), stat(&c).unwrap(), &pc),
+            ],
+        );
+        std::fs::remove_file(&b).unwrap();
+        // The next compose uses only a, and reads a new file d.
+        let mut cache = HeaderCache::load(&file);
+        let kind = pa.checksum.kind;
+        let got_a = cache.take(&a, stat(&a), kind).unwrap();
+        let d = rpm("d");
+        let pd = package("d");
+        cache.missed();
+        cache.save(
+            &file,
+            [
+                (a.as_path(), stat(&a).unwrap(), &got_a),
+                (d.as_path(), stat(&d).unwrap(), &pd),
+            ],
+        );
+        let mut cache = HeaderCache::load(&file);
+        let mut paths: Vec<PathBuf> = cache.entries.keys().cloned().collect();
+        paths.sort();
+        assert_eq!(paths, [a.clone(), c.clone(), d.clone()]);
+        assert_eq!(cache.take(&c, stat(&c), kind), Some(pc));
     }
 }
