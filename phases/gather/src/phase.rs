@@ -362,6 +362,58 @@ fn prune(
     Ok(())
 }
 
+/// Each variant's result on `arch`, and the key saying what they are made of: the old
+/// compose's results when its key is the same (see `reuse`), else solved now.
+fn arch_results(
+    ctx: &PhaseContext,
+    arch: &str,
+    pkgset: &[PkgRecord],
+    variants: &[&Variant],
+    plans: &[VariantPlan],
+) -> Result<(BTreeMap<String, GatherResult>, Vec<u8>), PhaseError> {
+    let compose = ctx.compose;
+    let key = crate::reuse::key(
+        ctx,
+        &kiln_artifacts::PackageSet::path(&compose.paths, arch),
+        variants,
+        plans,
+    )?;
+    if let Some((old, results)) = crate::reuse::old_results(ctx, arch, &key, variants) {
+        tracing::info!(
+            "{arch}: the package set and the variants' inputs are those of {}: its gather \
+             results are reused",
+            old.display()
+        );
+        return Ok((results, key));
+    }
+    let selections =
+        solve_arch(pkgset, plans).map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
+    let mut results = BTreeMap::new();
+    for (v, plan) in variants.iter().zip(plans) {
+        let Some(sel) = selections.get(&v.uid) else {
+            continue;
+        };
+        let mut result = build_result(
+            &compose.paths,
+            v,
+            arch,
+            plan.method,
+            sel,
+            pkgset,
+            ctx.config.hashed_directories,
+        );
+        result.inputs = plan.origins.clone();
+        for p in &plan.options.prepopulate {
+            result
+                .inputs
+                .entry(p.clone())
+                .or_insert_with(|| "gather_prepopulate".into());
+        }
+        results.insert(v.uid.clone(), result);
+    }
+    Ok((results, key))
+}
+
 impl Phase for Gather {
     fn name(&self) -> &'static str {
         "gather"
@@ -433,62 +485,19 @@ impl Phase for Gather {
                 let text = crate::modules::yaml(&modules, enabled, &module_defaults);
                 ctx.write(&path, text.as_bytes())?;
             }
-            let key = crate::reuse::key(
-                ctx,
-                &kiln_artifacts::PackageSet::path(&compose.paths, &arch),
-                &variants,
-                &plans,
-            )?;
-            let mut reused = crate::reuse::old_results(ctx, &arch, &key, &variants);
-            let selections = match &reused {
-                Some((old, _)) => {
-                    tracing::info!(
-                        "{arch}: the package set and the variants' inputs are those of {}: its \
-                         gather results are reused",
-                        old.display()
-                    );
-                    BTreeMap::new()
-                }
-                None => solve_arch(pkgset, &plans)
-                    .map_err(|e| PhaseError::with(format!("gather {arch}"), e))?,
-            };
+            let (mut results, key) = arch_results(ctx, &arch, pkgset, &variants, &plans)?;
             let headers: HashMap<&Path, &kiln_rpm::Package> = pkgset
                 .iter()
                 .map(|r| (r.path.as_path(), &r.package))
                 .collect();
-            for (v, plan) in variants.iter().zip(&plans) {
-                let result = match reused.as_mut() {
-                    Some((_, results)) => match results.remove(&v.uid) {
-                        Some(r) => r,
-                        None => continue,
-                    },
-                    None => {
-                        let Some(sel) = selections.get(&v.uid) else {
-                            continue;
-                        };
-                        let mut result = build_result(
-                            &compose.paths,
-                            v,
-                            &arch,
-                            plan.method,
-                            sel,
-                            pkgset,
-                            ctx.config.hashed_directories,
-                        );
-                        result.inputs = plan.origins.clone();
-                        for p in &plan.options.prepopulate {
-                            result
-                                .inputs
-                                .entry(p.clone())
-                                .or_insert_with(|| "gather_prepopulate".into());
-                        }
-                        result
-                    }
+            for v in &variants {
+                let Some(result) = results.remove(&v.uid) else {
+                    continue;
                 };
                 tracing::info!(
                     "{}.{arch} ({}): {} binary, {} debug, {} source packages; {} from lookasides",
                     v.uid,
-                    plan.method.as_str(),
+                    result.method,
                     result.os.packages.len(),
                     result.debug.packages.len(),
                     result.source.packages.len(),
