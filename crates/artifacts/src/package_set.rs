@@ -129,6 +129,14 @@ impl PackageSet {
         Ok(set)
     }
 
+    /// Forgets every shared set: once no phase left in the run reads them, they need not stay
+    /// in memory (at Fedora's scale, gigabytes through hours of image builds).
+    pub fn release_shared() {
+        if let Ok(mut m) = shared().lock() {
+            m.clear();
+        }
+    }
+
     /// Hands the set its writer has just written to `path` to this process's later readers
     /// ([`PackageSet::load_shared`]), so not even the first of them parses it.
     pub fn share(path: &Path, set: PackageSet) -> Arc<PackageSet> {
@@ -315,6 +323,13 @@ mod tests {
         let read = PackageSet::load_shared(&path).unwrap();
         assert!(Arc::ptr_eq(&shared, &read), "the writer's set is handed on");
         assert_eq!(*read, three);
+        PackageSet::release_shared();
+        let fresh = PackageSet::load_shared(&path).unwrap();
+        assert!(
+            !Arc::ptr_eq(&shared, &fresh),
+            "a released set is read again"
+        );
+        assert_eq!(*fresh, three);
     }
 
     /// The parallel encoding is the derived one, byte for byte, with and without modules.

@@ -289,6 +289,7 @@ impl<'a> Executor<'a> {
         // When each phase that ran started (seconds into this run) and how long it took.
         let t0 = Instant::now();
         let mut times: BTreeMap<&'static str, (f64, f64)> = BTreeMap::new();
+        let mut dependents = Dependents::new(&plan, &by_name);
 
         std::thread::scope(|threads| {
             rayon::in_place_scope(|pool| {
@@ -313,6 +314,7 @@ impl<'a> Executor<'a> {
                             self.observer.phase_not_run(name, &why);
                             results.insert(name, PhaseResult::NotRun(why.clone()));
                             order.push((name.into(), PhaseResult::NotRun(why)));
+                            dependents.settle(name);
                             continue;
                         }
                         if !deps
@@ -325,6 +327,7 @@ impl<'a> Executor<'a> {
                             let why = "the compose was stopped".to_owned();
                             results.insert(name, PhaseResult::NotRun(why.clone()));
                             order.push((name.into(), PhaseResult::NotRun(why)));
+                            dependents.settle(name);
                             continue;
                         }
                         let not_run = match &planned.action {
@@ -337,6 +340,7 @@ impl<'a> Executor<'a> {
                             self.observer.phase_not_run(name, &describe_result(&result));
                             results.insert(name, result.clone());
                             order.push((name.into(), result));
+                            dependents.settle(name);
                             continue;
                         }
                         in_flight.insert(name);
@@ -387,6 +391,7 @@ impl<'a> Executor<'a> {
                             );
                             results.insert(done.name, done.result.clone());
                             order.push((done.name.into(), done.result));
+                            dependents.settle(done.name);
                         }
                         Err(mpsc::RecvTimeoutError::Timeout) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -721,6 +726,60 @@ fn describe_result(r: &PhaseResult) -> String {
 }
 
 /// Fault injection for end-to-end tests of resume and cancellation on the real pipeline:
+/// Which phases still wait on each phase of a run, to call [`Phase::dependents_done`] once none
+/// does.
+struct Dependents<'a> {
+    phases: &'a HashMap<&'a str, &'a dyn Phase>,
+    needs: HashMap<&'static str, Vec<&'static str>>,
+    /// Per phase: the planned phases that need it and have not settled yet.
+    waiting: HashMap<&'static str, usize>,
+    settled: std::collections::HashSet<&'static str>,
+}
+
+impl<'a> Dependents<'a> {
+    fn new(plan: &Plan, phases: &'a HashMap<&'a str, &'a dyn Phase>) -> Self {
+        let mut waiting: HashMap<&'static str, usize> =
+            plan.phases.iter().map(|p| (p.name, 0)).collect();
+        let mut needs = HashMap::new();
+        for p in &plan.phases {
+            for d in &p.needs {
+                if let Some(n) = waiting.get_mut(d) {
+                    *n += 1;
+                }
+            }
+            needs.insert(p.name, p.needs.clone());
+        }
+        Dependents {
+            phases,
+            needs,
+            waiting,
+            settled: Default::default(),
+        }
+    }
+
+    /// `name` has finished or will not run.
+    fn settle(&mut self, name: &'static str) {
+        self.settled.insert(name);
+        if self.waiting.get(name) == Some(&0) {
+            self.release(name);
+        }
+        for d in self.needs.get(name).cloned().unwrap_or_default() {
+            if let Some(n) = self.waiting.get_mut(d) {
+                *n = n.saturating_sub(1);
+                if *n == 0 && self.settled.contains(d) {
+                    self.release(d);
+                }
+            }
+        }
+    }
+
+    fn release(&self, name: &str) {
+        if let Some(p) = self.phases.get(name) {
+            p.dependents_done();
+        }
+    }
+}
+
 /// `KILN_FAILPOINT=fail:<phase>` fails that phase after it has written its outputs (the worst
 /// moment: everything on disk, no record); `KILN_FAILPOINT=hang:<phase>` makes it wait on a child
 /// process before it starts, so a signal finds a command to kill.

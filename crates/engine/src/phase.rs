@@ -60,6 +60,10 @@ pub trait Phase: Send + Sync {
         None
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError>;
+    /// Called once every phase of the run that needs this one has finished or will not run: a
+    /// phase that handed its dependents values in memory (so they need not parse its files
+    /// again) frees them here, instead of holding them through the rest of the compose.
+    fn dependents_done(&self) {}
 }
 
 #[derive(Debug, thiserror::Error)]

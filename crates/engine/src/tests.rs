@@ -708,3 +708,81 @@ fn a_cpu_phase_gets_every_rayon_worker() {
         "the phase's tasks never ran side by side on every worker"
     );
 }
+
+/// A phase that logs its runs and `dependents_done` into one shared list of events.
+struct Logged {
+    name: &'static str,
+    needs: &'static [&'static str],
+    fail: bool,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Phase for Logged {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn needs(&self) -> &'static [&'static str] {
+        self.needs
+    }
+    fn config_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn run(&self, _ctx: &PhaseContext) -> Result<(), PhaseError> {
+        self.log.lock().unwrap().push(format!("ran {}", self.name));
+        if self.fail {
+            return Err(PhaseError::msg("failed"));
+        }
+        Ok(())
+    }
+    fn dependents_done(&self) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("released {}", self.name));
+    }
+}
+
+/// A phase hears that it is no longer needed once every phase needing it has run or will not
+/// run (here one of them fails, and another is never started because of that), and a phase
+/// nothing needs hears it as soon as it is done.
+#[test]
+fn a_phase_is_told_when_no_dependent_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mk = |name, needs, fail| -> Box<dyn Phase> {
+        Box::new(Logged {
+            name,
+            needs,
+            fail,
+            log: log.clone(),
+        })
+    };
+    run(
+        dir.path(),
+        vec![
+            mk("pkgset", &[], false),
+            mk("gather", &["pkgset"], false),
+            mk("createrepo", &["pkgset", "gather"], true),
+            mk("repoclosure", &["pkgset", "createrepo"], false),
+        ],
+        &config(""),
+        &Options::default(),
+    );
+    let log = log.lock().unwrap().clone();
+    let at = |e: &str| {
+        log.iter()
+            .position(|l| l == e)
+            .unwrap_or_else(|| panic!("no {e}: {log:?}"))
+    };
+    assert!(at("released pkgset") > at("ran createrepo"), "{log:?}");
+    assert!(at("released gather") > at("ran createrepo"), "{log:?}");
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("released pkgset"))
+            .count(),
+        1
+    );
+    assert!(!log.contains(&"ran repoclosure".to_owned()), "{log:?}");
+    // Nothing needs repoclosure: it is released once it will not run.
+    assert!(log.contains(&"released repoclosure".to_owned()), "{log:?}");
+}

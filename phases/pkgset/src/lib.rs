@@ -78,6 +78,11 @@ impl Phase for PkgsetPhase {
         ]
     }
 
+    /// gather, createrepo and repoclosure have read the sets pkgset shared with them.
+    fn dependents_done(&self) {
+        PackageSet::release_shared();
+    }
+
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let config = ctx.config;
         let kind = checksum_kind(&config.createrepo_checksum);
