@@ -138,10 +138,17 @@ pub(crate) fn describe(
     paths: &[PathBuf],
     known: &std::collections::HashMap<PathBuf, String>,
 ) -> std::io::Result<Vec<OutputFile>> {
-    let mut files = Vec::new();
-    for p in paths {
-        collect(p, &mut files)?;
-    }
+    // One stat per file, on every core: gather's outputs are every package it linked.
+    let mut files: Vec<(PathBuf, std::fs::Metadata)> = paths
+        .par_iter()
+        .map(|p| {
+            let mut found = Vec::new();
+            collect(p, &mut found).map(|()| found)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     // Byte order, not `Path`'s component by component: the record's order only has to be the
     // same every time, and this sorts every package a compose links.
     files.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));

@@ -109,7 +109,8 @@ impl PackageSource for RpmFolder {
         let mut out = Vec::new();
         walk(&self.root, &mut out)
             .map_err(|e| PhaseError::with(format!("reading {}", self.entry), e))?;
-        out.sort();
+        // Any fixed order does (the set is sorted by name and version); bytes compare fastest.
+        out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         Ok(Listing {
             files: out.into_iter().map(|p| (p, None)).collect(),
             // A folder of RPMs has no metadata, so no modules.
