@@ -28,7 +28,7 @@ pub struct RpmEntry {
     pub sigkey: Option<String>,
 }
 
-type ByNevra = BTreeMap<String, RpmEntry>;
+pub type ByNevra = BTreeMap<String, RpmEntry>;
 
 /// variant → arch → source N-E:V-R.A → package N-E:V-R.A → entry.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,14 +47,20 @@ impl Rpms {
         nevra: &str,
         entry: RpmEntry,
     ) {
+        self.arch_mut(variant, arch)
+            .entry(srpm_nevra.to_owned())
+            .or_default()
+            .insert(nevra.to_owned(), entry);
+    }
+
+    /// The packages of one variant and arch, by source N-E:V-R.A then N-E:V-R.A: for adding a
+    /// tree's thousands of packages without finding the variant and arch for each.
+    pub fn arch_mut(&mut self, variant: &str, arch: &str) -> &mut BTreeMap<String, ByNevra> {
         self.rpms
             .entry(variant.to_owned())
             .or_default()
             .entry(arch.to_owned())
             .or_default()
-            .entry(srpm_nevra.to_owned())
-            .or_default()
-            .insert(nevra.to_owned(), entry);
     }
 
     /// The bytes pungi writes.

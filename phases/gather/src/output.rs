@@ -157,6 +157,7 @@ pub fn add_to_rpms(
     result: &GatherResult,
     headers: &HashMap<&Path, &kiln_rpm::Package>,
 ) -> Result<(), GatherError> {
+    let by_srpm = rpms.arch_mut(&result.variant, &result.arch);
     for (cat, t) in result.trees() {
         let category = match cat {
             "binary" => RpmCategory::Binary,
@@ -164,20 +165,22 @@ pub fn add_to_rpms(
             _ => RpmCategory::Source,
         };
         let tree = t.tree.strip_prefix("compose").unwrap_or(&t.tree);
+        let tree = tree.to_string_lossy().replace('\\', "/");
         for p in &t.packages {
             let pkg = headers.get(p.source.as_path()).ok_or_else(|| {
                 GatherError::Package(format!("{} is not in the package set", p.nevra))
             })?;
             let srpm = match (&pkg.sourcerpm, category) {
-                (_, RpmCategory::Source) | (None, _) => pkg.nevra(),
-                (Some(s), _) => srpm_nevra(s, pkg.epoch).unwrap_or_else(|| pkg.nevra()),
+                (_, RpmCategory::Source) | (None, _) => p.nevra.clone(),
+                (Some(s), _) => srpm_nevra(s, pkg.epoch).unwrap_or_else(|| p.nevra.clone()),
             };
-            let path = tree.join(&p.path).to_string_lossy().replace('\\', "/");
-            rpms.add(
-                &result.variant,
-                &result.arch,
-                &srpm,
-                &pkg.nevra(),
+            let path = if tree.is_empty() {
+                p.path.clone()
+            } else {
+                format!("{tree}/{}", p.path)
+            };
+            by_srpm.entry(srpm).or_default().insert(
+                p.nevra.clone(),
                 RpmEntry {
                     category,
                     path,
