@@ -4,10 +4,15 @@
 //! Hits are moved out of the cache, not copied: the phase owns every header of the compose once,
 //! and a save writes the compose's headers by reference next to the entries it did not use.
 //!
-//! The file is JSON Lines: a first line `{"version": N}`, then one entry per line, so both cores
-//! parse (and write) it: parsing tens of megabytes of headers was a third of a nightly pkgset.
+//! Two files, both JSON Lines (a first line `{"version": N}`, then one entry per line, so both
+//! cores parse and write them): the base, `headers.json`, and a journal beside it,
+//! `headers.journal.json`, of the entries the base lacks or has older. A nightly compose that read
+//! a few new headers rewrites only the journal; once the journal holds an eighth of the base's
+//! entries, the next save folds it into a new base (dropping entries of files that are gone).
+//! Rewriting the whole base for every new header was most of a nightly's cache cost, and at
+//! Fedora's scale the base is hundreds of megabytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +31,7 @@ struct Cached {
     package: Package,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Copy, Serialize)]
 struct CachedRef<'a> {
     path: &'a Path,
     size: u64,
@@ -42,15 +47,20 @@ struct Head {
 #[derive(Debug, Default)]
 pub struct HeaderCache {
     entries: HashMap<PathBuf, Cached>,
+    /// What the base file holds, by path: an entry the base has with the same stat need not be
+    /// written to the journal again.
+    base: HashMap<PathBuf, Stat>,
     /// Whether this compose read a header the cache lacked (or the cache file was unusable): an
-    /// unchanged cache (every header a hit, the nightly case) is not written again, which for
-    /// 10,000 packages is 23 MB of JSON.
+    /// unchanged cache (every header a hit, the nightly case) is not written again.
     changed: bool,
 }
 
 /// 2: packages carry ExclusiveArch/ExcludeArch. 3: entries are a list sorted by path. 4: JSON
-/// Lines.
+/// Lines (and a journal beside the base).
 const VERSION: u32 = 4;
+
+/// The journal is folded into the base once it holds this fraction of the base's entries.
+const JOURNAL_SHARE: usize = 8;
 
 /// Size and mtime of the file at `path`; None when it cannot be read.
 pub fn stat(path: &Path) -> Option<Stat> {
@@ -64,39 +74,73 @@ pub fn stat(path: &Path) -> Option<Stat> {
     Some((meta.len(), mtime))
 }
 
-impl HeaderCache {
-    /// A missing, unreadable or older-format cache is an empty one: it only ever saves time.
-    pub fn load(path: &Path) -> HeaderCache {
-        let empty = HeaderCache {
-            entries: HashMap::new(),
-            changed: true,
-        };
-        let Ok(bytes) = std::fs::read(path) else {
-            return empty;
-        };
-        let mut lines = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-        let head = lines
-            .next()
-            .and_then(|l| serde_json::from_slice::<Head>(l).ok());
-        if head.is_none_or(|h| h.version != VERSION) {
-            return empty;
+/// `headers.journal.json` beside `headers.json`.
+fn journal_path(base: &Path) -> PathBuf {
+    base.with_extension("journal.json")
+}
+
+/// The entries of one cache file; None when it is missing, of another version or damaged (a
+/// cut-off line, a disk that filled up: the whole file is then suspect).
+fn read_entries(path: &Path) -> Option<Vec<Cached>> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut lines = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    let head = serde_json::from_slice::<Head>(lines.next()?).ok()?;
+    if head.version != VERSION {
+        return None;
+    }
+    let lines: Vec<&[u8]> = lines.collect();
+    lines
+        .par_iter()
+        .map(|l| serde_json::from_slice::<Cached>(l).ok())
+        .collect()
+}
+
+/// Writes `entries`, sorted by path bytes, as one cache file.
+fn write_entries(path: &Path, mut entries: Vec<CachedRef<'_>>) {
+    entries.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    let lines: Vec<Vec<u8>> = entries
+        .par_iter()
+        .filter_map(|e| serde_json::to_vec(e).ok())
+        .collect();
+    let written = kiln_fs::write_atomic_with(path, |file| {
+        let mut out = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut out, &Head { version: VERSION })?;
+        out.write_all(b"\n")?;
+        for line in &lines {
+            out.write_all(line)?;
+            out.write_all(b"\n")?;
         }
-        let lines: Vec<&[u8]> = lines.collect();
-        let entries: Option<HashMap<PathBuf, Cached>> = lines
-            .par_iter()
-            .map(|l| {
-                serde_json::from_slice::<Cached>(l)
-                    .ok()
-                    .map(|c| (c.path.clone(), c))
-            })
+        out.flush()
+    });
+    if let Err(e) = written {
+        tracing::warn!("cannot save the header cache {}: {e}", path.display());
+    }
+}
+
+impl HeaderCache {
+    /// A missing, unreadable or older-format cache is an empty one: it only ever saves time. A
+    /// damaged journal is left out; the base still serves.
+    pub fn load(path: &Path) -> HeaderCache {
+        let Some(base) = read_entries(path) else {
+            return HeaderCache {
+                changed: true,
+                ..HeaderCache::default()
+            };
+        };
+        let base_stats = base
+            .iter()
+            .map(|c| (c.path.clone(), (c.size, c.mtime_ns)))
             .collect();
-        match entries {
-            Some(entries) => HeaderCache {
-                entries,
-                changed: false,
-            },
-            // A damaged line (a disk that filled up, say) makes the whole cache suspect.
-            None => empty,
+        let mut entries: HashMap<PathBuf, Cached> =
+            base.into_iter().map(|c| (c.path.clone(), c)).collect();
+        // The journal's entry of a path is newer than the base's.
+        for c in read_entries(&journal_path(path)).unwrap_or_default() {
+            entries.insert(c.path.clone(), c);
+        }
+        HeaderCache {
+            entries,
+            base: base_stats,
+            changed: false,
         }
     }
 
@@ -117,7 +161,9 @@ impl HeaderCache {
     }
 
     /// Writes the cache when it changed: `headers` (this compose's, with the stat each was
-    /// taken or read with) and the entries this compose did not use, sorted by path bytes.
+    /// taken or read with) and the entries this compose did not use. Into the journal, unless
+    /// it has grown to an eighth of the base: then everything becomes the new base, without the
+    /// entries of files that are gone.
     pub fn save<'a>(
         &'a self,
         path: &Path,
@@ -126,7 +172,7 @@ impl HeaderCache {
         if !self.changed && path.exists() {
             return;
         }
-        let mut entries: Vec<CachedRef<'a>> = headers
+        let current: Vec<CachedRef<'a>> = headers
             .into_iter()
             .map(|(path, (size, mtime_ns), package)| CachedRef {
                 path,
@@ -135,46 +181,42 @@ impl HeaderCache {
                 package,
             })
             .collect();
-        let current: std::collections::HashSet<&Path> = entries.iter().map(|e| e.path).collect();
-        // A stale entry of a file this compose read again gives way to the new header, and one
-        // of a file that is gone is dropped: the cache follows the repositories instead of
-        // growing with every build it ever saw. Entries of files other composes use stay.
-        let unused: Vec<&Cached> = self
+        let in_current: HashSet<&Path> = current.iter().map(|e| e.path).collect();
+        // A stale entry of a file this compose read again gives way to the new header.
+        let unused: Vec<CachedRef<'a>> = self
             .entries
             .values()
-            .filter(|c| !current.contains(c.path.as_path()))
+            .filter(|c| !in_current.contains(c.path.as_path()))
+            .map(|c| CachedRef {
+                path: &c.path,
+                size: c.size,
+                mtime_ns: c.mtime_ns,
+                package: &c.package,
+            })
             .collect();
+        let in_base = |e: &CachedRef<'_>| self.base.get(e.path) == Some(&(e.size, e.mtime_ns));
+        let journal: Vec<&CachedRef<'a>> = current
+            .iter()
+            .chain(&unused)
+            .filter(|e| !in_base(e))
+            .collect();
+        if !self.base.is_empty() && journal.len() * JOURNAL_SHARE < self.base.len() {
+            write_entries(&journal_path(path), journal.into_iter().copied().collect());
+            return;
+        }
+        // The cache follows the repositories instead of growing with every build it ever saw:
+        // entries of files that are gone are dropped; those other composes use stay.
         let exists: Vec<bool> = unused.par_iter().map(|c| c.path.exists()).collect();
-        entries.extend(
+        let mut all = current;
+        all.extend(
             unused
                 .into_iter()
                 .zip(exists)
                 .filter(|(_, there)| *there)
-                .map(|(c, _)| CachedRef {
-                    path: &c.path,
-                    size: c.size,
-                    mtime_ns: c.mtime_ns,
-                    package: &c.package,
-                }),
+                .map(|(c, _)| c),
         );
-        entries.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-        let lines: Vec<Vec<u8>> = entries
-            .par_iter()
-            .filter_map(|e| serde_json::to_vec(e).ok())
-            .collect();
-        let written = kiln_fs::write_atomic_with(path, |file| {
-            let mut out = std::io::BufWriter::new(file);
-            serde_json::to_writer(&mut out, &Head { version: VERSION })?;
-            out.write_all(b"\n")?;
-            for line in &lines {
-                out.write_all(line)?;
-                out.write_all(b"\n")?;
-            }
-            out.flush()
-        });
-        if let Err(e) = written {
-            tracing::warn!("cannot save the header cache {}: {e}", path.display());
-        }
+        write_entries(path, all);
+        let _ = std::fs::remove_file(journal_path(path));
     }
 }
 
@@ -277,5 +319,67 @@ mod tests {
         paths.sort();
         assert_eq!(paths, [a.clone(), c.clone(), d.clone()]);
         assert_eq!(cache.take(&c, stat(&c), kind), Some(pc));
+    }
+
+    /// A few new headers go to the journal and leave the base as it was; the journal serves
+    /// them at the next load, and once it has grown to an eighth of the base both are folded
+    /// into a new base.
+    #[test]
+    fn new_headers_go_to_the_journal_until_it_is_folded_into_the_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("headers.json");
+        let journal = journal_path(&file);
+        let rpms: Vec<(PathBuf, Package)> = (0..40)
+            .map(|i| {
+                let name = format!("p{i:02}");
+                let p = dir.path().join(format!("{name}-1-1.x86_64.rpm"));
+                std::fs::write(&p, name.as_bytes()).unwrap();
+                (p, package(&name))
+            })
+            .collect();
+        let entries = |n: usize| -> Vec<(&Path, Stat, &Package)> {
+            rpms[..n]
+                .iter()
+                .map(|(p, pkg)| (p.as_path(), stat(p).unwrap(), pkg))
+                .collect()
+        };
+        HeaderCache::load(&file).save(&file, entries(32));
+        let base = std::fs::read(&file).unwrap();
+        assert!(!journal.exists());
+
+        // Two new files: 2 x 8 < 32, so only the journal is written.
+        let mut cache = HeaderCache::load(&file);
+        cache.missed();
+        cache.save(&file, entries(34));
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            base,
+            "the base is left as it was"
+        );
+        assert!(journal.exists());
+        let mut cache = HeaderCache::load(&file);
+        assert_eq!(cache.entries.len(), 34);
+        let kind = rpms[0].1.checksum.kind;
+        assert_eq!(
+            cache.take(&rpms[33].0, stat(&rpms[33].0), kind).as_ref(),
+            Some(&rpms[33].1)
+        );
+
+        // Four more: 6 x 8 >= 32, so everything becomes the base and the journal goes.
+        let mut cache = HeaderCache::load(&file);
+        cache.missed();
+        cache.save(&file, entries(38));
+        assert!(!journal.exists());
+        assert_ne!(std::fs::read(&file).unwrap(), base);
+        assert_eq!(HeaderCache::load(&file).entries.len(), 38);
+
+        // A damaged journal is left out; the base still serves.
+        let mut cache = HeaderCache::load(&file);
+        cache.missed();
+        cache.save(&file, entries(40));
+        assert!(journal.exists());
+        let text = std::fs::read(&journal).unwrap();
+        std::fs::write(&journal, &text[..text.len() - 5]).unwrap();
+        assert_eq!(HeaderCache::load(&file).entries.len(), 38);
     }
 }
