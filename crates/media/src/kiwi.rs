@@ -200,7 +200,9 @@ pub fn build(
                 .arg(format!("{},rpm-md,kiln-{i}", repo_source(ctx, r, arch)?));
         }
     }
+    let turn = host_turn(ctx)?;
     ctx.run(&kiwi, &log)?;
+    drop(turn);
     let result_path = target.join("kiwi.result.json");
     let result: Value = std::fs::read(&result_path)
         .ok()
@@ -247,6 +249,68 @@ pub fn build(
     Ok(records)
 }
 
+/// KIWI's package cache is the host's (`/var/cache/kiwi`), and two builds at once make apt or dnf
+/// fail on its lock ("Could not get lock ... held by process"): two composes on one machine, or
+/// a compose beside a release engineer's own KIWI run through kiln. Each build waits its turn on
+/// `kiln.lock` there. Where the folder cannot be written kiwi-ng cannot run either: no lock.
+const KIWI_SHARED_CACHE: &str = "/var/cache/kiwi";
+
+fn host_turn(ctx: &PhaseContext) -> Result<Option<std::fs::File>, PhaseError> {
+    let lock = Path::new(KIWI_SHARED_CACHE).join("kiln.lock");
+    let cancelled = || ctx.check_cancelled().is_err();
+    let waiting = || {
+        tracing::info!(
+            "waiting for another KIWI build on this host to finish (it holds {})",
+            lock.display()
+        )
+    };
+    match wait_for_turn(&lock, &cancelled, &waiting) {
+        Ok(Turn::Mine(file)) => Ok(Some(file)),
+        Ok(Turn::Cancelled) => Err(PhaseError::Cancelled),
+        Err(_) => Ok(None),
+    }
+}
+
+#[derive(Debug)]
+enum Turn {
+    /// The lock, held until the file is dropped.
+    Mine(std::fs::File),
+    Cancelled,
+}
+
+/// Takes the exclusive lock on `lock` (created when missing), calling `waiting` once if another
+/// process holds it and polling `cancelled` while it waits.
+fn wait_for_turn(
+    lock: &Path,
+    cancelled: &dyn Fn() -> bool,
+    waiting: &dyn Fn(),
+) -> std::io::Result<Turn> {
+    if let Some(dir) = lock.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock)?;
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Turn::Mine(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        if cancelled() {
+            return Ok(Turn::Cancelled);
+        }
+        if !told {
+            waiting();
+            told = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// A KIWI ISO gets the implanted MD5 that media checks (`checkisomd5`, `rd.live.check`) read,
 /// as livemedia-creator's ISOs have it. One KIWI already tagged keeps its own.
 fn implant(iso: &Path) -> Result<(), PhaseError> {
@@ -288,5 +352,38 @@ mod tests {
             ..desc
         };
         assert_eq!(tbz.tools(), ["kiwi-ng"]);
+    }
+
+    /// A build waits while another holds the host's KIWI lock, says so once, and goes on when
+    /// it is released; a stopped compose stops waiting.
+    #[test]
+    fn a_build_waits_its_turn_on_the_host_lock() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("cache/kiln.lock");
+        let Ok(Turn::Mine(held)) = wait_for_turn(&lock, &|| false, &|| {}) else {
+            panic!("a free lock is taken at once");
+        };
+        let told = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                wait_for_turn(&lock, &|| false, &|| {
+                    told.fetch_add(1, Ordering::SeqCst);
+                })
+            });
+            std::thread::sleep(std::time::Duration::from_millis(600));
+            assert!(!waiter.is_finished(), "it went on while the lock was held");
+            drop(held);
+            let turn = waiter.join().unwrap().unwrap();
+            assert!(matches!(turn, Turn::Mine(_)));
+            assert_eq!(told.load(Ordering::SeqCst), 1);
+            // With the lock held again, a cancelled wait ends.
+            let again = s.spawn(|| wait_for_turn(&lock, &|| stop.load(Ordering::SeqCst), &|| {}));
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            stop.store(true, Ordering::SeqCst);
+            assert!(matches!(again.join().unwrap().unwrap(), Turn::Cancelled));
+            drop(turn);
+        });
     }
 }
