@@ -250,9 +250,9 @@ pub fn build(
 }
 
 /// KIWI's package cache is the host's (`/var/cache/kiwi`), and two builds at once make apt or dnf
-/// fail on its lock ("Could not get lock ... held by process"): two composes on one machine, or
-/// a compose beside a release engineer's own KIWI run through kiln. Each build waits its turn on
-/// `kiln.lock` there. Where the folder cannot be written kiwi-ng cannot run either: no lock.
+/// fail on its lock ("Could not get lock ... held by process"), as two composes on one machine
+/// would. Each build waits its turn on `kiln.lock` there. Where the folder cannot be written
+/// kiwi-ng cannot run either: no lock.
 const KIWI_SHARED_CACHE: &str = "/var/cache/kiwi";
 
 fn host_turn(ctx: &PhaseContext) -> Result<Option<std::fs::File>, PhaseError> {

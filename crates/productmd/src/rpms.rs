@@ -37,24 +37,8 @@ pub struct Rpms {
 }
 
 impl Rpms {
-    /// Adds a package; `srpm_nevra` is `name-epoch:version-release.src` of its source package
-    /// (for a source package, its own N-E:V-R.A).
-    pub fn add(
-        &mut self,
-        variant: &str,
-        arch: &str,
-        srpm_nevra: &str,
-        nevra: &str,
-        entry: RpmEntry,
-    ) {
-        self.arch_mut(variant, arch)
-            .entry(srpm_nevra.to_owned())
-            .or_default()
-            .insert(nevra.to_owned(), entry);
-    }
-
-    /// The packages of one variant and arch, by source N-E:V-R.A then N-E:V-R.A: for adding a
-    /// tree's thousands of packages without finding the variant and arch for each.
+    /// The packages of one variant and arch, by the N-E:V-R.A of their source package (a source
+    /// package's own) then their own N-E:V-R.A; where a tree's packages are added.
     pub fn arch_mut(&mut self, variant: &str, arch: &str) -> &mut BTreeMap<String, ByNevra> {
         self.rpms
             .entry(variant.to_owned())

@@ -143,8 +143,8 @@ pub fn link_result<'r>(
             })
         })
         .collect();
-    // A link is a few system calls, most of them the kernel walking the two long paths: on
-    // thousands of packages the cores share that walk.
+    // A link is a system call whose cost is the kernel's (path walks, directory updates): on
+    // thousands of packages the cores share it.
     jobs.par_iter()
         .try_for_each(|j| link(&j.package.source, &j.path, kind).map_err(GatherError::Link))?;
     Ok(jobs)
