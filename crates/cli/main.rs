@@ -15,6 +15,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// A compose allocates and frees millions of small strings (headers, paths, XML); glibc's
+// allocator spent an eighth of a re-compose's CPU on them, mimalloc far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in the README: scripts and schedulers branch on them.
 pub mod exit {
     pub const FINISHED: u8 = 0;
