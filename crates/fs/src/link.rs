@@ -4,8 +4,10 @@
 //! so a tree never holds a half-copied package under its final name, and linking again over an
 //! earlier (complete or interrupted) run gives the same result.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -119,6 +121,59 @@ pub fn link(src: &Path, dst: &Path, kind: LinkKind) -> Result<(), LinkError> {
         return Err(err(e));
     }
     Ok(())
+}
+
+/// Puts many files into one directory: `entries` are (source, name in `dir`). For hard links the
+/// directory is opened once, and each source folder once per run of sources in it, so a link
+/// costs the kernel one name lookup on each side instead of two path walks (a fifth of a link's
+/// time on ext4). Whatever a plain new hard link cannot do (a name already there, another file
+/// system, other kinds) goes [`link`]'s way, with the same result.
+pub fn link_into(dir: &Path, entries: &[(&Path, &OsStr)], kind: LinkKind) -> Result<(), LinkError> {
+    let one_by_one = |entries: &[(&Path, &OsStr)]| {
+        entries
+            .iter()
+            .try_for_each(|(src, name)| link(src, &dir.join(name), kind))
+    };
+    if !matches!(kind, LinkKind::Hardlink | LinkKind::HardlinkOrCopy) {
+        return one_by_one(entries);
+    }
+    let dir_fd = match open_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).and_then(|()| open_dir(dir))
+        }
+        other => other,
+    };
+    let Ok(dir_fd) = dir_fd else {
+        return one_by_one(entries);
+    };
+    let mut source_dir: Option<(&Path, OwnedFd)> = None;
+    for &(src, name) in entries {
+        let (Some(parent), Some(file)) = (src.parent(), src.file_name()) else {
+            link(src, &dir.join(name), kind)?;
+            continue;
+        };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if source_dir.as_ref().is_none_or(|(p, _)| *p != parent) {
+            source_dir = open_dir(parent).ok().map(|fd| (parent, fd));
+        }
+        let linked = source_dir.as_ref().is_some_and(|(_, fd)| {
+            rustix::fs::linkat(fd, file, &dir_fd, name, rustix::fs::AtFlags::empty()).is_ok()
+        });
+        if !linked {
+            link(src, &dir.join(name), kind)?;
+        }
+    }
+    Ok(())
+}
+
+fn open_dir(path: &Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    Ok(rustix::fs::open(path, flags, Mode::empty())?)
 }
 
 /// A link of `kind` made at `dst` itself, for the kinds whose making is atomic; None for copies.
@@ -255,6 +310,63 @@ mod tests {
         fs::write(&dst, b"stale!!").unwrap();
         link(&src, &dst, LinkKind::Copy).unwrap();
         assert_eq!(fs::read(&dst).unwrap(), b"payload");
+    }
+
+    #[test]
+    fn link_into_links_from_several_folders_and_mends_what_is_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pool = |d: &str, n: &str, body: &[u8]| {
+            let p = tmp.path().join(d).join(n);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, body).unwrap();
+            p
+        };
+        let a = pool("repo/Packages", "a.rpm", b"a");
+        let b = pool("repo/Packages", "b.rpm", b"b");
+        let s = pool("repo/SRPMS", "a.src.rpm", b"s");
+        let u = pool("updates/Packages", "b.rpm", b"b2");
+        let dir = tmp.path().join("tree/Packages");
+        let entries = |pairs: &[(&PathBuf, &str)]| -> Vec<(PathBuf, std::ffi::OsString)> {
+            pairs
+                .iter()
+                .map(|(p, n)| ((*p).clone(), n.into()))
+                .collect()
+        };
+        let run = |e: &[(PathBuf, std::ffi::OsString)], kind| {
+            let refs: Vec<(&Path, &OsStr)> = e
+                .iter()
+                .map(|(p, n)| (p.as_path(), n.as_os_str()))
+                .collect();
+            link_into(&dir, &refs, kind)
+        };
+        let ino = |p: &Path| fs::metadata(p).unwrap().ino();
+        // The folder is made; sources in three folders, one folder coming back after another.
+        let first = entries(&[(&a, "a.rpm"), (&s, "a.src.rpm"), (&b, "b.rpm")]);
+        run(&first, LinkKind::Hardlink).unwrap();
+        for (src, name) in &first {
+            assert_eq!(ino(src), ino(&dir.join(name)), "{name:?}");
+        }
+        // Again over itself: nothing changes. A name already there for another file is replaced.
+        run(&first, LinkKind::Hardlink).unwrap();
+        run(&entries(&[(&u, "b.rpm")]), LinkKind::HardlinkOrCopy).unwrap();
+        assert_eq!(fs::read(dir.join("b.rpm")).unwrap(), b"b2");
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            3,
+            "no temporary names left"
+        );
+        // Other kinds take link()'s way.
+        run(&entries(&[(&a, "c.rpm")]), LinkKind::Symlink).unwrap();
+        assert!(
+            fs::symlink_metadata(dir.join("c.rpm"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // A missing source is an error naming it.
+        let gone = tmp.path().join("repo/Packages/gone.rpm");
+        let e = run(&entries(&[(&gone, "gone.rpm")]), LinkKind::Hardlink).unwrap_err();
+        assert!(e.to_string().contains("gone.rpm"), "{e}");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! From a selection to files: the result JSON, the links in the trees, rpms.json.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use kiln_compose::Paths;
 use kiln_depsolve::flags;
-use kiln_fs::link::{LinkKind, link};
+use kiln_fs::link::{LinkKind, link_into};
 use kiln_productmd::rpms::{RpmCategory, RpmEntry, Rpms, srpm_nevra};
 use kiln_variants::Variant;
 use rayon::prelude::*;
@@ -143,10 +144,23 @@ pub fn link_result<'r>(
             })
         })
         .collect();
-    // A link is a system call whose cost is the kernel's (path walks, directory updates): on
-    // thousands of packages the cores share it.
-    jobs.par_iter()
-        .try_for_each(|j| link(&j.package.source, &j.path, kind).map_err(GatherError::Link))?;
+    // A link's cost is the kernel's: a directory update, which two threads in one directory take
+    // turns on. So the cores share the directories, each linked by one thread.
+    let mut by_dir: BTreeMap<&Path, Vec<(&Path, &OsStr)>> = BTreeMap::new();
+    for j in &jobs {
+        let dir = j.path.parent().unwrap_or(Path::new("."));
+        let name = j.path.file_name().unwrap_or_default();
+        by_dir
+            .entry(dir)
+            .or_default()
+            .push((j.package.source.as_path(), name));
+    }
+    let mut by_dir: Vec<_> = by_dir.into_iter().collect();
+    by_dir.sort_by_key(|(_, entries)| std::cmp::Reverse(entries.len()));
+    by_dir
+        .par_iter()
+        .with_max_len(1)
+        .try_for_each(|(dir, entries)| link_into(dir, entries, kind).map_err(GatherError::Link))?;
     Ok(jobs)
 }
 
