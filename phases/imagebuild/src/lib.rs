@@ -329,13 +329,7 @@ fn build(
         let Some((kind, suffix)) = found else {
             continue;
         };
-        let dir = ctx
-            .compose
-            .paths
-            .compose_dir()
-            .join(uid)
-            .join(&arch)
-            .join("images");
+        let dir = ctx.compose.paths.images_dir(variant, &arch);
         records.extend(kiln_media::place_image(
             ctx,
             &path,

@@ -84,13 +84,7 @@ pub fn build(
         let Some((kind, format)) = kiln_koji::image_kind(&file) else {
             continue;
         };
-        let dir = ctx
-            .compose
-            .paths
-            .compose_dir()
-            .join(uid)
-            .join(&arch)
-            .join("images");
+        let dir = ctx.compose.paths.images_dir(variant, &arch);
         records.extend(kiln_media::place_image(
             ctx,
             &path,

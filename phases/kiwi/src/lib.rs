@@ -161,13 +161,7 @@ impl Phase for KiwiPhase {
                     || {
                         let out = kiln_media::kiwi::Build {
                             name: format!("kiwi-{number}"),
-                            images_dir: ctx
-                                .compose
-                                .paths
-                                .compose_dir()
-                                .join(&variant.uid)
-                                .join(&arch)
-                                .join("images"),
+                            images_dir: ctx.compose.paths.images_dir(variant, &arch),
                             subvariant,
                         };
                         kiln_media::kiwi::build(ctx, variant, &arch, &description(block), &out)

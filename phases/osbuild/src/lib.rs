@@ -230,12 +230,7 @@ fn build(
         let dir = if type_name == "iso" {
             kiln_media::iso_output_dir(ctx, variant, &arch)?
         } else {
-            ctx.compose
-                .paths
-                .compose_dir()
-                .join(uid)
-                .join(&arch)
-                .join("images")
+            ctx.compose.paths.images_dir(variant, &arch)
         };
         let kind = match &block.manifest_type {
             Some(t) => t.clone(),

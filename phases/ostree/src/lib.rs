@@ -613,13 +613,7 @@ fn container_image(
         .clone()
         .unwrap_or_else(|| format!("{}.{}", ctx.compose.info.date, ctx.compose.info.respin));
     let name = format!("{}-{uid}-{label}.ociarchive", ctx.config.release_short);
-    let dir = ctx
-        .compose
-        .paths
-        .compose_dir()
-        .join(uid)
-        .join(arch)
-        .join("images");
+    let dir = ctx.compose.paths.images_dir(task.variant, arch);
     std::fs::create_dir_all(&dir)
         .map_err(|e| PhaseError::with(format!("cannot create {}", dir.display()), e))?;
     let dest = dir.join(&name);
