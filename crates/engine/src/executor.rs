@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -875,25 +875,65 @@ fn content_digest(path: &Path) -> String {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    // The listing names what is a folder; only files need a stat, and package repositories hold
+    // tens of thousands of them: they are stat'ed on every core.
+    let mut files = Vec::new();
+    list_files(dir, &mut files);
+    use rayon::prelude::*;
+    out.par_extend(files.par_iter().filter_map(|p| {
+        let meta = std::fs::symlink_metadata(p).ok()?;
+        let rel = p.strip_prefix(root).unwrap_or(p).to_string_lossy();
+        Some(format!(
+            "{rel}\t{}\t{}",
+            meta.len(),
+            crate::record::mtime_ns(&meta)
+        ))
+    }));
+}
+
+/// Every entry under `dir` that is not a folder (symlinks are not followed).
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
     for e in rd.flatten() {
-        let p = e.path();
-        let Ok(meta) = e.metadata() else { continue };
-        if meta.is_dir() {
-            walk(root, &p, out);
-        } else {
-            let rel = p
-                .strip_prefix(root)
-                .unwrap_or(&p)
-                .to_string_lossy()
-                .into_owned();
-            out.push(format!(
-                "{rel}\t{}\t{}",
-                meta.len(),
-                crate::record::mtime_ns(&meta)
-            ));
+        match e.file_type() {
+            Ok(t) if t.is_dir() => list_files(&e.path(), out),
+            Ok(_) => out.push(e.path()),
+            Err(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder's digest follows every file under it, at any depth, and keeps the line format
+    /// earlier records were made with (so a new kiln does not re-run every phase).
+    #[test]
+    fn a_folder_digest_follows_its_files_and_keeps_its_format() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(repo.join("Packages/a")).unwrap();
+        std::fs::write(repo.join("Packages/a/a.rpm"), b"a").unwrap();
+        std::fs::write(repo.join("top.rpm"), b"top").unwrap();
+        let first = content_digest(&repo);
+        assert_eq!(first, content_digest(&repo), "same folder, same digest");
+
+        let line = |rel: &str| {
+            let m = std::fs::symlink_metadata(repo.join(rel)).unwrap();
+            format!("{rel}\t{}\t{}\n", m.len(), crate::record::mtime_ns(&m))
+        };
+        let mut h = blake3::Hasher::new();
+        h.update(line("Packages/a/a.rpm").as_bytes());
+        h.update(line("top.rpm").as_bytes());
+        assert_eq!(first, h.finalize().to_hex().to_string());
+
+        std::fs::write(repo.join("Packages/a/b.rpm"), b"b").unwrap();
+        let added = content_digest(&repo);
+        assert_ne!(first, added, "a file added deep down");
+        std::fs::write(repo.join("Packages/a/b.rpm"), b"bb").unwrap();
+        assert_ne!(added, content_digest(&repo), "a file rewritten");
     }
 }
