@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use kiln_compose::{Compose, ComposeStatus, write_status};
 use kiln_config::Config;
+use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::Observer;
@@ -725,7 +726,6 @@ fn describe_result(r: &PhaseResult) -> String {
     }
 }
 
-/// Fault injection for end-to-end tests of resume and cancellation on the real pipeline:
 /// Which phases still wait on each phase of a run, to call [`Phase::dependents_done`] once none
 /// does.
 struct Dependents<'a> {
@@ -780,6 +780,7 @@ impl<'a> Dependents<'a> {
     }
 }
 
+/// Fault injection for end-to-end tests of resume and cancellation on the real pipeline:
 /// `KILN_FAILPOINT=fail:<phase>` fails that phase after it has written its outputs (the worst
 /// moment: everything on disk, no record); `KILN_FAILPOINT=hang:<phase>` makes it wait on a child
 /// process before it starts, so a signal finds a command to kill.
@@ -864,7 +865,7 @@ fn content_digest(path: &Path) -> String {
         }
     } else {
         let mut entries = Vec::new();
-        walk(path, path, &mut entries);
+        walk(path, &mut entries);
         entries.sort();
         for e in entries {
             h.update(e.as_bytes());
@@ -874,12 +875,11 @@ fn content_digest(path: &Path) -> String {
     h.finalize().to_hex().to_string()
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+fn walk(root: &Path, out: &mut Vec<String>) {
     // The listing names what is a folder; only files need a stat, and package repositories hold
     // tens of thousands of them: they are stat'ed on every core.
     let mut files = Vec::new();
-    list_files(dir, &mut files);
-    use rayon::prelude::*;
+    list_files(root, &mut files);
     out.par_extend(files.par_iter().filter_map(|p| {
         let meta = std::fs::symlink_metadata(p).ok()?;
         let rel = p.strip_prefix(root).unwrap_or(p).to_string_lossy();
