@@ -20,6 +20,7 @@ use kiln_modulemd::ModuleIndex;
 use kiln_productmd::{ModuleEntry, ModuleMetadata, Modules};
 use kiln_repodata::{ExtraFile, Location, RepoOptions};
 use kiln_variants::Variant;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use kiln_media::tree_metadata;
@@ -381,17 +382,31 @@ impl Phase for Createrepo {
             .map_err(fail)?;
         let jobs = self.jobs(ctx, &sets)?;
         let bar = ctx.progress(jobs.len() as u64, "createrepo");
-        for job in &jobs {
-            let _arch = ctx.arch_span(&job.arch);
-            ctx.check_cancelled()?;
-            let deliverable = "repo";
-            ctx.failable(deliverable, &job.variant, &job.arch, || {
-                self.one(ctx, job, &opts)?;
-                self.tree_complete(ctx, job)
-            })?;
-            bar.inc(1);
-        }
+        // Repositories on every core, the biggest first: one repository's primary.xml is
+        // compressed on one thread, so writing them one after the other left cores idle. The
+        // first error in the jobs' order is reported, whatever finished first.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].packages.len()));
+        let mut done: Vec<(usize, Result<(), PhaseError>)> = order
+            .into_par_iter()
+            .map(|i| {
+                let job = &jobs[i];
+                let _arch = ctx.arch_span(&job.arch);
+                let result = ctx.check_cancelled().and_then(|()| {
+                    ctx.failable("repo", &job.variant, &job.arch, || {
+                        self.one(ctx, job, &opts)?;
+                        self.tree_complete(ctx, job)
+                    })
+                });
+                bar.inc(1);
+                (i, result.map(drop))
+            })
+            .collect();
         bar.finish_and_clear();
+        done.sort_by_key(|(i, _)| *i);
+        for (_, result) in done {
+            result?;
+        }
         let modules = modules_manifest(ctx, &jobs)?;
         ctx.write(
             &ctx.compose.paths.metadata_dir().join("modules.json"),

@@ -87,7 +87,13 @@ impl Phase for PkgsetPhase {
         let config = ctx.config;
         let kind = checksum_kind(&config.createrepo_checksum);
         let cache_path = cache_file(ctx);
-        let mut cache = cache::HeaderCache::load(&cache_path);
+        // Tens of megabytes of JSON at Fedora's scale: parsed while the repositories are listed
+        // and their files stat'ed. A run that fails before it is joined leaves it to finish
+        // unread.
+        let loading = {
+            let path = cache_path.clone();
+            std::thread::spawn(move || cache::HeaderCache::load(&path))
+        };
 
         // Every repo is listed (and downloaded) once, whatever number of arches use it.
         let mut repos_of: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
@@ -177,6 +183,9 @@ impl Phase for PkgsetPhase {
         // Cache hits are moved out of the cache; the misses are read from their files below.
         let stats: Vec<Option<cache::Stat>> =
             list.par_iter().map(|(p, _)| cache::stat(p)).collect();
+        let mut cache = loading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let hits: Vec<Option<Package>> = list
             .iter()
             .zip(&stats)

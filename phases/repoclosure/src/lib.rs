@@ -20,6 +20,7 @@ use kiln_artifacts::{Artifact, GatherResult, Headers, PackageSet};
 use kiln_depsolve::{ClosureProblem, ClosureScope, PkgSpec, PoolBuilder, format_dnf, repoclosure};
 use kiln_engine::{Config, Phase, PhaseContext, PhaseError};
 use kiln_variants::{Variant, VariantKind};
+use rayon::prelude::*;
 
 /// The phase.
 pub struct Repoclosure;
@@ -364,19 +365,31 @@ impl Phase for Repoclosure {
             PackageSet::load_all(&ctx.compose.paths, checked)
                 .map_err(|e| PhaseError::with("repoclosure", e))?
         };
-        for v in &ctx.compose.variants.all {
-            if v.is_empty {
-                continue;
-            }
-            for arch in &v.arches {
-                let _arch = ctx.arch_span(arch);
-                ctx.check_cancelled()?;
-                if let Err(e) = self.one(ctx, &sets, v, arch) {
-                    if matches!(e, PhaseError::Cancelled) {
-                        return Err(e);
-                    }
-                    errors.push(e.to_string());
-                }
+        let checks: Vec<(&Variant, &String)> = ctx
+            .compose
+            .variants
+            .all
+            .iter()
+            .filter(|v| !v.is_empty)
+            .flat_map(|v| v.arches.iter().map(move |arch| (v, arch)))
+            .collect();
+        let check = |&(v, arch): &(&Variant, &String)| {
+            let _arch = ctx.arch_span(arch);
+            ctx.check_cancelled()?;
+            self.one(ctx, &sets, v, arch)
+        };
+        // kiln's own solver checks each tree on its own, so on every core; dnf runs share a
+        // cache folder and take turns on its lock anyway. Errors in the variants' order.
+        let results: Vec<Result<(), PhaseError>> = if ctx.config.repoclosure_backend == "dnf" {
+            checks.iter().map(check).collect()
+        } else {
+            checks.par_iter().map(check).collect()
+        };
+        for result in results {
+            match result {
+                Err(PhaseError::Cancelled) => return Err(PhaseError::Cancelled),
+                Err(e) => errors.push(e.to_string()),
+                Ok(()) => {}
             }
         }
         if errors.is_empty() {
