@@ -21,9 +21,11 @@
 mod gather;
 mod images;
 mod package_set;
+mod shared;
 mod stamp;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -106,6 +108,33 @@ pub trait Artifact: Serialize + DeserializeOwned {
             });
         }
         Ok(self.to_json())
+    }
+
+    /// The value of the file at `path`, parsed at most once per process while the file stays
+    /// the same (see `shared`): what a phase reads that an earlier phase of the same run wrote.
+    fn load_shared(path: &Path) -> Result<Arc<Self>, ArtifactError>
+    where
+        Self: Send + Sync + 'static,
+    {
+        shared::load(path)
+    }
+
+    /// Hands the value its writer has just written to `path` to this process's later readers
+    /// ([`Artifact::load_shared`]), so not even the first of them parses it.
+    fn share(path: &Path, value: Self) -> Arc<Self>
+    where
+        Self: Send + Sync + 'static,
+    {
+        shared::share(path, value)
+    }
+
+    /// Forgets the shared values of this kind: once no phase left in the run reads them, they
+    /// need not stay in memory (at Fedora's scale, gigabytes through hours of image builds).
+    fn release_shared()
+    where
+        Self: 'static,
+    {
+        shared::release::<Self>();
     }
 
     /// Reads the file at `path`, refusing one of another kind or version.

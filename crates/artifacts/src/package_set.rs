@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use kiln_compose::Paths;
 use kiln_rpm::Package;
@@ -103,52 +103,6 @@ impl PackageSet {
             .collect()
     }
 
-    /// The set in the file at `path`, parsed at most once per process while the file stays the
-    /// same: a compose's phases run in one process, and gather, createrepo and repoclosure
-    /// would each parse the same tens of megabytes again. The file is still the contract (a
-    /// resumed compose, another kiln command, a person read it); this only spares re-parsing
-    /// it. An entry serves only while the file is the one it was parsed from (device, inode,
-    /// size, mtime, ctime): a file written again, atomically, is a new inode and is parsed again.
-    pub fn load_shared(path: &Path) -> Result<Arc<PackageSet>, ArtifactError> {
-        let id = FileId::of(path);
-        if let Some(id) = id
-            && let Some(set) = shared().lock().ok().and_then(|m| {
-                m.get(path)
-                    .filter(|(i, _)| *i == id)
-                    .map(|(_, s)| s.clone())
-            })
-        {
-            return Ok(set);
-        }
-        let set = Arc::new(PackageSet::load(path)?);
-        if let Some(id) = id
-            && let Ok(mut m) = shared().lock()
-        {
-            m.insert(path.to_owned(), (id, set.clone()));
-        }
-        Ok(set)
-    }
-
-    /// Forgets every shared set: once no phase left in the run reads them, they need not stay
-    /// in memory (at Fedora's scale, gigabytes through hours of image builds).
-    pub fn release_shared() {
-        if let Ok(mut m) = shared().lock() {
-            m.clear();
-        }
-    }
-
-    /// Hands the set its writer has just written to `path` to this process's later readers
-    /// ([`PackageSet::load_shared`]), so not even the first of them parses it.
-    pub fn share(path: &Path, set: PackageSet) -> Arc<PackageSet> {
-        let set = Arc::new(set);
-        if let Some(id) = FileId::of(path)
-            && let Ok(mut m) = shared().lock()
-        {
-            m.insert(path.to_owned(), (id, set.clone()));
-        }
-        set
-    }
-
     /// Its headers by file, for the readers of gather results.
     pub fn headers(&self) -> Headers<'_> {
         Headers {
@@ -201,44 +155,6 @@ fn names_checksum(checksum: &str, h: &Package) -> bool {
 /// `<kind>:<hex>`, as a [`GatheredPackage`] names its file.
 pub fn checksum_of(p: &Package) -> String {
     format!("{}:{}", p.checksum.kind.as_str(), p.checksum.hex)
-}
-
-/// What says a file is still the one a shared set was parsed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-}
-
-impl FileId {
-    #[cfg(unix)]
-    fn of(path: &Path) -> Option<FileId> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(FileId {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.len(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
-        })
-    }
-
-    // Without inode numbers a rewrite cannot be told apart reliably: nothing is shared.
-    #[cfg(not(unix))]
-    fn of(_path: &Path) -> Option<FileId> {
-        None
-    }
-}
-
-type SharedSets = Mutex<HashMap<PathBuf, (FileId, Arc<PackageSet>)>>;
-
-fn shared() -> &'static SharedSets {
-    static SHARED: OnceLock<SharedSets> = OnceLock::new();
-    SHARED.get_or_init(Default::default)
 }
 
 #[cfg(test)]
@@ -323,6 +239,11 @@ mod tests {
         let read = PackageSet::load_shared(&path).unwrap();
         assert!(Arc::ptr_eq(&shared, &read), "the writer's set is handed on");
         assert_eq!(*read, three);
+        crate::GatherResult::release_shared();
+        assert!(
+            Arc::ptr_eq(&shared, &PackageSet::load_shared(&path).unwrap()),
+            "releasing another kind keeps the sets"
+        );
         PackageSet::release_shared();
         let fresh = PackageSet::load_shared(&path).unwrap();
         assert!(

@@ -117,7 +117,7 @@ impl Createrepo {
             let mut source_tree: Option<(PathBuf, PathBuf)> = None;
             for arch in &v.arches {
                 let path = GatherResult::path(topdir, &v.uid, arch);
-                let r = GatherResult::load(&path).map_err(fail)?;
+                let r = GatherResult::load_shared(&path).map_err(fail)?;
                 let set = sets
                     .get(arch)
                     .ok_or_else(|| fail(format!("no package set for {arch}")))?;

@@ -441,6 +441,11 @@ impl Phase for Gather {
             "hashed_directories",
         ]
     }
+    /// createrepo and repoclosure have read the results gather shared with them.
+    fn dependents_done(&self) {
+        GatherResult::release_shared();
+    }
+
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let compose = ctx.compose;
         let topdir = compose.paths.topdir();
@@ -530,7 +535,10 @@ impl Phase for Gather {
                 let json = result
                     .encode_for(ctx.phase())
                     .map_err(|e| PhaseError::with("gather result", e))?;
-                ctx.write(&GatherResult::path(topdir, &v.uid, &arch), &json)?;
+                let path = GatherResult::path(topdir, &v.uid, &arch);
+                ctx.write(&path, &json)?;
+                // createrepo and repoclosure, later in this process, read it without parsing.
+                let result = GatherResult::share(&path, result);
                 for (_, t) in result.trees() {
                     // Every tree, even one left empty, is pruned of what it no longer ships.
                     wanted.entry(t.tree.clone()).or_default();

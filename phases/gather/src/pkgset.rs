@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kiln_artifacts::PackageSet;
+use kiln_artifacts::{Artifact, PackageSet};
 use kiln_engine::{PhaseContext, PhaseError};
 use kiln_modulemd::ModuleIndex;
 

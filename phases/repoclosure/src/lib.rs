@@ -246,7 +246,7 @@ impl Repoclosure {
         } else {
             let load = |uid: &str| {
                 let p = GatherResult::path(paths.topdir(), uid, arch);
-                GatherResult::load(&p)
+                GatherResult::load_shared(&p)
                     .map_err(|e| PhaseError::with(format!("repoclosure of {uid}.{arch}"), e))
             };
             let headers = sets
