@@ -414,6 +414,42 @@ fn arch_results(
     Ok((results, key))
 }
 
+/// A variant's result on an arch, to be written and linked.
+struct Made {
+    /// Its file, `work/<arch>/gather/<V>.<arch>.json`.
+    path: PathBuf,
+    /// `<V>.<arch>`, for messages.
+    label: String,
+    result: GatherResult,
+}
+
+/// Links every result's packages into its trees and records them; `wanted` learns each tree's
+/// files.
+fn link_all(
+    ctx: &PhaseContext,
+    made: &[Made],
+    kind: LinkKind,
+    wanted: &mut BTreeMap<PathBuf, HashSet<PathBuf>>,
+) -> Result<(), PhaseError> {
+    let topdir = ctx.compose.paths.topdir();
+    for m in made {
+        let linked = link_result(topdir, &m.result, kind)
+            .map_err(|e| PhaseError::with(format!("linking {}", m.label), e))?;
+        for l in linked {
+            // The packages' sha256 came from their one header read: record them with it
+            // rather than have the engine read every package again.
+            match l.package.checksum.strip_prefix("sha256:") {
+                Some(hex) => ctx.produced_with_sha256(&l.path, hex),
+                None => ctx.produced(&l.path),
+            }
+            if let Some(set) = wanted.get_mut(l.tree) {
+                set.insert(l.path);
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Phase for Gather {
     fn name(&self) -> &'static str {
         "gather"
@@ -456,6 +492,8 @@ impl Phase for Gather {
         let mut wanted: BTreeMap<PathBuf, HashSet<PathBuf>> = BTreeMap::new();
         let mut existed: HashSet<PathBuf> = HashSet::new();
         let kind = link_kind(ctx.config);
+        let mut made: Vec<Made> = Vec::new();
+        let mut keys: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         for arch in compose.variants.arches() {
             let _arch = ctx.arch_span(&arch);
             ctx.check_cancelled()?;
@@ -532,13 +570,6 @@ impl Phase for Gather {
                             .join("\n  ")
                     ));
                 }
-                let json = result
-                    .encode_for(ctx.phase())
-                    .map_err(|e| PhaseError::with("gather result", e))?;
-                let path = GatherResult::path(topdir, &v.uid, &arch);
-                ctx.write(&path, &json)?;
-                // createrepo and repoclosure, later in this process, read it without parsing.
-                let result = GatherResult::share(&path, result);
                 for (_, t) in result.trees() {
                     // Every tree, even one left empty, is pruned of what it no longer ships.
                     wanted.entry(t.tree.clone()).or_default();
@@ -547,29 +578,46 @@ impl Phase for Gather {
                         existed.insert(dir);
                     }
                 }
-                let made = link_result(topdir, &result, kind)
-                    .map_err(|e| PhaseError::with(format!("linking {}.{arch}", v.uid), e))?;
-                for m in made {
-                    // The packages' sha256 came from their one header read: record them with
-                    // it rather than have the engine read every package again.
-                    match m.package.checksum.strip_prefix("sha256:") {
-                        Some(hex) => ctx.produced_with_sha256(&m.path, hex),
-                        None => ctx.produced(&m.path),
-                    }
-                    if let Some(set) = wanted.get_mut(m.tree) {
-                        set.insert(m.path);
-                    }
-                }
                 add_to_rpms(&mut rpms, &result, &headers)
                     .map_err(|e| PhaseError::with(format!("gather {}.{arch}", v.uid), e))?;
+                made.push(Made {
+                    path: GatherResult::path(topdir, &v.uid, &arch),
+                    label: format!("{}.{arch}", v.uid),
+                    result,
+                });
             }
-            ctx.write(&crate::reuse::key_path(topdir, &arch), &key)?;
+            keys.push((crate::reuse::key_path(topdir, &arch), key));
         }
-        prune(topdir, &wanted, &existed)?;
-        ctx.write(
-            &compose.paths.metadata_dir().join("rpms.json"),
-            rpms.render(&kiln_engine::compose_ref(compose)).as_bytes(),
-        )?;
+        // Linking is the kernel's work on every core; the result files and rpms.json are
+        // encoded meanwhile.
+        let (linked, written) = rayon::join(
+            || -> Result<(), PhaseError> {
+                link_all(ctx, &made, kind, &mut wanted)?;
+                prune(topdir, &wanted, &existed)
+            },
+            || -> Result<(), PhaseError> {
+                for m in &made {
+                    let json = m
+                        .result
+                        .encode_for(ctx.phase())
+                        .map_err(|e| PhaseError::with("gather result", e))?;
+                    ctx.write(&m.path, &json)?;
+                }
+                ctx.write(
+                    &compose.paths.metadata_dir().join("rpms.json"),
+                    rpms.render(&kiln_engine::compose_ref(compose)).as_bytes(),
+                )
+            },
+        );
+        linked?;
+        written?;
+        for m in made {
+            // createrepo and repoclosure, later in this process, read it without parsing.
+            GatherResult::share(&m.path, m.result);
+        }
+        for (path, key) in keys {
+            ctx.write(&path, &key)?;
+        }
         if failures.is_empty() {
             Ok(())
         } else {
