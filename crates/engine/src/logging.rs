@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -29,21 +30,64 @@ pub struct LogSink {
 #[derive(Debug, Clone)]
 struct ArchSink(PathBuf);
 
-#[derive(Default)]
+/// Writes log lines through a buffer per file: a phase that logs thousands of lines (gather's
+/// unresolved dependencies) made a system call per line and file, on its critical path. What is
+/// buffered reaches the file when a phase or arch span ends and, for a person following a
+/// long-running phase's log, within [`FLUSH_EVERY`] by a thread of the layer's own.
 pub struct PhaseLogLayer {
-    files: Mutex<HashMap<PathBuf, File>>,
+    files: Arc<Mutex<OpenLogs>>,
+}
+
+#[derive(Default)]
+struct OpenLogs {
+    files: HashMap<PathBuf, BufWriter<File>>,
+    /// Whether a buffer may hold lines not written yet.
+    dirty: bool,
+}
+
+impl OpenLogs {
+    fn flush(&mut self) {
+        if std::mem::take(&mut self.dirty) {
+            for f in self.files.values_mut() {
+                let _ = f.flush();
+            }
+        }
+    }
+}
+
+/// How long a log line may wait in its buffer.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+impl Default for PhaseLogLayer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl PhaseLogLayer {
     pub fn new() -> Self {
-        Self::default()
+        let files = Arc::new(Mutex::new(OpenLogs::default()));
+        let weak: Weak<Mutex<OpenLogs>> = Arc::downgrade(&files);
+        // Ends with the layer (the next tick finds it gone).
+        let _ = std::thread::Builder::new()
+            .name("kiln-log-flush".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(FLUSH_EVERY);
+                    let Some(files) = weak.upgrade() else { break };
+                    if let Ok(mut f) = files.lock() {
+                        f.flush();
+                    }
+                }
+            });
+        PhaseLogLayer { files }
     }
 
     fn append(&self, path: &Path, line: &str) {
-        let Ok(mut files) = self.files.lock() else {
+        let Ok(mut logs) = self.files.lock() else {
             return;
         };
-        if !files.contains_key(path) {
+        if !logs.files.contains_key(path) {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
@@ -53,14 +97,28 @@ impl PhaseLogLayer {
                 .open(path)
             {
                 Ok(f) => {
-                    files.insert(path.to_owned(), f);
+                    logs.files.insert(path.to_owned(), BufWriter::new(f));
                 }
                 Err(_) => return,
             }
         }
-        if let Some(f) = files.get_mut(path) {
+        if let Some(f) = logs.files.get_mut(path) {
             let _ = f.write_all(line.as_bytes());
+            logs.dirty = true;
         }
+    }
+
+    /// Writes every buffered line out.
+    pub fn flush(&self) {
+        if let Ok(mut logs) = self.files.lock() {
+            logs.flush();
+        }
+    }
+}
+
+impl Drop for PhaseLogLayer {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 
@@ -125,6 +183,16 @@ where
                 phase_log: pl.into(),
                 main_log: ml.into(),
             });
+        }
+    }
+
+    /// A phase or an arch of it is over: its lines are in its files before anyone reads them.
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let ext = span.extensions();
+        if ext.get::<LogSink>().is_some() || ext.get::<ArchSink>().is_some() {
+            drop(ext);
+            self.flush();
         }
     }
 

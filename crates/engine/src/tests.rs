@@ -541,6 +541,8 @@ fn each_phase_logs_to_its_own_file_and_the_main_log() {
     // binary installs it); no other test in this binary installs one.
     let subscriber = tracing_subscriber::registry().with(crate::PhaseLogLayer::new());
     let _ = tracing::subscriber::set_global_default(subscriber);
+    let seen_while_running = Arc::new(AtomicBool::new(false));
+    let seen = seen_while_running.clone();
     {
         let phases = vec![
             phase("pkgset", &[], |_| {
@@ -556,9 +558,29 @@ fn each_phase_logs_to_its_own_file_and_the_main_log() {
                 });
                 Ok(())
             }),
+            phase("buildinstall", &["gather"], move |ctx| {
+                // Lines are buffered, but a person following the log of a phase that runs for
+                // hours sees them while it runs.
+                tracing::info!("running lorax");
+                let log = ctx.compose.paths.log_file("global", "buildinstall");
+                let begin = Instant::now();
+                while begin.elapsed() < Duration::from_secs(5) {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    if text.contains("running lorax") {
+                        seen.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(())
+            }),
         ];
         run(dir.path(), phases, &config(""), &Options::default());
     }
+    assert!(
+        seen_while_running.load(Ordering::SeqCst),
+        "a running phase's line stays in its buffer"
+    );
     let logs = dir.path().join("T-1-20260101.t.0/logs/global");
     let gather = std::fs::read_to_string(logs.join("gather.global.log")).unwrap();
     assert!(
