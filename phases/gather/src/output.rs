@@ -29,7 +29,7 @@ fn tree(
     hashed: bool,
 ) -> Tree {
     let mut packages: Vec<GatheredPackage> = picks
-        .iter()
+        .par_iter()
         .map(|p| {
             let r = &pkgset[p.index];
             let file = r.package.file_name();

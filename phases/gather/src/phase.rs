@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use kiln_config::Config;
 use kiln_depsolve::{GatherOptions, Greedy, Multilib, MultilibMethod};
@@ -11,11 +12,12 @@ use kiln_fs::link::LinkKind;
 use kiln_modulemd::ModuleIndex;
 use kiln_productmd::rpms::Rpms;
 use kiln_variants::Variant;
+use rayon::prelude::*;
 
 use crate::comps::{group_inputs, read_groups};
 use crate::output::{add_to_rpms, build_result, link_result};
 use crate::solve::{Method, PkgRecord, VariantPlan, solve_arch};
-use kiln_artifacts::{Artifact, GatherResult};
+use kiln_artifacts::{Artifact, GatherResult, PackageSet};
 
 /// The phase.
 pub struct Gather;
@@ -388,29 +390,30 @@ fn arch_results(
     }
     let selections =
         solve_arch(pkgset, plans).map_err(|e| PhaseError::with(format!("gather {arch}"), e))?;
-    let mut results = BTreeMap::new();
-    for (v, plan) in variants.iter().zip(plans) {
-        let Some(sel) = selections.get(&v.uid) else {
-            continue;
-        };
-        let mut result = build_result(
-            &compose.paths,
-            v,
-            arch,
-            plan.method,
-            sel,
-            pkgset,
-            ctx.config.hashed_directories,
-        );
-        result.inputs = plan.origins.clone();
-        for p in &plan.options.prepopulate {
-            result
-                .inputs
-                .entry(p.clone())
-                .or_insert_with(|| "gather_prepopulate".into());
-        }
-        results.insert(v.uid.clone(), result);
-    }
+    let results = variants
+        .par_iter()
+        .zip(plans)
+        .filter_map(|(v, plan)| {
+            let sel = selections.get(&v.uid)?;
+            let mut result = build_result(
+                &compose.paths,
+                v,
+                arch,
+                plan.method,
+                sel,
+                pkgset,
+                ctx.config.hashed_directories,
+            );
+            result.inputs = plan.origins.clone();
+            for p in &plan.options.prepopulate {
+                result
+                    .inputs
+                    .entry(p.clone())
+                    .or_insert_with(|| "gather_prepopulate".into());
+            }
+            Some((v.uid.clone(), result))
+        })
+        .collect();
     Ok((results, key))
 }
 
@@ -421,6 +424,23 @@ struct Made {
     /// `<V>.<arch>`, for messages.
     label: String,
     result: GatherResult,
+}
+
+/// rpms.json of every result, from the headers of its arch's package set.
+fn rpms_of(made: &[Made], sets: &BTreeMap<String, Arc<PackageSet>>) -> Result<Rpms, PhaseError> {
+    let mut rpms = Rpms::default();
+    for (arch, set) in sets {
+        let headers: HashMap<&Path, &kiln_rpm::Package> = set
+            .packages
+            .iter()
+            .map(|r| (r.path.as_path(), &r.package))
+            .collect();
+        for m in made.iter().filter(|m| &m.result.arch == arch) {
+            add_to_rpms(&mut rpms, &m.result, &headers)
+                .map_err(|e| PhaseError::with(format!("gather {}", m.label), e))?;
+        }
+    }
+    Ok(rpms)
 }
 
 /// Links every result's packages into its trees and records them; `wanted` learns each tree's
@@ -485,7 +505,6 @@ impl Phase for Gather {
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
         let compose = ctx.compose;
         let topdir = compose.paths.topdir();
-        let mut rpms = Rpms::default();
         let mut failures = Vec::new();
         // Asked only whether they hold a path: hashed, not ordered (ordering paths compares them
         // component by component, a tenth of a re-compose's CPU when these were B-trees).
@@ -494,6 +513,7 @@ impl Phase for Gather {
         let kind = link_kind(ctx.config);
         let mut made: Vec<Made> = Vec::new();
         let mut keys: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+        let mut sets: BTreeMap<String, Arc<PackageSet>> = BTreeMap::new();
         for arch in compose.variants.arches() {
             let _arch = ctx.arch_span(&arch);
             ctx.check_cancelled()?;
@@ -529,10 +549,6 @@ impl Phase for Gather {
                 ctx.write(&path, text.as_bytes())?;
             }
             let (mut results, key) = arch_results(ctx, &arch, pkgset, &variants, &plans)?;
-            let headers: HashMap<&Path, &kiln_rpm::Package> = pkgset
-                .iter()
-                .map(|r| (r.path.as_path(), &r.package))
-                .collect();
             for v in &variants {
                 let Some(result) = results.remove(&v.uid) else {
                     continue;
@@ -578,8 +594,6 @@ impl Phase for Gather {
                         existed.insert(dir);
                     }
                 }
-                add_to_rpms(&mut rpms, &result, &headers)
-                    .map_err(|e| PhaseError::with(format!("gather {}.{arch}", v.uid), e))?;
                 made.push(Made {
                     path: GatherResult::path(topdir, &v.uid, &arch),
                     label: format!("{}.{arch}", v.uid),
@@ -587,6 +601,7 @@ impl Phase for Gather {
                 });
             }
             keys.push((crate::reuse::key_path(topdir, &arch), key));
+            sets.insert(arch.clone(), set);
         }
         // Linking is the kernel's work on every core; the result files and rpms.json are
         // encoded meanwhile.
@@ -603,6 +618,7 @@ impl Phase for Gather {
                         .map_err(|e| PhaseError::with("gather result", e))?;
                     ctx.write(&m.path, &json)?;
                 }
+                let rpms = rpms_of(&made, &sets)?;
                 ctx.write(
                     &compose.paths.metadata_dir().join("rpms.json"),
                     rpms.render(&kiln_engine::compose_ref(compose)).as_bytes(),

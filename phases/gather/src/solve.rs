@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+use rayon::prelude::*;
+
 use kiln_depsolve::{GatherOptions, GatherRequest, PkgSpec, PoolBuilder, RepoId, SolvId};
 use kiln_variants::VariantKind;
 
@@ -146,7 +148,7 @@ pub fn solve_arch(
     );
     let keep = |f: &str| paths.contains(f);
     let specs: Vec<PkgSpec> = pkgset
-        .iter()
+        .par_iter()
         .map(|r| PkgSpec::from_rpm_keeping(&r.package, &keep))
         .collect();
     let by_uid: BTreeMap<&str, &VariantPlan> = plans.iter().map(|p| (p.uid.as_str(), p)).collect();
@@ -257,7 +259,10 @@ pub fn solve_arch(
         let pick = |ids: &[SolvId]| -> Vec<Pick> {
             ids.iter()
                 .filter_map(|&id| seen.get(id.index()).map(|&index| (id, index)))
-                .filter(|&(_, index)| !parent_nevras.contains(&pkgset[index].package.nevra()))
+                .filter(|&(_, index)| {
+                    parent_nevras.is_empty()
+                        || !parent_nevras.contains(&pkgset[index].package.nevra())
+                })
                 .map(|(id, index)| Pick {
                     index,
                     flags: out.flags.get(&id).copied().unwrap_or(0),
@@ -376,7 +381,7 @@ fn trim(pkgset: &[PkgRecord], plans: &[VariantPlan], results: &mut BTreeMap<Stri
                             parent_sel.why.entry(p.index).or_insert_with(|| w.clone());
                         }
                     }
-                    target.sort_by_key(|t| pkgset[t.index].package.nevra());
+                    target.sort_by_cached_key(|t| pkgset[t.index].package.nevra());
                 }
             }
             results.insert(plan.uid.clone(), sel);
