@@ -83,16 +83,44 @@ fn journal_path(base: &Path) -> PathBuf {
 /// cut-off line, a disk that filled up: the whole file is then suspect).
 fn read_entries(path: &Path) -> Option<Vec<Cached>> {
     let bytes = std::fs::read(path).ok()?;
-    let mut lines = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-    let head = serde_json::from_slice::<Head>(lines.next()?).ok()?;
+    let head_end = bytes.iter().position(|&b| b == b'\n')?;
+    let head = serde_json::from_slice::<Head>(&bytes[..head_end]).ok()?;
     if head.version != VERSION {
         return None;
     }
-    let lines: Vec<&[u8]> = lines.collect();
-    lines
+    // Each core parses a run of whole lines as a stream of values: splitting tens of megabytes
+    // into lines first cost a tenth of the parse.
+    let chunks = whole_lines(&bytes[head_end + 1..], 4 * rayon::current_num_threads());
+    let parsed: Option<Vec<Vec<Cached>>> = chunks
         .par_iter()
-        .map(|l| serde_json::from_slice::<Cached>(l).ok())
-        .collect()
+        .map(|chunk| {
+            serde_json::Deserializer::from_slice(chunk)
+                .into_iter::<Cached>()
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+        })
+        .collect();
+    Some(parsed?.into_iter().flatten().collect())
+}
+
+/// `bytes` cut into about `n` pieces, each ending at a line's end (or the end).
+fn whole_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
+    let step = bytes.len() / n.max(1) + 1;
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let cut = match rest
+            .get(step..)
+            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+        {
+            Some(i) => step + i + 1,
+            None => rest.len(),
+        };
+        let (piece, tail) = rest.split_at(cut);
+        out.push(piece);
+        rest = tail;
+    }
+    out
 }
 
 /// Writes `entries`, sorted by path bytes, as one cache file.
@@ -232,6 +260,19 @@ mod tests {
             arch: "x86_64".into(),
             ..Package::default()
         }
+    }
+
+    #[test]
+    fn whole_lines_cuts_only_at_line_ends_and_keeps_every_byte() {
+        let text = b"{\"a\":1}\n{\"b\":22}\n{\"c\":333}\n{\"d\":4}";
+        for n in [1, 2, 3, 7, 100] {
+            let pieces = whole_lines(text, n);
+            assert_eq!(pieces.concat(), text.to_vec(), "{n} pieces");
+            for p in &pieces[..pieces.len() - 1] {
+                assert_eq!(p.last(), Some(&b'\n'), "{n} pieces");
+            }
+        }
+        assert!(whole_lines(b"", 4).is_empty());
     }
 
     /// A saved cache gives its headers back to files that did not change, and a damaged or
