@@ -466,43 +466,61 @@ fn evr(p: &Package) -> (u32, &str, &str) {
     (p.epoch, p.version.as_str(), p.release.as_str())
 }
 
-fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
-    entries.sort_by(|a, b| {
+fn sorted(entries: Vec<Entry>) -> Vec<Entry> {
+    let all: Vec<usize> = (0..entries.len()).collect();
+    in_order(entries, all)
+}
+
+/// The entries at `keep`, in the set's order: by name, arch, then version. Indices are sorted,
+/// not the entries: a header is hundreds of bytes to move at every step of a sort.
+fn in_order(entries: Vec<Entry>, mut keep: Vec<usize>) -> Vec<Entry> {
+    keep.sort_by(|&a, &b| {
+        let (a, b) = (&entries[a], &entries[b]);
         (&a.package.name, &a.package.arch)
             .cmp(&(&b.package.name, &b.package.arch))
             .then_with(|| kiln_rpm::evr::compare(evr(&a.package), evr(&b.package)))
             .then_with(|| a.path.cmp(&b.path))
     });
-    entries
+    let mut slots: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
+    keep.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// The newest build of each name and arch; source packages stay when a kept binary was built
 /// from them.
 fn newest_only(entries: Vec<Entry>) -> Vec<Entry> {
-    let mut best: BTreeMap<(String, String), Entry> = BTreeMap::new();
-    let mut sources: Vec<Entry> = Vec::new();
-    for e in entries {
+    use std::collections::hash_map::Entry as Slot;
+    // The first of equal versions stays.
+    let mut best: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
         if e.package.is_source {
-            sources.push(e);
             continue;
         }
-        let key = (e.package.name.clone(), e.package.arch.clone());
-        match best.get(&key) {
-            Some(cur) if kiln_rpm::evr::compare(evr(&cur.package), evr(&e.package)).is_ge() => {}
-            _ => {
-                best.insert(key, e);
+        match best.entry((&e.package.name, &e.package.arch)) {
+            Slot::Occupied(mut cur) => {
+                let newer =
+                    kiln_rpm::evr::compare(evr(&entries[*cur.get()].package), evr(&e.package))
+                        .is_lt();
+                if newer {
+                    cur.insert(i);
+                }
+            }
+            Slot::Vacant(slot) => {
+                slot.insert(i);
             }
         }
     }
-    let wanted: BTreeSet<String> = best
+    let wanted: HashSet<&str> = best
         .values()
-        .filter_map(|e| e.package.sourcerpm.clone())
+        .filter_map(|&i| entries[i].package.sourcerpm.as_deref())
         .collect();
-    let mut out: Vec<Entry> = best.into_values().collect();
-    out.extend(
-        sources
-            .into_iter()
-            .filter(|s| wanted.contains(&s.package.file_name())),
+    let mut keep: Vec<usize> = best.values().copied().collect();
+    keep.extend(
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.package.is_source && wanted.contains(e.package.file_name().as_str()))
+            .map(|(i, _)| i),
     );
-    sorted(out)
+    drop(best);
+    in_order(entries, keep)
 }
