@@ -118,6 +118,7 @@ fn read(paths: &[PathBuf]) -> anyhow::Result<Vec<PkgRecord>> {
         out.extend(packages.into_iter().map(|package| PkgRecord {
             path: path.clone(),
             package,
+            stat: None,
         }));
     }
     Ok(out)

@@ -21,6 +21,7 @@ fn records(dir: &Path) -> Vec<PkgRecord> {
         .map(|path| PkgRecord {
             package: kiln_rpm::read_package(&path, ChecksumKind::Sha256).unwrap(),
             path,
+            stat: None,
         })
         .collect()
 }
@@ -274,6 +275,7 @@ fn pkg(name: &str, arch: &str, source: &str, requires: &[&str]) -> PkgRecord {
     PkgRecord {
         path: format!("/set/{}", package.file_name()).into(),
         package,
+        stat: None,
     }
 }
 

@@ -32,7 +32,7 @@ use serde::de::DeserializeOwned;
 
 pub use gather::{GatherResult, GatheredPackage, Reason, Tree, UnresolvedDep};
 pub use images::{IMAGE_PHASES, ImageRecords};
-pub use package_set::{Entry, Headers, PackageSet, checksum_of};
+pub use package_set::{Entry, FileStat, Headers, PackageSet, checksum_of};
 pub use stamp::Stamp;
 
 #[derive(Debug, thiserror::Error)]

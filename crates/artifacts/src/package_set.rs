@@ -17,6 +17,19 @@ pub struct Entry {
     pub path: PathBuf,
     /// Its full header, file checksum included: nobody reads the file's header again.
     pub package: Package,
+    /// Size and mtime of the file when pkgset read it, when it is a regular file (not a
+    /// symlink): what a hard link to it has too, so the engine records gather's links without a
+    /// stat each. Only in the set pkgset shares in-process, not in the file: its other readers
+    /// (a resumed compose) stat for themselves.
+    #[serde(skip)]
+    pub stat: Option<FileStat>,
+}
+
+/// A file's size and mtime (nanoseconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    pub mtime_ns: i128,
 }
 
 /// Every binary, debug and source package an arch may use, sorted by name, arch, then version.
@@ -173,6 +186,7 @@ mod tests {
         Entry {
             path: PathBuf::from(path),
             package,
+            stat: None,
         }
     }
 

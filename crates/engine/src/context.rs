@@ -14,6 +14,15 @@ use crate::{Notifier, Observer};
 /// A progress bar for per-item work; a no-op when nobody watches.
 pub type Progress = indicatif::ProgressBar;
 
+/// What a phase already knows of a file it produced, so the record need not find it out again.
+#[derive(Debug, Clone)]
+pub(crate) struct Known {
+    /// `<kind>:<hex>`, as the record writes it.
+    pub(crate) digest: String,
+    /// Size and mtime (ns), when known too.
+    pub(crate) stat: Option<(u64, i128)>,
+}
+
 /// What a running phase can see and do.
 pub struct PhaseContext<'a> {
     pub config: &'a Config,
@@ -26,7 +35,7 @@ pub struct PhaseContext<'a> {
     pub(crate) notifier: &'a Notifier,
     pub(crate) deliverables: &'a Deliverables,
     pub(crate) outputs: Mutex<Vec<PathBuf>>,
-    pub(crate) known_digests: Mutex<std::collections::HashMap<PathBuf, String>>,
+    pub(crate) known_digests: Mutex<std::collections::HashMap<PathBuf, Known>>,
     pub(crate) failed: Mutex<Vec<DeliverableEntry>>,
 }
 
@@ -69,8 +78,19 @@ impl<'a> PhaseContext<'a> {
     /// Records a file whose sha256 the phase already knows (a linked package, whose checksum
     /// came from its one header read), so the record does not read the file again.
     pub fn produced_with_sha256(&self, path: &Path, hex: &str) {
+        self.known(path, format!("sha256:{hex}"), None);
+    }
+
+    /// A file whose sha256, size and mtime (ns) the phase knows (a new hard link to a package
+    /// pkgset read and stat'ed, which is the package's inode): recorded with neither a read nor
+    /// a stat.
+    pub fn produced_hard_link(&self, path: &Path, sha256_hex: &str, size: u64, mtime_ns: i128) {
+        self.known(path, format!("sha256:{sha256_hex}"), Some((size, mtime_ns)));
+    }
+
+    fn known(&self, path: &Path, digest: String, stat: Option<(u64, i128)>) {
         if let Ok(mut k) = self.known_digests.lock() {
-            k.insert(path.to_owned(), format!("sha256:{hex}"));
+            k.insert(path.to_owned(), Known { digest, stat });
         }
         self.produced(path);
     }

@@ -589,12 +589,16 @@ impl<'a> Executor<'a> {
                 .unwrap_or_else(|| "unknown panic".into());
             Err(PhaseError::msg(format!("phase {name} panicked: {what}")))
         });
-        let produced = ctx.outputs.lock().map(|o| o.clone()).unwrap_or_default();
+        let produced = ctx
+            .outputs
+            .lock()
+            .map(|mut o| std::mem::take(&mut *o))
+            .unwrap_or_default();
         let failed_deliverables = ctx.failed.lock().map(|f| f.clone()).unwrap_or_default();
         let known = ctx
             .known_digests
             .lock()
-            .map(|k| k.clone())
+            .map(|mut k| std::mem::take(&mut *k))
             .unwrap_or_default();
         let outputs = describe(topdir, &produced, &known);
 

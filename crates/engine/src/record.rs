@@ -132,18 +132,29 @@ pub(crate) fn hash_file(path: &Path, algorithm: &str) -> std::io::Result<String>
 }
 
 /// Records every regular file under `path` (or `path` itself), relative to `topdir`. Files in
-/// `known` keep the digest their phase already computed instead of being read again.
+/// `known` keep the digest their phase already computed instead of being read again, and the
+/// stat too when it gave one.
 pub(crate) fn describe(
     topdir: &Path,
     paths: &[PathBuf],
-    known: &std::collections::HashMap<PathBuf, String>,
+    known: &std::collections::HashMap<PathBuf, crate::context::Known>,
 ) -> std::io::Result<Vec<OutputFile>> {
-    // One stat per file, on every core: gather's outputs are every package it linked.
-    let mut files: Vec<(PathBuf, std::fs::Metadata)> = paths
+    // One stat per file, on every core: gather's outputs are every package it linked, unless
+    // its phase knew it.
+    let mut files: Vec<Found> = paths
         .par_iter()
         .map(|p| {
             let mut found = Vec::new();
-            collect(p, &mut found).map(|()| found)
+            match known.get(p).and_then(|k| k.stat) {
+                Some((size, mtime_ns)) => found.push(Found {
+                    path: p.clone(),
+                    size,
+                    mtime_ns,
+                    symlink: false,
+                }),
+                None => collect(p, &mut found)?,
+            }
+            Ok(found)
         })
         .collect::<std::io::Result<Vec<_>>>()?
         .into_iter()
@@ -151,26 +162,26 @@ pub(crate) fn describe(
         .collect();
     // Byte order, not `Path`'s component by component: the record's order only has to be the
     // same every time, and this sorts every package a compose links.
-    files.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
-    files.dedup_by(|a, b| a.0 == b.0);
+    files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    files.dedup_by(|a, b| a.path == b.path);
     let out: Vec<OutputFile> = files
-        .par_iter()
-        .map(|(f, meta)| {
-            let digest = if meta.file_type().is_symlink() {
-                let target = std::fs::read_link(f)?;
+        .into_par_iter()
+        .map(|f| {
+            let digest = if f.symlink {
+                let target = std::fs::read_link(&f.path)?;
                 format!(
                     "blake3:{}",
                     blake3::hash(target.to_string_lossy().as_bytes()).to_hex()
                 )
-            } else if let Some(d) = known.get(f) {
-                d.clone()
+            } else if let Some(k) = known.get(&f.path) {
+                k.digest.clone()
             } else {
-                hash_file(f, "blake3")?
+                hash_file(&f.path, "blake3")?
             };
             Ok(OutputFile {
-                path: f.strip_prefix(topdir).unwrap_or(f).to_owned(),
-                size: meta.len(),
-                mtime_ns: mtime_ns(meta),
+                path: f.path.strip_prefix(topdir).unwrap_or(&f.path).to_owned(),
+                size: f.size,
+                mtime_ns: f.mtime_ns,
                 digest,
             })
         })
@@ -178,8 +189,16 @@ pub(crate) fn describe(
     Ok(out)
 }
 
-/// Every file at or under `path` with its metadata (not followed: a symlink is recorded as one).
-fn collect(path: &Path, out: &mut Vec<(PathBuf, std::fs::Metadata)>) -> std::io::Result<()> {
+/// A file to record, as a stat (or its phase) described it.
+struct Found {
+    path: PathBuf,
+    size: u64,
+    mtime_ns: i128,
+    symlink: bool,
+}
+
+/// Every file at or under `path` (not followed: a symlink is recorded as one).
+fn collect(path: &Path, out: &mut Vec<Found>) -> std::io::Result<()> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -191,7 +210,12 @@ fn collect(path: &Path, out: &mut Vec<(PathBuf, std::fs::Metadata)>) -> std::io:
             collect(&e?.path(), out)?;
         }
     } else {
-        out.push((path.to_owned(), meta));
+        out.push(Found {
+            path: path.to_owned(),
+            size: meta.len(),
+            mtime_ns: mtime_ns(&meta),
+            symlink: meta.file_type().is_symlink(),
+        });
     }
     Ok(())
 }

@@ -628,6 +628,36 @@ fn a_digest_the_phase_already_has_is_recorded_without_reading_the_file() {
     assert!(rec.verify(&top).is_err());
 }
 
+/// A hard link whose stat the phase knows (pkgset's stat of the package) is recorded with it:
+/// the record holds what the phase said, not what a stat of its own would have found.
+#[test]
+fn a_stat_the_phase_already_has_is_recorded_without_a_stat() {
+    let dir = tempfile::tempdir().unwrap();
+    let hex = "5b0ad7a2c4a1ba3a2b0c8f1ab9e2d1ad7f2c9ad1e8a0e3a1b9d0f6d6a0c41a1b";
+    let phases = vec![phase("gather", &[], move |ctx| {
+        let p = ctx.compose.paths.compose_dir().join("Packages/a.rpm");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, b"package bytes").unwrap();
+        ctx.produced_hard_link(&p, hex, 4242, 17);
+        ctx.produced_with_sha256(&p.with_file_name("b.rpm"), hex);
+        std::fs::write(p.with_file_name("b.rpm"), b"b").unwrap();
+        Ok(())
+    })];
+    run(dir.path(), phases, &config(""), &Options::default());
+    let top = dir.path().join("T-1-20260101.t.0");
+    let rec = crate::record::PhaseRecord::load(&Paths::new(&top).phase_record("gather")).unwrap();
+    let a = &rec.outputs[0];
+    assert_eq!(a.path, Path::new("compose/Packages/a.rpm"));
+    assert_eq!((a.size, a.mtime_ns), (4242, 17));
+    assert_eq!(a.digest, format!("sha256:{hex}"));
+    // Without a stat from the phase the engine takes its own.
+    let b = &rec.outputs[1];
+    assert_eq!(b.size, 1);
+    // A record that no longer describes the file fails verification: a resumed compose runs
+    // the phase again rather than trust it.
+    assert!(rec.verify(&top).is_err());
+}
+
 #[test]
 fn verification_recomputes_a_recorded_sha256() {
     use sha2::Digest;

@@ -128,11 +128,19 @@ pub fn link(src: &Path, dst: &Path, kind: LinkKind) -> Result<(), LinkError> {
 /// costs the kernel one name lookup on each side instead of two path walks (a fifth of a link's
 /// time on ext4). Whatever a plain new hard link cannot do (a name already there, another file
 /// system, other kinds) goes [`link`]'s way, with the same result.
-pub fn link_into(dir: &Path, entries: &[(&Path, &OsStr)], kind: LinkKind) -> Result<(), LinkError> {
+///
+/// Says for each entry whether it is a new hard link made here, so it is its source's inode
+/// (same size and mtime) and no stat of it is needed to describe it.
+pub fn link_into(
+    dir: &Path,
+    entries: &[(&Path, &OsStr)],
+    kind: LinkKind,
+) -> Result<Vec<bool>, LinkError> {
     let one_by_one = |entries: &[(&Path, &OsStr)]| {
         entries
             .iter()
-            .try_for_each(|(src, name)| link(src, &dir.join(name), kind))
+            .map(|(src, name)| link(src, &dir.join(name), kind).map(|()| false))
+            .collect()
     };
     if !matches!(kind, LinkKind::Hardlink | LinkKind::HardlinkOrCopy) {
         return one_by_one(entries);
@@ -147,9 +155,11 @@ pub fn link_into(dir: &Path, entries: &[(&Path, &OsStr)], kind: LinkKind) -> Res
         return one_by_one(entries);
     };
     let mut source_dir: Option<(&Path, OwnedFd)> = None;
+    let mut fresh = Vec::with_capacity(entries.len());
     for &(src, name) in entries {
         let (Some(parent), Some(file)) = (src.parent(), src.file_name()) else {
             link(src, &dir.join(name), kind)?;
+            fresh.push(false);
             continue;
         };
         let parent = if parent.as_os_str().is_empty() {
@@ -166,8 +176,9 @@ pub fn link_into(dir: &Path, entries: &[(&Path, &OsStr)], kind: LinkKind) -> Res
         if !linked {
             link(src, &dir.join(name), kind)?;
         }
+        fresh.push(linked);
     }
-    Ok(())
+    Ok(fresh)
 }
 
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {
@@ -342,13 +353,20 @@ mod tests {
         let ino = |p: &Path| fs::metadata(p).unwrap().ino();
         // The folder is made; sources in three folders, one folder coming back after another.
         let first = entries(&[(&a, "a.rpm"), (&s, "a.src.rpm"), (&b, "b.rpm")]);
-        run(&first, LinkKind::Hardlink).unwrap();
+        assert_eq!(run(&first, LinkKind::Hardlink).unwrap(), [true, true, true]);
         for (src, name) in &first {
             assert_eq!(ino(src), ino(&dir.join(name)), "{name:?}");
         }
-        // Again over itself: nothing changes. A name already there for another file is replaced.
-        run(&first, LinkKind::Hardlink).unwrap();
-        run(&entries(&[(&u, "b.rpm")]), LinkKind::HardlinkOrCopy).unwrap();
+        // Again over itself: nothing changes, and nothing is new. A name already there for
+        // another file is replaced.
+        assert_eq!(
+            run(&first, LinkKind::Hardlink).unwrap(),
+            [false, false, false]
+        );
+        assert_eq!(
+            run(&entries(&[(&u, "b.rpm")]), LinkKind::HardlinkOrCopy).unwrap(),
+            [false]
+        );
         assert_eq!(fs::read(dir.join("b.rpm")).unwrap(), b"b2");
         assert_eq!(
             fs::read_dir(&dir).unwrap().count(),
@@ -356,7 +374,10 @@ mod tests {
             "no temporary names left"
         );
         // Other kinds take link()'s way.
-        run(&entries(&[(&a, "c.rpm")]), LinkKind::Symlink).unwrap();
+        assert_eq!(
+            run(&entries(&[(&a, "c.rpm")]), LinkKind::Symlink).unwrap(),
+            [false]
+        );
         assert!(
             fs::symlink_metadata(dir.join("c.rpm"))
                 .unwrap()

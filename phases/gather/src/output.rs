@@ -124,6 +124,8 @@ pub struct Linked<'r> {
     /// Where the link is.
     pub path: PathBuf,
     pub package: &'r GatheredPackage,
+    /// A new hard link made here: the source's own inode.
+    pub fresh: bool,
 }
 
 /// Links every package of a result into its tree, in the result's order.
@@ -132,7 +134,7 @@ pub fn link_result<'r>(
     result: &'r GatherResult,
     kind: LinkKind,
 ) -> Result<Vec<Linked<'r>>, GatherError> {
-    let jobs: Vec<Linked<'r>> = result
+    let mut jobs: Vec<Linked<'r>> = result
         .trees()
         .into_iter()
         .flat_map(|(_, t)| {
@@ -141,26 +143,42 @@ pub fn link_result<'r>(
                 tree: &t.tree,
                 path: dir.join(&p.path),
                 package: p,
+                fresh: false,
             })
         })
         .collect();
     // A link's cost is the kernel's: a directory update, which two threads in one directory take
     // turns on. So the cores share the directories, each linked by one thread.
-    let mut by_dir: BTreeMap<&Path, Vec<(&Path, &OsStr)>> = BTreeMap::new();
-    for j in &jobs {
-        let dir = j.path.parent().unwrap_or(Path::new("."));
-        let name = j.path.file_name().unwrap_or_default();
+    let mut by_dir: BTreeMap<&Path, Vec<usize>> = BTreeMap::new();
+    for (i, j) in jobs.iter().enumerate() {
         by_dir
-            .entry(dir)
+            .entry(j.path.parent().unwrap_or(Path::new(".")))
             .or_default()
-            .push((j.package.source.as_path(), name));
+            .push(i);
     }
     let mut by_dir: Vec<_> = by_dir.into_iter().collect();
-    by_dir.sort_by_key(|(_, entries)| std::cmp::Reverse(entries.len()));
-    by_dir
+    by_dir.sort_by_key(|(_, jobs)| std::cmp::Reverse(jobs.len()));
+    let fresh: Vec<Vec<(usize, bool)>> = by_dir
         .par_iter()
         .with_max_len(1)
-        .try_for_each(|(dir, entries)| link_into(dir, entries, kind).map_err(GatherError::Link))?;
+        .map(|(dir, indices)| {
+            let entries: Vec<(&Path, &OsStr)> = indices
+                .iter()
+                .map(|&i| {
+                    let j = &jobs[i];
+                    (
+                        j.package.source.as_path(),
+                        j.path.file_name().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let fresh = link_into(dir, &entries, kind).map_err(GatherError::Link)?;
+            Ok(indices.iter().copied().zip(fresh).collect())
+        })
+        .collect::<Result<_, GatherError>>()?;
+    for (i, f) in fresh.into_iter().flatten() {
+        jobs[i].fresh = f;
+    }
     Ok(jobs)
 }
 

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::comps::{group_inputs, read_groups};
 use crate::output::{add_to_rpms, build_result, link_result};
 use crate::solve::{Method, PkgRecord, VariantPlan, solve_arch};
-use kiln_artifacts::{Artifact, GatherResult, PackageSet};
+use kiln_artifacts::{Artifact, FileStat, GatherResult, PackageSet};
 
 /// The phase.
 pub struct Gather;
@@ -189,6 +189,7 @@ fn lookaside_packages(
             out.push(PkgRecord {
                 path: Path::new(path).join(package.file_name()),
                 package,
+                stat: None,
             });
         }
     }
@@ -448,18 +449,29 @@ fn rpms_of(made: &[Made], sets: &BTreeMap<String, Arc<PackageSet>>) -> Result<Rp
 fn link_all(
     ctx: &PhaseContext,
     made: &[Made],
+    sets: &BTreeMap<String, Arc<PackageSet>>,
     kind: LinkKind,
     wanted: &mut BTreeMap<PathBuf, HashSet<PathBuf>>,
 ) -> Result<(), PhaseError> {
     let topdir = ctx.compose.paths.topdir();
+    // What pkgset's stat of each package said, when it shared its set with this process.
+    let stats: HashMap<&Path, FileStat> = sets
+        .values()
+        .flat_map(|set| &set.packages)
+        .filter_map(|e| Some((e.path.as_path(), e.stat?)))
+        .collect();
     for m in made {
         let linked = link_result(topdir, &m.result, kind)
             .map_err(|e| PhaseError::with(format!("linking {}", m.label), e))?;
         for l in linked {
-            // The packages' sha256 came from their one header read: record them with it
-            // rather than have the engine read every package again.
+            // The packages' sha256 came from their one header read: record them with it rather
+            // than have the engine read every package again; a new hard link has the stat
+            // pkgset took of its source, so not even a stat.
             match l.package.checksum.strip_prefix("sha256:") {
-                Some(hex) => ctx.produced_with_sha256(&l.path, hex),
+                Some(hex) => match stats.get(l.package.source.as_path()).filter(|_| l.fresh) {
+                    Some(s) => ctx.produced_hard_link(&l.path, hex, s.size, s.mtime_ns),
+                    None => ctx.produced_with_sha256(&l.path, hex),
+                },
                 None => ctx.produced(&l.path),
             }
             if let Some(set) = wanted.get_mut(l.tree) {
@@ -607,7 +619,7 @@ impl Phase for Gather {
         // encoded meanwhile.
         let (linked, written) = rayon::join(
             || -> Result<(), PhaseError> {
-                link_all(ctx, &made, kind, &mut wanted)?;
+                link_all(ctx, &made, &sets, kind, &mut wanted)?;
                 prune(topdir, &wanted, &existed)
             },
             || -> Result<(), PhaseError> {

@@ -63,15 +63,27 @@ const VERSION: u32 = 4;
 const JOURNAL_SHARE: usize = 8;
 
 /// Size and mtime of the file at `path`; None when it cannot be read.
+#[cfg(test)]
 pub fn stat(path: &Path) -> Option<Stat> {
-    let meta = std::fs::metadata(path).ok()?;
+    stat_file(path).map(|(stat, _)| stat)
+}
+
+/// [`stat`], and whether `path` is a regular file itself (not a symlink to one).
+pub fn stat_file(path: &Path) -> Option<(Stat, bool)> {
+    let own = std::fs::symlink_metadata(path).ok()?;
+    let plain = own.is_file();
+    let meta = if plain {
+        own
+    } else {
+        std::fs::metadata(path).ok()?
+    };
     let mtime = meta
         .modified()
         .ok()?
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?
         .as_nanos() as i128;
-    Some((meta.len(), mtime))
+    Some(((meta.len(), mtime), plain))
 }
 
 /// `headers.journal.json` beside `headers.json`.

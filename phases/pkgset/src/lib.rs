@@ -21,7 +21,7 @@ mod sources;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
-use kiln_artifacts::{Artifact, Entry, PackageSet};
+use kiln_artifacts::{Artifact, Entry, FileStat, PackageSet};
 use kiln_engine::{Phase, PhaseContext, PhaseError};
 use kiln_remote::{cache_dir, download as remote};
 use kiln_rpm::{ChecksumKind, Package};
@@ -181,8 +181,9 @@ impl Phase for PkgsetPhase {
         let bar = ctx.progress(list.len() as u64, "reading package headers");
         let downloads = cache_base.join("downloads");
         // Cache hits are moved out of the cache; the misses are read from their files below.
-        let stats: Vec<Option<cache::Stat>> =
-            list.par_iter().map(|(p, _)| cache::stat(p)).collect();
+        let files: Vec<Option<(cache::Stat, bool)>> =
+            list.par_iter().map(|(p, _)| cache::stat_file(p)).collect();
+        let stats: Vec<Option<cache::Stat>> = files.iter().map(|f| f.map(|(s, _)| s)).collect();
         let mut cache = loading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -302,6 +303,9 @@ impl Phase for PkgsetPhase {
                     Some(Entry {
                         path: list[i].0.clone(),
                         package,
+                        stat: files[i]
+                            .filter(|(_, plain)| *plain)
+                            .map(|((size, mtime_ns), _)| FileStat { size, mtime_ns }),
                     })
                 })
                 .collect();
