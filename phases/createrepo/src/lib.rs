@@ -383,12 +383,15 @@ impl Phase for Createrepo {
         let jobs = self.jobs(ctx, &sets)?;
         let bar = ctx.progress(jobs.len() as u64, "createrepo");
         // Repositories on every core, the biggest first: one repository's primary.xml is
-        // compressed on one thread, so writing them one after the other left cores idle. The
-        // first error in the jobs' order is reported, whatever finished first.
+        // compressed on one thread, so writing them one after the other left cores idle. Once
+        // one fails (and may not), no other starts; the first error in the jobs' order is
+        // reported, whatever finished first.
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].packages.len()));
+        let failed = std::sync::atomic::AtomicBool::new(false);
         let mut done: Vec<(usize, Result<(), PhaseError>)> = order
             .into_par_iter()
+            .filter(|_| !failed.load(std::sync::atomic::Ordering::Relaxed))
             .map(|i| {
                 let job = &jobs[i];
                 let _arch = ctx.arch_span(&job.arch);
@@ -398,6 +401,9 @@ impl Phase for Createrepo {
                         self.tree_complete(ctx, job)
                     })
                 });
+                if result.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 bar.inc(1);
                 (i, result.map(drop))
             })
