@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kiln_engine::{PhaseContext, PhaseError, RecordedDigests};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::iso::IsoJob;
@@ -67,10 +68,14 @@ pub fn recipe_digest(
             .map_err(|e| PhaseError::with(format!("cannot read {}", boot_iso.display()), e))?;
         field("replay", &d);
     }
-    for (iso_path, src) in files {
-        let d = digests
-            .digest(src)
-            .map_err(|e| PhaseError::with(format!("cannot read {}", src.display()), e))?;
+    // A stat each (the recorded digest serves while the file is unchanged), for every package
+    // of the tree: on every core. The first error in the files' order is reported.
+    let found: Vec<std::io::Result<String>> = files
+        .par_iter()
+        .map(|(_, src)| digests.digest(src))
+        .collect();
+    for ((iso_path, src), d) in files.iter().zip(found) {
+        let d = d.map_err(|e| PhaseError::with(format!("cannot read {}", src.display()), e))?;
         field(iso_path, &d);
     }
     Ok(h.finalize().to_hex().to_string())

@@ -6,6 +6,7 @@ use kiln_engine::{PhaseContext, PhaseError};
 use kiln_iso::Boot;
 use kiln_productmd::{Image, ImageRecord};
 use kiln_variants::Variant;
+use rayon::prelude::*;
 
 use kiln_media::{IsoJob, check_size, make_iso};
 
@@ -60,8 +61,11 @@ pub fn split_discs(
     let room = capacity.saturating_sub(sticky_size);
     let mut discs: Vec<Vec<(String, PathBuf)>> = vec![Vec::new()];
     let mut used = 0u64;
-    for (rel, abs) in packages {
-        let s = blocks(size_of(abs)?);
+    // A stat per package, on every core; the first error in the packages' order is reported.
+    let sizes: Vec<Result<u64, PhaseError>> =
+        packages.par_iter().map(|(_, abs)| size_of(abs)).collect();
+    for ((rel, abs), size) in packages.iter().zip(sizes) {
+        let s = blocks(size?);
         if s > room {
             return Err(PhaseError::msg(format!(
                 "{rel} ({s} bytes) does not fit on a disc of {capacity} bytes (iso_size minus \
