@@ -15,7 +15,7 @@ use crate::{Notifier, Observer};
 pub type Progress = indicatif::ProgressBar;
 
 /// What a phase already knows of a file it produced, so the record need not find it out again.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Known {
     /// `<kind>:<hex>`, as the record writes it.
     pub(crate) digest: String,

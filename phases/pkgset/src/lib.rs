@@ -183,14 +183,13 @@ impl Phase for PkgsetPhase {
         // Cache hits are moved out of the cache; the misses are read from their files below.
         let files: Vec<Option<(cache::Stat, bool)>> =
             list.par_iter().map(|(p, _)| cache::stat_file(p)).collect();
-        let stats: Vec<Option<cache::Stat>> = files.iter().map(|f| f.map(|(s, _)| s)).collect();
         let mut cache = loading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let hits: Vec<Option<Package>> = list
             .iter()
-            .zip(&stats)
-            .map(|((path, _), stat)| cache.take(path, *stat, kind))
+            .zip(&files)
+            .map(|((path, _), file)| cache.take(path, file.map(|(stat, _)| stat), kind))
             .collect();
         let from_cache = hits.iter().filter(|h| h.is_some()).count();
         let read: Vec<Result<Package, PhaseError>> = list
@@ -242,9 +241,11 @@ impl Phase for PkgsetPhase {
         cache.save(
             &cache_path,
             list.iter()
-                .zip(&stats)
+                .zip(&files)
                 .zip(&headers)
-                .filter_map(|(((path, _), stat), h)| Some((path.as_path(), (*stat)?, h.as_ref()?))),
+                .filter_map(|(((path, _), file), h)| {
+                    Some((path.as_path(), (*file)?.0, h.as_ref()?))
+                }),
         );
         drop(cache);
         if !errors.is_empty() {
