@@ -377,3 +377,161 @@ fn a_tarball_behind_a_url_is_downloaded_verified_and_imported() {
         text(&out)
     );
 }
+
+/// A stand-in for lorax, which cannot be installed here (it is not packaged for Debian): it
+/// answers `-V`, puts `tree` where lorax writes its output, lists mini-bash and mini-docs as
+/// installed in `pkglists/` beside its log file, as lorax does, and counts its runs in `runs`.
+fn stand_in_lorax(dir: &Path, tree: &Path) -> (PathBuf, PathBuf) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let runs = dir.join("lorax-runs");
+    let script = format!(
+        "#!/bin/sh\nset -e\nif [ \"$1\" = -V ]; then echo lorax-40.5; exit 0; fi\n\
+         log=\nfor a; do case $a in --logfile=*) log=${{a#--logfile=}};; esac; out=$a; done\n\
+         [ -n \"$log\" ] || {{ echo \"usage: lorax -p PRODUCT -v VERSION ...\" >&2; exit 2; }}\n\
+         echo run >> '{runs}'\nlogdir=$(dirname \"$log\")\nmkdir -p \"$logdir/pkglists\"\n\
+         for p in mini-bash mini-docs; do echo /usr/share/$p > \"$logdir/pkglists/$p\"; done\n\
+         echo 'lorax stand-in' > \"$log\"\ncp -a '{tree}' \"$out\"\n",
+        runs = runs.display(),
+        tree = tree.display()
+    );
+    let lorax = bin.join("lorax");
+    std::fs::write(&lorax, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&lorax, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, runs)
+}
+
+#[test]
+fn a_lorax_tree_is_reused_until_a_package_lorax_installed_changes() {
+    if !tools() {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = lorax_tree(dir.path());
+    let (bin, runs) = stand_in_lorax(dir.path(), &tree);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let reuse = "buildinstall_method: lorax\nbuildinstall_allow_reuse: true\n";
+    let with = |cfg: PathBuf| {
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(&cfg, format!("{text}\n{reuse}")).unwrap();
+        cfg
+    };
+    let compose = |cfg: &Path| {
+        let out = crate::common::kiln_command(&compose_args(cfg, &[]), dir.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        compose_dir(&dir.path().join("t"))
+    };
+    let lorax_runs = || std::fs::read_to_string(&runs).unwrap().lines().count();
+    let logs = |top: &Path| -> String {
+        crate::common::files(&top.join("logs"))
+            .into_iter()
+            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+            .collect()
+    };
+    let cfg = with(crate::incremental::config(dir.path(), None));
+
+    let first = compose(&cfg);
+    // One run per top-level variant and arch.
+    let trees = lorax_runs();
+    assert!(trees >= 2, "{trees}");
+    let meta: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(first.join("work/x86_64/buildinstall/BaseOS-reuse.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["lorax"], "lorax-40.5");
+    assert_eq!(
+        meta["installed"],
+        serde_json::json!(["mini-bash", "mini-docs"])
+    );
+    let builds = meta["builds"].to_string();
+    assert!(
+        builds.contains("mini-docs-1.0-1.mini36.noarch.rpm"),
+        "{builds}"
+    );
+
+    // Nothing lorax installed changed: the old tree serves, and the DVD is made from it.
+    let second = compose(&cfg);
+    assert_ne!(second, first);
+    let said = |top: &Path| -> Vec<String> {
+        logs(top)
+            .lines()
+            .filter(|l| l.contains("lorax tree"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(lorax_runs(), trees, "lorax ran again: {:#?}", said(&second));
+    assert!(
+        logs(&second).contains("reusing the lorax tree of the old compose"),
+        "{}",
+        logs(&second)
+    );
+    let stage2 = "work/x86_64/buildinstall/BaseOS/images/install.img";
+    let ino = |p: PathBuf| std::fs::metadata(p).unwrap().ino();
+    assert_eq!(ino(first.join(stage2)), ino(second.join(stage2)));
+    // The compose ID is in the images' names, not in their bytes.
+    let image = |top: &Path, suffix: &str| -> Vec<u8> {
+        let dir = top.join("compose/BaseOS/x86_64/iso");
+        let found = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()));
+        std::fs::read(found).unwrap()
+    };
+    for suffix in ["-boot.iso", "-dvd1.iso"] {
+        assert!(
+            image(&first, suffix) == image(&second, suffix),
+            "{suffix} differs"
+        );
+    }
+    // So the bootable DVD is the old compose's too, not made again.
+    let recipe: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            second.join("work/x86_64/iso/Mini-36-20261121.1-BaseOS-x86_64-dvd1.iso-recipe.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        recipe["reused_from"]
+            .as_str()
+            .is_some_and(|p| p.starts_with(&*first.to_string_lossy())),
+        "{recipe}"
+    );
+    let esp = "compose/BaseOS/x86_64/os/images/efiboot.img";
+    assert!(std::fs::read(first.join(esp)).unwrap() == std::fs::read(second.join(esp)).unwrap());
+    assert!(
+        second
+            .join("logs/x86_64/buildinstall-BaseOS-logs/pkglists/mini-docs")
+            .is_file(),
+        "the old lorax logs are not in the new compose"
+    );
+
+    // mini-docs has a newer build: lorax runs again, and the log says why.
+    let updates = crate::incremental::newer_docs(dir.path());
+    let cfg = with(crate::incremental::config(dir.path(), Some(&updates)));
+    let third = compose(&cfg);
+    assert_eq!(lorax_runs(), 2 * trees);
+    assert!(
+        logs(&third).contains("packages lorax installed changed: mini-docs"),
+        "{}",
+        logs(&third)
+    );
+
+    // Without the option lorax always runs (pungi's default).
+    let cfg = crate::incremental::config(dir.path(), Some(&updates));
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}\nbuildinstall_method: lorax\n")).unwrap();
+    compose(&cfg);
+    assert_eq!(lorax_runs(), 3 * trees);
+}

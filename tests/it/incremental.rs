@@ -49,7 +49,7 @@ pub(crate) fn newer_docs(dir: &Path) -> PathBuf {
 }
 
 /// The mini config in `dir`, with `updates` as a second package repository when given.
-fn config(dir: &Path, updates: Option<&Path>) -> PathBuf {
+pub(crate) fn config(dir: &Path, updates: Option<&Path>) -> PathBuf {
     let cfg = mini_config(dir, "");
     if let Some(u) = updates {
         let m = crate::common::mini();

@@ -280,6 +280,13 @@ pub struct Config {
     /// Per variant/arch: true skips lorax there.
     #[serde(default)]
     pub buildinstall_skip: VariantArchMap<bool>,
+    /// Take a variant/arch's lorax tree from the old compose (`--old-composes`) instead of
+    /// running lorax again, when lorax's command line (but for its sources and output paths),
+    /// lorax's version and every package lorax installed (by name, every build of that name in
+    /// the package set, by path and checksum) are unchanged. pungi's option, off by default as
+    /// there: a package lorax did not install before (a new provider) does not stop the reuse.
+    #[serde(default)]
+    pub buildinstall_allow_reuse: bool,
     /// Make bootable DVDs by replaying `images/boot.iso`'s boot setup (xorriso `-boot_image any
     /// replay`, as empanadas does) instead of pungi's per-arch mkisofs arguments.
     #[serde(default)]

@@ -811,7 +811,9 @@ fn failpoint(ctx: &PhaseContext, kind: &str) -> Result<(), PhaseError> {
 
 /// `tool --version`, first line; the version enters the fingerprint of phases that run the tool.
 fn tool_version(tool: &str) -> String {
-    match std::process::Command::new(tool).arg("--version").output() {
+    // lorax's `--version` is the version of the product it builds.
+    let flag = if tool == "lorax" { "-V" } else { "--version" };
+    match std::process::Command::new(tool).arg(flag).output() {
         Ok(out) => {
             let text = if out.stdout.is_empty() {
                 out.stderr

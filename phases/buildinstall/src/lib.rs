@@ -14,6 +14,7 @@
 //! `compose/<V>/<arch>/iso/<name>-boot.iso`.
 
 pub mod import;
+pub mod reuse;
 use kiln_media::bootcfg as relabel;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kiln_artifacts::{Artifact, PackageSet};
 use kiln_engine::{Config, Phase, PhaseContext, PhaseError, Work};
 use kiln_iso::volid::{VolidRequest, volume_id};
 use kiln_productmd::{Image, ImageRecord};
@@ -172,7 +174,8 @@ impl Phase for BuildinstallPhase {
     }
 }
 
-/// lorax into `outdir` (which it must create itself).
+/// lorax into `outdir` (which it must create itself), or the old compose's tree when
+/// `buildinstall_allow_reuse` finds it would be made of the same ([`reuse`]).
 fn run_lorax(
     ctx: &PhaseContext,
     v: &Variant,
@@ -203,10 +206,70 @@ fn run_lorax(
         &logdir.join("lorax.log"),
         outdir,
     );
+    // `-V`: lorax's `--version` is the product version it is to build.
+    let version = {
+        let mut cmd = Command::new("lorax");
+        cmd.arg("-V");
+        let out = ctx.run(&cmd, log)?;
+        let text = if out.stdout.is_empty() {
+            out.stderr
+        } else {
+            out.stdout
+        };
+        let text = String::from_utf8_lossy(&text);
+        text.lines().next().unwrap_or("").trim().to_owned()
+    };
+    let compared = reuse::comparable_argv(&argv);
+    let set = PackageSet::load_shared(&PackageSet::path(paths, arch))
+        .map_err(|e| PhaseError::with(format!("buildinstall {}.{arch}", v.uid), e))?;
+    if ctx.config.buildinstall_allow_reuse {
+        match reuse::old_tree(ctx, outdir, &version, &compared, &set) {
+            Ok((old_tree, old)) => {
+                reuse::link_tree(&old_tree, outdir)?;
+                if let (Some(old_top), Ok(rel)) =
+                    (&ctx.compose.old, logdir.strip_prefix(paths.topdir()))
+                {
+                    reuse::copy_logs(&old_top.join(rel), &logdir)?;
+                }
+                ctx.write(&reuse::metadata_path(outdir), &metadata_json(&old)?)?;
+                tracing::info!(
+                    "{}.{arch}: reusing the lorax tree of the old compose, {}",
+                    v.uid,
+                    old_tree.display()
+                );
+                return Ok(true);
+            }
+            Err(why) => tracing::info!(
+                "{}.{arch}: cannot reuse the old compose's lorax tree: {why}",
+                v.uid
+            ),
+        }
+    }
     let mut cmd = Command::new("lorax");
     cmd.args(&argv);
     ctx.run(&cmd, log)?;
+    let installed = reuse::installed_names(&logdir.join("pkglists")).unwrap_or_else(|| {
+        tracing::warn!(
+            "lorax left no {}: its tree cannot be reused by the next compose",
+            logdir.join("pkglists").display()
+        );
+        Vec::new()
+    });
+    let metadata = reuse::Metadata {
+        lorax: version,
+        argv: compared,
+        builds: reuse::builds_of(&set, &installed),
+        installed,
+    };
+    ctx.write(&reuse::metadata_path(outdir), &metadata_json(&metadata)?)?;
     Ok(true)
+}
+
+fn metadata_json(m: &reuse::Metadata) -> Result<Vec<u8>, PhaseError> {
+    let mut json =
+        serde_json::to_vec_pretty(m).map_err(|e| PhaseError::with("buildinstall metadata", e))?;
+    json.push(b'\n');
+    Ok(json)
 }
 
 /// A prebuilt lorax tree into `outdir`, where lorax would have written it.
