@@ -52,6 +52,10 @@ enum Task {
         /// build: also time the old profile (every dependency at opt-level 2) and print ratios.
         #[arg(long)]
         old_profile: bool,
+        /// compose: KiB of package bytes per source and main binary package, on average (0:
+        /// packages of a few KiB, all metadata).
+        #[arg(long, default_value_t = 0)]
+        payload_kib: usize,
     },
     /// Install the tools kiln drives and the tests judge with (apt-get, when root), or print the
     /// commands that would.
@@ -136,6 +140,7 @@ fn run(cli: Cli) -> Result<()> {
             dir,
             size_mib,
             old_profile,
+            payload_kib,
         } => match name.as_str() {
             "gather" => xtask::bench::gather::run(xtask::bench::gather::Args {
                 count,
@@ -165,9 +170,12 @@ fn run(cli: Cli) -> Result<()> {
                 dir,
                 workers: None,
             })?,
-            "compose" => {
-                xtask::bench::compose::run(xtask::bench::compose::Args { count, seed, dir })?
-            }
+            "compose" => xtask::bench::compose::run(xtask::bench::compose::Args {
+                count,
+                seed,
+                payload_kib,
+                dir,
+            })?,
             "build" => xtask::bench::build::run(xtask::bench::build::Args {
                 dir,
                 against_old_profile: old_profile,

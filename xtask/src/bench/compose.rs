@@ -18,6 +18,9 @@ use super::workspace_root;
 pub struct Args {
     pub count: usize,
     pub seed: u64,
+    /// KiB of package bytes per source and main binary package, on average (0: the corpus's
+    /// packages are all metadata, a few KiB each).
+    pub payload_kib: usize,
     pub dir: Option<PathBuf>,
 }
 
@@ -81,13 +84,18 @@ fn variants_xml(comps: &str) -> String {
 pub fn run(args: Args) -> Result<()> {
     let dir = args.dir.unwrap_or_else(crate::fixtures::default_dir);
     eprintln!(
-        "corpus: {} packages, seed {} (built once, then cached)",
-        args.count, args.seed
+        "corpus: {} packages, seed {}, payload {} KiB (built once, then cached)",
+        args.count, args.seed, args.payload_kib
     );
-    let corpus = crate::fixtures::corpus(
-        &dir.join(format!("corpus-{}-{}", args.seed, args.count)),
+    let name = match args.payload_kib {
+        0 => format!("{}-{}", args.seed, args.count),
+        kib => format!("{}-{}-p{kib}", args.seed, args.count),
+    };
+    let corpus = crate::fixtures::corpus_with_payload(
+        &dir.join(format!("corpus-{name}")),
         args.seed,
         args.count,
+        args.payload_kib,
     )?;
     let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "-q", "--bin", "kiln"])
@@ -101,7 +109,7 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| workspace_root().join("target"));
     let kiln = target.join("release/kiln");
 
-    let work = dir.join(format!("bench-compose-{}-{}", args.seed, args.count));
+    let work = dir.join(format!("bench-compose-{name}"));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let comps = std::fs::read_to_string(&corpus.comps)?;
@@ -218,10 +226,12 @@ pub fn run(args: Args) -> Result<()> {
     let peers = createrepo + iso + sums;
 
     println!(
-        "compose bench: {} binary + {} source RPMs ({} MiB), 2 variants, release build",
+        "compose bench: {} binary + {} source RPMs ({} MiB, payload {} KiB), 2 variants, \
+         release build",
         corpus.binary_count,
         corpus.source_count,
-        package_bytes >> 20
+        package_bytes >> 20,
+        args.payload_kib
     );
     for (name, secs) in &phases {
         println!("  {name:<13} {secs:6.2} s");
@@ -255,7 +265,7 @@ pub fn run(args: Args) -> Result<()> {
         Ok((secs, phase_times(&err)))
     };
     let (same_secs, same_phases) = again("unchanged")?;
-    let set = crate::fixtures::corpus::generate(args.seed, args.count);
+    let set = crate::fixtures::corpus_set(args.seed, args.count, args.payload_kib);
     let changed: Vec<crate::fixtures::spec::SrcSpec> = set
         .sources
         .iter()
@@ -270,10 +280,7 @@ pub fn run(args: Args) -> Result<()> {
     crate::fixtures::write_set(
         &updates,
         &changed,
-        &crate::fixtures::spec::BuildOpts {
-            source_date: crate::fixtures::SOURCE_DATE,
-            ..Default::default()
-        },
+        &crate::fixtures::payload_build_opts(args.payload_kib),
     )?;
     let cfg = std::fs::read_to_string(work.join("kiln.yaml"))?;
     std::fs::write(
