@@ -224,3 +224,33 @@ fn gather_results_are_reused_when_nothing_they_are_made_of_changed() {
         "the old compose shipped it"
     );
 }
+
+/// pungi's `createiso_allow_reuse: false`: every image is made again, to the same bytes.
+#[test]
+fn createiso_allow_reuse_false_makes_every_image_afresh() {
+    if !have("xorriso") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = kiln(&compose_args(&config(dir.path(), None), &[]), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let old = compose_dir(&dir.path().join("t"));
+    let old_base = recipe(&old, "BaseOS-x86_64-dvd1");
+
+    let cfg = config(dir.path(), None);
+    let yaml = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{yaml}\ncreateiso_allow_reuse: false\n")).unwrap();
+    let out = kiln(&compose_args(&cfg, &[]), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let new = compose_dir(&dir.path().join("t"));
+    assert_ne!(new, old);
+    let base = recipe(&new, "BaseOS-x86_64-dvd1");
+    assert!(base["reused_from"].is_null(), "{base}");
+    assert_eq!(base["recipe"], old_base["recipe"], "the same recipe");
+    let iso = |top: &Path, r: &serde_json::Value| top.join(r["image"].as_str().unwrap());
+    assert_ne!(inode(&iso(&new, &base)), inode(&iso(&old, &old_base)));
+    assert!(
+        std::fs::read(iso(&new, &base)).unwrap() == std::fs::read(iso(&old, &old_base)).unwrap(),
+        "made again, the DVD must still be the same bytes"
+    );
+}

@@ -322,6 +322,11 @@ pub struct Config {
     /// Copy hardlinked files before xorriso reads them, so later changes cannot alter an ISO.
     #[serde(default)]
     pub createiso_break_hardlinks: bool,
+    /// An ISO whose recipe (inputs, volume ID, boot setup, dates, options, xorriso) is an image's
+    /// of the old compose is hard-linked from there instead of made again; false makes every
+    /// image afresh (pungi's option; kiln's reuse is exact, so false only costs time).
+    #[serde(default = "d_true")]
+    pub createiso_allow_reuse: bool,
     /// Accepted for pungi compatibility: kiln always uses xorrisofs.
     #[serde(default = "d_true")]
     pub createiso_use_xorrisofs: bool,
@@ -339,6 +344,9 @@ pub struct Config {
     /// `{variant_regex: [extra iso block, ...]}`.
     #[serde(default)]
     pub extra_isos: BTreeMap<String, Vec<ExtraIso>>,
+    /// `createiso_allow_reuse` for the extra ISOs (pungi's option).
+    #[serde(default = "d_true")]
+    pub extraiso_allow_reuse: bool,
 
     // ---- image checksums ----
     /// md5, sha1, sha256, sha512.

@@ -32,6 +32,9 @@ pub struct IsoJob {
     /// Replay this boot.iso's boot setup instead of `boot`'s mkisofs arguments (empanadas' way,
     /// `createiso_replay_boot_iso`): the image starts as boot.iso and gets the tree's files.
     pub replay: Option<PathBuf>,
+    /// Whether an image of the same recipe in the old compose may be hard-linked instead
+    /// (`createiso_allow_reuse`, `extraiso_allow_reuse`). The recipe is written either way.
+    pub reuse: bool,
 }
 
 /// What came out.
@@ -152,7 +155,8 @@ pub fn make_iso(
         .unwrap_or_default()
         .to_owned();
     let recipe = crate::reuse::recipe_digest(ctx, job, &files, recorded, &media, &version)?;
-    if let Some(old_top) = &ctx.compose.old
+    if job.reuse
+        && let Some(old_top) = &ctx.compose.old
         && let Some((old_image, old)) = crate::reuse::find_in_old(old_top, &job.arch, &recipe)
     {
         return reuse_iso(ctx, job, &iso, &old_image, old, &media);

@@ -280,6 +280,7 @@ pub(crate) fn plan_tree<'v>(
             files,
             supported: kiln_iso::md5::is_supported_label(ctx.compose.info.label.as_deref()),
             break_hardlinks: cfg.createiso_break_hardlinks,
+            reuse: cfg.createiso_allow_reuse,
             replay: replay.clone(),
         };
         let iso_in_compose = ctx.compose.paths.iso_dir(variant, arch).join(&name);

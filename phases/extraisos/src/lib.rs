@@ -255,6 +255,7 @@ fn one_iso(
         files,
         supported: kiln_iso::md5::is_supported_label(ctx.compose.info.label.as_deref()),
         break_hardlinks: cfg.createiso_break_hardlinks,
+        reuse: cfg.extraiso_allow_reuse,
         replay: None,
     };
     let made = make_iso(

@@ -148,6 +148,7 @@ pub fn build(
         files,
         supported: kiln_iso::md5::is_supported_label(ctx.compose.info.label.as_deref()),
         break_hardlinks: cfg.createiso_break_hardlinks,
+        reuse: cfg.createiso_allow_reuse,
         replay: None,
     };
     let made = kiln_media::make_iso(
