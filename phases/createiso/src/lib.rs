@@ -16,6 +16,7 @@ use kiln_config::Config;
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
 use kiln_media::write_records;
 use kiln_variants::{Variant, VariantKind};
+use rayon::prelude::*;
 
 pub struct CreateIso;
 
@@ -72,24 +73,38 @@ impl Phase for CreateIso {
         vec!["xorriso"]
     }
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
-        // Plan every tree first, so the images can be counted and made side by side.
-        let mut trees = Vec::new();
-        let variants = iso_variants(ctx.config, ctx.compose.variants.all.iter());
-        for variant in variants {
-            let mut arches = variant.arches.clone();
-            arches.push("src".to_owned());
-            for arch in arches {
-                let _arch = ctx.arch_span(&arch);
+        // Plan every tree first, so the images can be counted and made side by side. Planning
+        // walks a tree and stats its packages: the trees are planned on every core, and the
+        // first error in plan order is the one reported.
+        let jobs: Vec<(&Variant, String)> =
+            iso_variants(ctx.config, ctx.compose.variants.all.iter())
+                .into_iter()
+                .flat_map(|v| {
+                    v.arches
+                        .iter()
+                        .cloned()
+                        .chain(std::iter::once("src".to_owned()))
+                        .map(move |arch| (v, arch))
+                })
+                .collect();
+        let planned: Vec<Result<Option<plan::TreePlan<'_>>, PhaseError>> = jobs
+            .par_iter()
+            .map(|(variant, arch)| {
+                let _arch = ctx.arch_span(arch);
                 ctx.check_cancelled()?;
-                if ctx.config.createiso_skip.last_for(&variant.uid, &arch) == Some(&true) {
+                if ctx.config.createiso_skip.last_for(&variant.uid, arch) == Some(&true) {
                     tracing::info!("createiso_skip: no ISO for {}.{arch}", variant.uid);
-                    continue;
+                    return Ok(None);
                 }
-                let planned = ctx.failable("iso", &variant.uid, &arch, || {
-                    plan::plan_tree(ctx, variant, &arch)
+                let planned = ctx.failable("iso", &variant.uid, arch, || {
+                    plan::plan_tree(ctx, variant, arch)
                 })?;
-                trees.extend(planned.filter(|t| !t.discs.is_empty()));
-            }
+                Ok(planned.filter(|t| !t.discs.is_empty()))
+            })
+            .collect();
+        let mut trees = Vec::new();
+        for tree in planned {
+            trees.extend(tree?);
         }
         // What earlier phases recorded of the trees' files: the recipe of every image (to reuse
         // an unchanged one from the old compose) is then known without reading the trees.
