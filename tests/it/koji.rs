@@ -1304,3 +1304,93 @@ fn a_scratch_image_comes_from_the_tasks_work_folder() {
         "a scratch build has no build folder"
     );
 }
+
+/// `image_build_allow_reuse`: a compose of the same input takes the old compose's images
+/// instead of a new Koji task; a newer build of a package of the variant makes a new task, and
+/// the log says why.
+#[test]
+fn image_build_reuses_the_old_composes_images_until_its_packages_change() {
+    if !have("koji") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let base = tempfile::tempdir().unwrap();
+    let volume = base.path().join("mnt-koji");
+    std::fs::create_dir_all(&volume).unwrap();
+    let hub = Hub::with_volume(
+        &volume,
+        &[("KOJI_HUB_FAIL_ARCHES", std::ffi::OsStr::new(""))],
+    );
+    let dir = base.path().join("c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let block = "koji_profile: kiln-test\nimage_build_target: f41-image\n\
+                 image_build_allow_reuse: true\nimage_build:\n  \"^AppStream$\":\n    \
+                 image-build:\n      name: mini-cloud\n      format: [qcow2]\n      \
+                 kickstart: mini-cloud.ks\n      \
+                 ksurl: \"git+https://pagure.io/fedora-kickstarts.git#main\"\n      \
+                 distro: Fedora-41\n";
+    let compose = |cfg: &Path| -> PathBuf {
+        let out = hub
+            .kiln(&compose_args(cfg, &["--skip-phase", "createiso"]), &dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        compose_dir(&dir.join("t"))
+    };
+    let tasks = || {
+        hub.calls()
+            .iter()
+            .filter(|c| c["method"] == "buildImageOz")
+            .count()
+    };
+    let logs = |top: &Path| -> String {
+        crate::common::files(&top.join("logs"))
+            .into_iter()
+            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+            .collect()
+    };
+    let image = |top: &Path| -> PathBuf {
+        let images: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(top.join("compose/metadata/images.json")).unwrap(),
+        )
+        .unwrap();
+        let path = images["payload"]["images"]["AppStream"]["x86_64"][0]["path"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no AppStream image: {images}"))
+            .to_owned();
+        top.join("compose").join(path)
+    };
+
+    let cfg = mini_config(&dir, block);
+    let first = compose(&cfg);
+    assert_eq!(tasks(), 1);
+
+    let second = compose(&cfg);
+    assert_ne!(second, first);
+    assert_eq!(
+        tasks(),
+        1,
+        "a second task for the same image: {}",
+        logs(&second)
+    );
+    assert!(
+        logs(&second).contains("image_build AppStream: the images of Koji task"),
+        "{}",
+        logs(&second)
+    );
+    let ino = |p: PathBuf| std::fs::metadata(p).unwrap().ino();
+    assert_eq!(ino(image(&second)), ino(image(&first)));
+
+    // mini-docs, an AppStream package, has a newer build: a new task.
+    let updates = crate::incremental::newer_docs(&dir);
+    let cfg = crate::incremental::config(&dir, Some(&updates));
+    let yaml = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{yaml}\n{block}")).unwrap();
+    let third = compose(&cfg);
+    assert_eq!(tasks(), 2);
+    assert!(
+        logs(&third).contains("the packages of AppStream.x86_64 changed"),
+        "{}",
+        logs(&third)
+    );
+}

@@ -403,6 +403,12 @@ pub struct Config {
     /// (ImageFactory on Koji's builders).
     #[serde(default)]
     pub image_build: BTreeMap<String, OneOrMore<ImageBuildBlock>>,
+    /// Take an image_build block's images from the old compose (`--old-composes`) instead of a
+    /// new Koji task when the block, its target, the packages of the variant trees it installs
+    /// from, its install tree's boot images and its repositories outside the compose are
+    /// unchanged (pungi's option, off by default as there).
+    #[serde(default)]
+    pub image_build_allow_reuse: bool,
     /// The Koji target of `image_build` blocks that name none.
     #[serde(default)]
     pub image_build_target: Option<String>,

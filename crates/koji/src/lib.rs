@@ -242,8 +242,16 @@ pub type Job<'a, T> = Box<dyn FnOnce() -> Result<T, PhaseError> + Send + 'a>;
 /// phase's tasks side by side too); the results come back in job order, and the first error in
 /// that order is the phase's.
 pub fn all_at_once<T: Send>(jobs: Vec<Job<'_, T>>) -> Result<Vec<T>, PhaseError> {
+    // Each task's thread logs into the phase's (and arch's) log as the phase itself does.
+    let span = tracing::Span::current();
     let results: Vec<Result<T, PhaseError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = jobs.into_iter().map(|j| s.spawn(j)).collect();
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|j| {
+                let span = span.clone();
+                s.spawn(move || span.in_scope(j))
+            })
+            .collect();
         handles
             .into_iter()
             .map(|h| {
@@ -261,8 +269,9 @@ pub fn beside_local<'a, T: Send>(
     jobs: Vec<Job<'a, Option<Vec<T>>>>,
     local: impl FnOnce() -> Result<Vec<T>, PhaseError>,
 ) -> Result<Vec<T>, PhaseError> {
+    let span = tracing::Span::current();
     std::thread::scope(|s| {
-        let remote = s.spawn(|| all_at_once(jobs));
+        let remote = s.spawn(move || span.in_scope(|| all_at_once(jobs)));
         let mut records = local();
         let remote = remote
             .join()

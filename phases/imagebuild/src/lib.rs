@@ -16,6 +16,8 @@ use kiln_productmd::ImageRecord;
 use kiln_variants::Variant;
 use serde_json::Value;
 
+pub mod reuse;
+
 pub struct ImageBuildPhase;
 
 fn blocks(config: &Config) -> impl Iterator<Item = (&String, &ImageBuildBlock)> {
@@ -277,6 +279,54 @@ fn build(
         &format!("imagebuild-{uid}-{subvariant}-{}", formats.join("-")),
     );
     let _ = std::fs::remove_file(&log);
+    let key = reuse_key(ctx, variant, block, arches);
+    if cfg.image_build_allow_reuse {
+        let old = key
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|k| reuse::old_images(ctx, &conf, k));
+        match old {
+            Ok((old_top, old)) => {
+                let mut records = Vec::new();
+                for image in &old.images {
+                    let src = old_top.join(&image.path);
+                    let dir = ctx.compose.paths.images_dir(variant, &image.arch);
+                    records.extend(kiln_media::place_image(
+                        ctx,
+                        &src,
+                        &dir,
+                        kiln_media::Placed {
+                            variant,
+                            arch: &image.arch,
+                            kind: &image.kind,
+                            format: &image.format,
+                            subvariant: &subvariant,
+                            bootable: false,
+                        },
+                    )?);
+                }
+                if let Ok(rel) = log.strip_prefix(ctx.compose.paths.topdir()) {
+                    let _ = kiln_fs::copy_atomic(&old_top.join(rel), &log);
+                }
+                let metadata = reuse::Metadata {
+                    key: key.map_err(PhaseError::msg)?,
+                    task: old.task,
+                    images: old.images,
+                };
+                ctx.write(&reuse::metadata_path(&conf), &metadata_json(&metadata)?)?;
+                tracing::info!(
+                    "image_build {uid}: the images of Koji task {} in the old compose, {}, are \
+                     reused",
+                    metadata.task,
+                    old_top.display()
+                );
+                return Ok(records);
+            }
+            Err(why) => {
+                tracing::info!("image_build {uid}: cannot reuse the old compose's images: {why}")
+            }
+        }
+    }
     let koji = Koji::new(ctx, log.clone());
     let mut cmd = koji.command();
     cmd.arg("image-build")
@@ -304,16 +354,18 @@ fn build(
         )));
     }
     tracing::info!("image_build {uid}: Koji task {task}");
-    for arch in koji.failed_image_arches(task)? {
+    let failed = koji.failed_image_arches(task)?;
+    for arch in &failed {
         ctx.failed_arch(
             "image-build",
             uid,
-            &arch,
+            arch,
             Some(&subvariant),
             &format!("Koji task {task}'s image for {arch} failed"),
         );
     }
     let mut records = Vec::new();
+    let mut filed = Vec::new();
     for (arch, path) in koji.image_paths(task)? {
         let file = path
             .file_name()
@@ -330,6 +382,14 @@ fn build(
             continue;
         };
         let dir = ctx.compose.paths.images_dir(variant, &arch);
+        if let Ok(rel) = dir.join(&file).strip_prefix(ctx.compose.paths.topdir()) {
+            filed.push(reuse::Filed {
+                arch: arch.clone(),
+                path: rel.to_owned(),
+                kind: kind.clone(),
+                format: suffix.to_owned(),
+            });
+        }
         records.extend(kiln_media::place_image(
             ctx,
             &path,
@@ -350,7 +410,83 @@ fn build(
             formats.join(", ")
         )));
     }
+    // For the next compose's `image_build_allow_reuse`; a task with a failed arch is not one
+    // to repeat.
+    match key {
+        Ok(_) if !failed.is_empty() => {
+            tracing::info!("image_build {uid}: its images cannot be reused: an arch failed")
+        }
+        Ok(key) => {
+            let metadata = reuse::Metadata {
+                key,
+                task,
+                images: filed,
+            };
+            ctx.write(&reuse::metadata_path(&conf), &metadata_json(&metadata)?)?;
+        }
+        Err(why) => tracing::info!("image_build {uid}: its images cannot be reused: {why}"),
+    }
     Ok(records)
+}
+
+/// What decides the images of `block` for `variant` in this compose ([`reuse::key`]).
+fn reuse_key(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    block: &ImageBuildBlock,
+    arches: &[String],
+) -> Result<reuse::Key, String> {
+    let variants = &ctx.compose.variants;
+    let section = &block.image_build;
+    let mut trees: Vec<String> = section
+        .repo
+        .iter()
+        .filter(|r| variants.get(r).is_some())
+        .cloned()
+        .collect();
+    if !variant.is_empty {
+        trees.push(variant.uid.clone());
+    }
+    let mut external: Vec<String> = section
+        .repo
+        .iter()
+        .filter(|r| variants.get(r).is_none())
+        .cloned()
+        .collect();
+    let top = variant
+        .parent
+        .clone()
+        .unwrap_or_else(|| variant.uid.clone());
+    let from = section.install_tree_from.clone().unwrap_or(top);
+    let install = match variants.get(&from) {
+        Some(v) => v.uid.clone(),
+        None => {
+            external.push(from);
+            String::new()
+        }
+    };
+    trees.push(install.clone());
+    trees.retain(|t| !t.is_empty());
+    trees.sort();
+    trees.dedup();
+    let target = target(ctx.config, block).unwrap_or_default().to_owned();
+    let block = serde_json::to_value(block).map_err(|e| e.to_string())?;
+    reuse::key(
+        ctx.compose.paths.topdir(),
+        block,
+        &target,
+        arches,
+        &trees,
+        &install,
+        &external,
+    )
+}
+
+fn metadata_json(m: &reuse::Metadata) -> Result<Vec<u8>, PhaseError> {
+    let mut json =
+        serde_json::to_vec_pretty(m).map_err(|e| PhaseError::with("image_build metadata", e))?;
+    json.push(b'\n');
+    Ok(json)
 }
 
 #[cfg(test)]
