@@ -463,7 +463,8 @@ fn a_missing_rpm_ostree_is_named_at_start_up() {
 /// A test double for lorax, which is not packaged for Debian: it records its arguments and
 /// leaves a real boot.iso where lorax writes it.
 const LORAX_DOUBLE: &str = r#"#!/bin/sh
-case "$1" in --version) echo "lorax 40.0 (test double)"; exit 0;; esac
+# lorax names its version with -V (its --version is the product's).
+case "$1" in -V) echo "lorax-40.0"; exit 0;; esac
 echo "$*" >> "$DOUBLE_LOG"
 for a; do OUT=$a; done
 mkdir -p "$OUT/images"
