@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{compose_args, compose_dir, have, kiln, mini_config, text};
+use crate::common::{compose_args, compose_dir, have, kiln, logs, mini_config, text};
 
 const OLD_LABEL: &str = "Lorax-Boot-Label";
 const DVD_LABEL: &str = "Mini-36 BaseOS.x86_64";
@@ -431,12 +431,6 @@ fn a_lorax_tree_is_reused_until_a_package_lorax_installed_changes() {
         compose_dir(&dir.path().join("t"))
     };
     let lorax_runs = || std::fs::read_to_string(&runs).unwrap().lines().count();
-    let logs = |top: &Path| -> String {
-        crate::common::files(&top.join("logs"))
-            .into_iter()
-            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
-            .collect()
-    };
     let cfg = with(crate::incremental::config(dir.path(), None));
 
     let first = compose(&cfg);

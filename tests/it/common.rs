@@ -213,3 +213,11 @@ for v, arches in im.images.items():
     lines.sort();
     Some(lines)
 }
+
+/// Every log file of the compose at `top`, one after another: what a release engineer greps.
+pub fn logs(top: &Path) -> String {
+    files(&top.join("logs"))
+        .into_iter()
+        .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
+}

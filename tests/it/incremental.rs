@@ -5,7 +5,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::common::{compose_args, compose_dir, files, have, kiln, mini_config, text};
+use crate::common::{compose_args, compose_dir, files, have, kiln, logs, mini_config, text};
 use xtask::fixtures::spec::{BinSpec, BuildOpts, FileKind, FileSpec, SrcSpec};
 
 /// A folder with mini-docs 1.1, newer than the mini distro's 1.0 (AppStream ships it).
@@ -160,12 +160,6 @@ fn gather_results_are_reused_when_nothing_they_are_made_of_changed() {
     let out = kiln(&compose_args(&cfg, &phases), a.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let old = compose_dir(&a.path().join("t"));
-    let logs = |top: &Path| -> String {
-        files(&top.join("logs"))
-            .into_iter()
-            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
-            .collect()
-    };
     assert!(!logs(&old).contains("gather results are reused"));
 
     let again = |cfg: &Path| -> PathBuf {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{compose_args, compose_dir, have, kiln, kiln_command, mini_config, text};
+use crate::common::{compose_args, compose_dir, have, kiln, kiln_command, logs, mini_config, text};
 
 /// A running stand-in hub and a HOME whose koji config has a `kiln-test` profile for it.
 struct Hub {
@@ -1342,12 +1342,6 @@ fn image_build_reuses_the_old_composes_images_until_its_packages_change() {
             .iter()
             .filter(|c| c["method"] == "buildImageOz")
             .count()
-    };
-    let logs = |top: &Path| -> String {
-        crate::common::files(&top.join("logs"))
-            .into_iter()
-            .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
-            .collect()
     };
     let image = |top: &Path| -> PathBuf {
         let images: serde_json::Value = serde_json::from_slice(
