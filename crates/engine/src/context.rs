@@ -69,6 +69,12 @@ impl<'a> PhaseContext<'a> {
 
     /// Enters an arch: until the guard drops, this thread's log events also go to
     /// `logs/<arch>/<phase>.<arch>.log`. Rayon workers do not inherit it; enter it in each task.
+    /// The name of the runner this phase's commands go to (`local`, `podman`, `kubernetes`,
+    /// `koji`): where a command shares this machine's files and locks, and where not.
+    pub fn runner_name(&self) -> &'static str {
+        self.runner.name()
+    }
+
     pub fn arch_span(&self, arch: &str) -> tracing::span::EnteredSpan {
         let phase_span = self.span.clone();
         let log = self.compose.paths.log_file(arch, self.phase);

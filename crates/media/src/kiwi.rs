@@ -255,7 +255,29 @@ pub fn build(
 /// kiwi-ng cannot run either: no lock.
 const KIWI_SHARED_CACHE: &str = "/var/cache/kiwi";
 
+/// Whether builds through `runner` share this machine's KIWI cache: local ones, and podman
+/// containers that have it mounted (`podman_mounts`); otherwise a container has its own
+/// `/var/cache`, a Kubernetes pod or Koji task its own machine.
+fn shares_host_cache(runner: &str, podman_mounts: &[PathBuf]) -> bool {
+    match runner {
+        "local" => true,
+        "podman" => podman_mounts
+            .iter()
+            .any(|m| Path::new(KIWI_SHARED_CACHE).starts_with(m)),
+        _ => false,
+    }
+}
+
 fn host_turn(ctx: &PhaseContext) -> Result<Option<std::fs::File>, PhaseError> {
+    let mounts = ctx
+        .config
+        .runroot_podman
+        .as_ref()
+        .map(|p| p.mounts.as_slice())
+        .unwrap_or_default();
+    if !shares_host_cache(ctx.runner_name(), mounts) {
+        return Ok(None);
+    }
     let lock = Path::new(KIWI_SHARED_CACHE).join("kiln.lock");
     let cancelled = || ctx.check_cancelled().is_err();
     let waiting = || {
@@ -352,6 +374,19 @@ mod tests {
             ..desc
         };
         assert_eq!(tbz.tools(), ["kiwi-ng"]);
+    }
+
+    #[test]
+    fn only_local_builds_wait_for_the_hosts_kiwi_cache() {
+        assert!(shares_host_cache("local", &[]));
+        for elsewhere in ["podman", "kubernetes", "koji"] {
+            assert!(!shares_host_cache(elsewhere, &[]), "{elsewhere}");
+        }
+        let mounted =
+            |m: &str| shares_host_cache("podman", &[PathBuf::from("/srv/repos"), PathBuf::from(m)]);
+        assert!(mounted("/var/cache"));
+        assert!(mounted("/var/cache/kiwi"));
+        assert!(!mounted("/var/cache/dnf"));
     }
 
     /// A build waits while another holds the host's KIWI lock, says so once, and goes on when
