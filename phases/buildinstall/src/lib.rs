@@ -226,10 +226,8 @@ fn run_lorax(
         match reuse::old_tree(ctx, outdir, &version, &compared, &set) {
             Ok((old_tree, old)) => {
                 reuse::link_tree(&old_tree, outdir)?;
-                if let (Some(old_top), Ok(rel)) =
-                    (&ctx.compose.old, logdir.strip_prefix(paths.topdir()))
-                {
-                    reuse::copy_logs(&old_top.join(rel), &logdir)?;
+                if let Some(old_logs) = ctx.compose.old_path(&logdir) {
+                    reuse::copy_logs(&old_logs, &logdir)?;
                 }
                 ctx.write(&reuse::metadata_path(outdir), &metadata_json(&old)?)?;
                 tracing::info!(

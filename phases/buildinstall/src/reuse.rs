@@ -90,13 +90,9 @@ pub fn old_tree(
     argv: &[String],
     set: &PackageSet,
 ) -> Result<(PathBuf, Metadata), String> {
-    let Some(old_top) = &ctx.compose.old else {
+    let Some(old_tree) = ctx.compose.old_path(outdir) else {
         return Err("there is no old compose".into());
     };
-    let rel = outdir
-        .strip_prefix(ctx.compose.paths.topdir())
-        .map_err(|_| format!("{} is outside the compose", outdir.display()))?;
-    let old_tree = old_top.join(rel);
     let old_meta = metadata_path(&old_tree);
     let text =
         std::fs::read(&old_meta).map_err(|e| format!("cannot read {}: {e}", old_meta.display()))?;

@@ -305,8 +305,8 @@ fn build(
                         },
                     )?);
                 }
-                if let Ok(rel) = log.strip_prefix(ctx.compose.paths.topdir()) {
-                    let _ = kiln_fs::copy_atomic(&old_top.join(rel), &log);
+                if let Some(old_log) = ctx.compose.old_path(&log) {
+                    let _ = kiln_fs::copy_atomic(&old_log, &log);
                 }
                 let metadata = reuse::Metadata {
                     key: key.map_err(PhaseError::msg)?,

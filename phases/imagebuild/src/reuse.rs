@@ -133,13 +133,10 @@ pub fn old_images(
     conf: &Path,
     now: &Key,
 ) -> Result<(PathBuf, Metadata), String> {
-    let Some(old_top) = &ctx.compose.old else {
+    let (Some(old_top), Some(old_conf)) = (&ctx.compose.old, ctx.compose.old_path(conf)) else {
         return Err("there is no old compose".into());
     };
-    let rel = conf
-        .strip_prefix(ctx.compose.paths.topdir())
-        .map_err(|_| format!("{} is outside the compose", conf.display()))?;
-    let path = metadata_path(&old_top.join(rel));
+    let path = metadata_path(&old_conf);
     let old: Metadata = std::fs::read(&path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
