@@ -838,3 +838,18 @@ fn a_phase_is_told_when_no_dependent_is_left() {
     // Nothing needs repoclosure: it is released once it will not run.
     assert!(log.contains(&"released repoclosure".to_owned()), "{log:?}");
 }
+
+#[test]
+fn a_path_of_the_compose_has_its_place_in_the_old_compose() {
+    let mut c = compose(Path::new("/c"));
+    let tree = c.paths.topdir().join("work/x86_64/buildinstall/BaseOS");
+    assert_eq!(c.old_path(&tree), None, "there is no old compose");
+    c.old = Some(PathBuf::from("/c/T-1-20251231.t.0"));
+    assert_eq!(
+        c.old_path(&tree),
+        Some(PathBuf::from(
+            "/c/T-1-20251231.t.0/work/x86_64/buildinstall/BaseOS"
+        ))
+    );
+    assert_eq!(c.old_path(Path::new("/elsewhere/BaseOS")), None);
+}
