@@ -526,6 +526,12 @@ fn a_lorax_tree_is_reused_until_a_package_lorax_installed_changes() {
     let cfg = crate::incremental::config(dir.path(), Some(&updates));
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, format!("{text}\nbuildinstall_method: lorax\n")).unwrap();
-    compose(&cfg);
+    let fourth = compose(&cfg);
     assert_eq!(lorax_runs(), 3 * trees);
+    assert!(
+        !fourth
+            .join("work/x86_64/buildinstall/BaseOS-reuse.json")
+            .exists(),
+        "no reuse metadata (nor lorax -V) without the option"
+    );
 }

@@ -206,7 +206,14 @@ fn run_lorax(
         &logdir.join("lorax.log"),
         outdir,
     );
-    // `-V`: lorax's `--version` is the product version it is to build.
+    if !ctx.config.buildinstall_allow_reuse {
+        let mut cmd = Command::new("lorax");
+        cmd.args(&argv);
+        ctx.run(&cmd, log)?;
+        return Ok(true);
+    }
+    // What reuse compares, asked only when it is on: through a Koji runroot every command is a
+    // task of its own. `-V`: lorax's `--version` is the product version it is to build.
     let version = {
         let mut cmd = Command::new("lorax");
         cmd.arg("-V");
@@ -222,26 +229,24 @@ fn run_lorax(
     let compared = reuse::comparable_argv(&argv);
     let set = PackageSet::load_shared(&PackageSet::path(paths, arch))
         .map_err(|e| PhaseError::with(format!("buildinstall {}.{arch}", v.uid), e))?;
-    if ctx.config.buildinstall_allow_reuse {
-        match reuse::old_tree(ctx, outdir, &version, &compared, &set) {
-            Ok((old_tree, old)) => {
-                reuse::link_tree(&old_tree, outdir)?;
-                if let Some(old_logs) = ctx.compose.old_path(&logdir) {
-                    reuse::copy_logs(&old_logs, &logdir)?;
-                }
-                ctx.write(&reuse::metadata_path(outdir), &metadata_json(&old)?)?;
-                tracing::info!(
-                    "{}.{arch}: reusing the lorax tree of the old compose, {}",
-                    v.uid,
-                    old_tree.display()
-                );
-                return Ok(true);
+    match reuse::old_tree(ctx, outdir, &version, &compared, &set) {
+        Ok((old_tree, old)) => {
+            reuse::link_tree(&old_tree, outdir)?;
+            if let Some(old_logs) = ctx.compose.old_path(&logdir) {
+                reuse::copy_logs(&old_logs, &logdir)?;
             }
-            Err(why) => tracing::info!(
-                "{}.{arch}: cannot reuse the old compose's lorax tree: {why}",
-                v.uid
-            ),
+            ctx.write(&reuse::metadata_path(outdir), &metadata_json(&old)?)?;
+            tracing::info!(
+                "{}.{arch}: reusing the lorax tree of the old compose, {}",
+                v.uid,
+                old_tree.display()
+            );
+            return Ok(true);
         }
+        Err(why) => tracing::info!(
+            "{}.{arch}: cannot reuse the old compose's lorax tree: {why}",
+            v.uid
+        ),
     }
     let mut cmd = Command::new("lorax");
     cmd.args(&argv);

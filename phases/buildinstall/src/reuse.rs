@@ -2,8 +2,9 @@
 //! of running lorax again: lorax takes minutes per variant and arch, and a tree it makes again
 //! is never the same bytes, so without reuse no bootable DVD of a nightly could be reused either.
 //!
-//! Every lorax run leaves `work/<arch>/buildinstall/<V>-reuse.json` ([`Metadata`]): lorax's
-//! version, its arguments but for the paths that change from compose to compose, and the
+//! With the option on, every lorax run leaves `work/<arch>/buildinstall/<V>-reuse.json`
+//! ([`Metadata`]): lorax's version, its arguments but for the paths that change from compose to
+//! compose, and the
 //! packages lorax installed (the names of its `pkglists/`), each as every build of that name
 //! in the package set. The old compose's tree is reused when all of that is the same now, as
 //! pungi decides it (pungi compares paths; kiln also compares checksums). What this cannot see,
