@@ -60,6 +60,14 @@ impl<'a> PhaseContext<'a> {
         Ok(())
     }
 
+    /// [`write`](Self::write) of `value` as pretty JSON with a final newline.
+    pub fn write_json(&self, path: &Path, value: &impl serde::Serialize) -> Result<(), PhaseError> {
+        let mut json = serde_json::to_vec_pretty(value)
+            .map_err(|e| PhaseError::with(format!("cannot encode {}", path.display()), e))?;
+        json.push(b'\n');
+        self.write(path, &json)
+    }
+
     /// Records a file (or every file under a folder) this phase made some other way.
     pub fn produced(&self, path: &Path) {
         if let Ok(mut o) = self.outputs.lock() {

@@ -809,24 +809,13 @@ fn failpoint(ctx: &PhaseContext, kind: &str) -> Result<(), PhaseError> {
     }
 }
 
-/// `tool --version`, first line; the version enters the fingerprint of phases that run the tool.
+/// `tool --version` (or its own flag), first line; the version enters the fingerprint of phases that run the tool.
 fn tool_version(tool: &str) -> String {
-    // lorax's `--version` is the version of the product it builds.
-    let flag = if tool == "lorax" { "-V" } else { "--version" };
-    match std::process::Command::new(tool).arg(flag).output() {
-        Ok(out) => {
-            let text = if out.stdout.is_empty() {
-                out.stderr
-            } else {
-                out.stdout
-            };
-            String::from_utf8_lossy(&text)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_owned()
-        }
+    match std::process::Command::new(tool)
+        .arg(crate::runner::version_flag(tool))
+        .output()
+    {
+        Ok(out) => crate::runner::first_line(&out.stdout, &out.stderr),
         Err(_) => "missing".into(),
     }
 }

@@ -31,7 +31,7 @@ pub use plan::{Action, Plan, PlanError};
 pub use record::RecordedDigests;
 pub use runner::{
     CommandOutput, CommandSpec, KojiRunner, KubernetesRunner, LocalRunner, PhaseRunners,
-    PodmanRunner, RunError, Runner, find_on_path, install_hint, rpm_packages,
+    PodmanRunner, RunError, Runner, find_on_path, install_hint, rpm_packages, version_flag,
 };
 
 pub use kiln_compose::{Compose, ComposeInfo, Paths};

@@ -130,6 +130,28 @@ impl CommandOutput {
     pub fn success(&self) -> bool {
         self.code == Some(0)
     }
+
+    /// The first line of stdout, or of stderr when stdout is empty (where some tools print
+    /// their version), trimmed.
+    pub fn first_line(&self) -> String {
+        first_line(&self.stdout, &self.stderr)
+    }
+}
+
+pub(crate) fn first_line(stdout: &[u8], stderr: &[u8]) -> String {
+    let text = if stdout.is_empty() { stderr } else { stdout };
+    String::from_utf8_lossy(text)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+/// The argument that makes `tool` print its version: `--version`, but for lorax, whose
+/// `--version` is the version of the product it builds.
+pub fn version_flag(tool: &str) -> &'static str {
+    if tool == "lorax" { "-V" } else { "--version" }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -270,9 +270,7 @@ fn write_recipe(
     job: &IsoJob,
     rec: &crate::reuse::Recipe,
 ) -> Result<(), PhaseError> {
-    let mut json = serde_json::to_vec_pretty(rec).map_err(|e| PhaseError::msg(e.to_string()))?;
-    json.push(b'\n');
-    ctx.write(&crate::reuse::recipe_path(job), &json)
+    ctx.write_json(&crate::reuse::recipe_path(job), rec)
 }
 
 /// The old compose's image of the same recipe, hard-linked into place with its manifest: the

@@ -206,26 +206,20 @@ fn run_lorax(
         &logdir.join("lorax.log"),
         outdir,
     );
-    if !ctx.config.buildinstall_allow_reuse {
+    let lorax = || -> Result<(), PhaseError> {
         let mut cmd = Command::new("lorax");
         cmd.args(&argv);
-        ctx.run(&cmd, log)?;
+        ctx.run(&cmd, log).map(drop)
+    };
+    if !ctx.config.buildinstall_allow_reuse {
+        lorax()?;
         return Ok(true);
     }
     // What reuse compares, asked only when it is on: through a Koji runroot every command is a
-    // task of its own. `-V`: lorax's `--version` is the product version it is to build.
-    let version = {
-        let mut cmd = Command::new("lorax");
-        cmd.arg("-V");
-        let out = ctx.run(&cmd, log)?;
-        let text = if out.stdout.is_empty() {
-            out.stderr
-        } else {
-            out.stdout
-        };
-        let text = String::from_utf8_lossy(&text);
-        text.lines().next().unwrap_or("").trim().to_owned()
-    };
+    // task of its own.
+    let mut ask = Command::new("lorax");
+    ask.arg(kiln_engine::version_flag("lorax"));
+    let version = ctx.run(&ask, log)?.first_line();
     let compared = reuse::comparable_argv(&argv);
     let set = PackageSet::load_shared(&PackageSet::path(paths, arch))
         .map_err(|e| PhaseError::with(format!("buildinstall {}.{arch}", v.uid), e))?;
@@ -235,7 +229,7 @@ fn run_lorax(
             if let Some(old_logs) = ctx.compose.old_path(&logdir) {
                 reuse::copy_logs(&old_logs, &logdir)?;
             }
-            ctx.write(&reuse::metadata_path(outdir), &metadata_json(&old)?)?;
+            ctx.write_json(&reuse::metadata_path(outdir), &old)?;
             tracing::info!(
                 "{}.{arch}: reusing the lorax tree of the old compose, {}",
                 v.uid,
@@ -248,9 +242,7 @@ fn run_lorax(
             v.uid
         ),
     }
-    let mut cmd = Command::new("lorax");
-    cmd.args(&argv);
-    ctx.run(&cmd, log)?;
+    lorax()?;
     let installed = reuse::installed_names(&logdir.join("pkglists")).unwrap_or_else(|| {
         tracing::warn!(
             "lorax left no {}: its tree cannot be reused by the next compose",
@@ -264,15 +256,8 @@ fn run_lorax(
         builds: reuse::builds_of(&set, &installed),
         installed,
     };
-    ctx.write(&reuse::metadata_path(outdir), &metadata_json(&metadata)?)?;
+    ctx.write_json(&reuse::metadata_path(outdir), &metadata)?;
     Ok(true)
-}
-
-fn metadata_json(m: &reuse::Metadata) -> Result<Vec<u8>, PhaseError> {
-    let mut json =
-        serde_json::to_vec_pretty(m).map_err(|e| PhaseError::with("buildinstall metadata", e))?;
-    json.push(b'\n');
-    Ok(json)
 }
 
 /// A prebuilt lorax tree into `outdir`, where lorax would have written it.

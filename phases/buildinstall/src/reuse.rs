@@ -4,9 +4,8 @@
 //!
 //! With the option on, every lorax run leaves `work/<arch>/buildinstall/<V>-reuse.json`
 //! ([`Metadata`]): lorax's version, its arguments but for the paths that change from compose to
-//! compose, and the
-//! packages lorax installed (the names of its `pkglists/`), each as every build of that name
-//! in the package set. The old compose's tree is reused when all of that is the same now, as
+//! compose, and the packages lorax installed (the names of its `pkglists/`), each as every build
+//! of that name in the package set. The old compose's tree is reused when all of that is the same now, as
 //! pungi decides it (pungi compares paths; kiln also compares checksums). What this cannot see,
 //! as pungi cannot: a package lorax did not install before that it would pick now (a new
 //! provider of something it needs).
@@ -34,6 +33,7 @@ pub struct Metadata {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Build {
+    pub name: String,
     pub path: PathBuf,
     /// `<kind>:<hex>` of the file.
     pub checksum: String,
@@ -75,6 +75,7 @@ pub fn builds_of(set: &PackageSet, names: &[String]) -> Vec<Build> {
         .iter()
         .filter(|e| names.binary_search(&e.package.name).is_ok())
         .map(|e| Build {
+            name: e.package.name.clone(),
             path: e.path.clone(),
             checksum: checksum_of(&e.package),
         })
@@ -112,7 +113,7 @@ pub fn old_tree(
     if now != old.builds {
         return Err(format!(
             "packages lorax installed changed: {}",
-            changed_names(&old.builds, &now, set).join(", ")
+            changed_names(&old.builds, &now).join(", ")
         ));
     }
     if !old_tree.join("images").is_dir() {
@@ -122,24 +123,12 @@ pub fn old_tree(
 }
 
 /// The names of the builds in one list and not in the other.
-fn changed_names(old: &[Build], now: &[Build], set: &PackageSet) -> Vec<String> {
-    let name_of = |b: &Build| {
-        set.packages
-            .iter()
-            .find(|e| e.path == b.path)
-            .map(|e| e.package.name.clone())
-            .unwrap_or_else(|| {
-                b.path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            })
-    };
+fn changed_names(old: &[Build], now: &[Build]) -> Vec<String> {
     let mut names: Vec<String> = old
         .iter()
         .filter(|b| !now.contains(b))
         .chain(now.iter().filter(|b| !old.contains(b)))
-        .map(name_of)
+        .map(|b| b.name.clone())
         .collect();
     names.sort();
     names.dedup();
@@ -149,6 +138,29 @@ fn changed_names(old: &[Build], now: &[Build], set: &PackageSet) -> Vec<String> 
 /// Puts the old compose's tree `from` at `to`: hard links (copies across file systems), but a
 /// copy of the FAT images, which the relabelling edits in place.
 pub fn link_tree(from: &Path, to: &Path) -> Result<(), PhaseError> {
+    place_tree(from, to, &|p| !edited_in_place(p))
+}
+
+fn edited_in_place(p: &Path) -> bool {
+    p.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "images")
+        && p.file_name()
+            .is_some_and(|n| n == "efiboot.img" || n == "macboot.img")
+}
+
+/// Copies the old compose's lorax log folder (lorax.log, pkglists/), when there is one, into
+/// `to`: this compose's logs are files of its own.
+pub fn copy_logs(from: &Path, to: &Path) -> Result<(), PhaseError> {
+    if !from.is_dir() {
+        return Ok(());
+    }
+    place_tree(from, to, &|_| false)
+}
+
+/// Every file of `from` at the same place under `to`: hard-linked where `link` says so and the
+/// file system allows, else copied; symlinks as symlinks.
+fn place_tree(from: &Path, to: &Path, link: &dyn Fn(&Path) -> bool) -> Result<(), PhaseError> {
     let mut stack = vec![from.to_owned()];
     while let Some(dir) = stack.pop() {
         let rel = dir.strip_prefix(from).unwrap_or(&dir);
@@ -161,37 +173,8 @@ pub fn link_tree(from: &Path, to: &Path) -> Result<(), PhaseError> {
                 stack.push(src);
             } else if kind.is_symlink() {
                 kiln_fs::symlink_atomic(&std::fs::read_link(&src)?, &dst)?;
-            } else if edited_in_place(&src) || std::fs::hard_link(&src, &dst).is_err() {
+            } else if !link(&src) || std::fs::hard_link(&src, &dst).is_err() {
                 kiln_fs::copy_atomic(&src, &dst)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn edited_in_place(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "img")
-        && p.parent()
-            .and_then(Path::file_name)
-            .is_some_and(|d| d == "images")
-        && p.file_name()
-            .is_some_and(|n| n == "efiboot.img" || n == "macboot.img")
-}
-
-/// Copies the files of the old compose's lorax log folder (lorax.log, pkglists/) into `to`.
-pub fn copy_logs(from: &Path, to: &Path) -> Result<(), PhaseError> {
-    let mut stack = vec![from.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        std::fs::create_dir_all(to.join(dir.strip_prefix(from).unwrap_or(&dir)))?;
-        for e in entries.flatten() {
-            let src = e.path();
-            if e.file_type()?.is_dir() {
-                stack.push(src);
-            } else {
-                kiln_fs::copy_atomic(&src, &to.join(src.strip_prefix(from).unwrap_or(&src)))?;
             }
         }
     }

@@ -8,6 +8,7 @@
 //! so a block without a Koji target is refused before the compose starts.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use kiln_config::{Config, ImageBuildBlock};
 use kiln_engine::{Phase, PhaseContext, PhaseError, Work};
@@ -147,11 +148,7 @@ fn install_tree(
     variant: &Variant,
     block: &ImageBuildBlock,
 ) -> Result<String, PhaseError> {
-    let top = variant
-        .parent
-        .clone()
-        .unwrap_or_else(|| variant.uid.clone());
-    let from = block.image_build.install_tree_from.clone().unwrap_or(top);
+    let from = install_from(variant, block);
     if from.contains("://") || from.starts_with('/') {
         return Ok(from);
     }
@@ -162,6 +159,16 @@ fn install_tree(
             variant.uid
         ))),
     }
+}
+
+/// `install_tree_from`, else the variant's own tree, or its parent's.
+fn install_from(variant: &Variant, block: &ImageBuildBlock) -> String {
+    let top = variant.parent.as_ref().unwrap_or(&variant.uid);
+    block
+        .image_build
+        .install_tree_from
+        .clone()
+        .unwrap_or_else(|| top.clone())
 }
 
 /// koji's image-build config: the `image-build` section, then the block's other sections.
@@ -280,52 +287,10 @@ fn build(
     );
     let _ = std::fs::remove_file(&log);
     let key = reuse_key(ctx, variant, block, arches);
-    if cfg.image_build_allow_reuse {
-        let old = key
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|k| reuse::old_images(ctx, &conf, k));
-        match old {
-            Ok((old_top, old)) => {
-                let mut records = Vec::new();
-                for image in &old.images {
-                    let src = old_top.join(&image.path);
-                    let dir = ctx.compose.paths.images_dir(variant, &image.arch);
-                    records.extend(kiln_media::place_image(
-                        ctx,
-                        &src,
-                        &dir,
-                        kiln_media::Placed {
-                            variant,
-                            arch: &image.arch,
-                            kind: &image.kind,
-                            format: &image.format,
-                            subvariant: &subvariant,
-                            bootable: false,
-                        },
-                    )?);
-                }
-                if let Some(old_log) = ctx.compose.old_path(&log) {
-                    let _ = kiln_fs::copy_atomic(&old_log, &log);
-                }
-                let metadata = reuse::Metadata {
-                    key: key.map_err(PhaseError::msg)?,
-                    task: old.task,
-                    images: old.images,
-                };
-                ctx.write(&reuse::metadata_path(&conf), &metadata_json(&metadata)?)?;
-                tracing::info!(
-                    "image_build {uid}: the images of Koji task {} in the old compose, {}, are \
-                     reused",
-                    metadata.task,
-                    old_top.display()
-                );
-                return Ok(records);
-            }
-            Err(why) => {
-                tracing::info!("image_build {uid}: cannot reuse the old compose's images: {why}")
-            }
-        }
+    if cfg.image_build_allow_reuse
+        && let Some(records) = reused(ctx, variant, &subvariant, &conf, &log, &key)?
+    {
+        return Ok(records);
     }
     let koji = Koji::new(ctx, log.clone());
     let mut cmd = koji.command();
@@ -381,28 +346,19 @@ fn build(
         let Some((kind, suffix)) = found else {
             continue;
         };
-        let dir = ctx.compose.paths.images_dir(variant, &arch);
-        if let Ok(rel) = dir.join(&file).strip_prefix(ctx.compose.paths.topdir()) {
-            filed.push(reuse::Filed {
-                arch: arch.clone(),
-                path: rel.to_owned(),
-                kind: kind.clone(),
-                format: suffix.to_owned(),
-            });
-        }
-        records.extend(kiln_media::place_image(
-            ctx,
-            &path,
-            &dir,
-            kiln_media::Placed {
-                variant,
-                arch: &arch,
-                kind: &kind,
-                format: suffix,
-                subvariant: &subvariant,
-                bootable: false,
-            },
-        )?);
+        let placed = ctx.compose.paths.images_dir(variant, &arch).join(&file);
+        let image = reuse::Filed {
+            // Relative to the compose's top folder, so the next compose finds it in this one.
+            path: placed
+                .strip_prefix(ctx.compose.paths.topdir())
+                .map(Path::to_owned)
+                .unwrap_or(placed.clone()),
+            arch,
+            kind,
+            format: suffix.to_owned(),
+        };
+        records.extend(file_image(ctx, variant, &subvariant, &path, &image)?);
+        filed.push(image);
     }
     if records.is_empty() {
         return Err(PhaseError::msg(format!(
@@ -422,11 +378,83 @@ fn build(
                 task,
                 images: filed,
             };
-            ctx.write(&reuse::metadata_path(&conf), &metadata_json(&metadata)?)?;
+            ctx.write_json(&reuse::metadata_path(&conf), &metadata)?;
         }
         Err(why) => tracing::info!("image_build {uid}: its images cannot be reused: {why}"),
     }
     Ok(records)
+}
+
+/// The old compose's images of this task, filed in this compose, when `key` says they would
+/// come out of the same; None (and the log says why) when they would not.
+fn reused(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    subvariant: &str,
+    conf: &Path,
+    log: &Path,
+    key: &Result<reuse::Key, String>,
+) -> Result<Option<Vec<ImageRecord>>, PhaseError> {
+    let uid = &variant.uid;
+    let (key, old_top, old) = match key
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|k| Ok((k, reuse::old_images(ctx, conf, k)?)))
+    {
+        Ok((key, (old_top, old))) => (key, old_top, old),
+        Err(why) => {
+            tracing::info!("image_build {uid}: cannot reuse the old compose's images: {why}");
+            return Ok(None);
+        }
+    };
+    let mut records = Vec::new();
+    for image in &old.images {
+        records.extend(file_image(
+            ctx,
+            variant,
+            subvariant,
+            &old_top.join(&image.path),
+            image,
+        )?);
+    }
+    if let Some(old_log) = ctx.compose.old_path(log) {
+        let _ = kiln_fs::copy_atomic(&old_log, log);
+    }
+    tracing::info!(
+        "image_build {uid}: the images of Koji task {} in the old compose, {}, are reused",
+        old.task,
+        old_top.display()
+    );
+    let metadata = reuse::Metadata {
+        key: key.clone(),
+        ..old
+    };
+    ctx.write_json(&reuse::metadata_path(conf), &metadata)?;
+    Ok(Some(records))
+}
+
+/// An image the task made, `src`, filed in this compose as `image` says.
+fn file_image(
+    ctx: &PhaseContext,
+    variant: &Variant,
+    subvariant: &str,
+    src: &Path,
+    image: &reuse::Filed,
+) -> Result<Vec<ImageRecord>, PhaseError> {
+    let dir = ctx.compose.paths.images_dir(variant, &image.arch);
+    kiln_media::place_image(
+        ctx,
+        src,
+        &dir,
+        kiln_media::Placed {
+            variant,
+            arch: &image.arch,
+            kind: &image.kind,
+            format: &image.format,
+            subvariant,
+            bootable: false,
+        },
+    )
 }
 
 /// What decides the images of `block` for `variant` in this compose ([`reuse::key`]).
@@ -437,36 +465,26 @@ fn reuse_key(
     arches: &[String],
 ) -> Result<reuse::Key, String> {
     let variants = &ctx.compose.variants;
-    let section = &block.image_build;
-    let mut trees: Vec<String> = section
+    let (mut trees, mut external): (Vec<String>, Vec<String>) = block
+        .image_build
         .repo
         .iter()
-        .filter(|r| variants.get(r).is_some())
         .cloned()
-        .collect();
+        .partition(|r| variants.get(r).is_some());
     if !variant.is_empty {
         trees.push(variant.uid.clone());
     }
-    let mut external: Vec<String> = section
-        .repo
-        .iter()
-        .filter(|r| variants.get(r).is_none())
-        .cloned()
-        .collect();
-    let top = variant
-        .parent
-        .clone()
-        .unwrap_or_else(|| variant.uid.clone());
-    let from = section.install_tree_from.clone().unwrap_or(top);
+    let from = install_from(variant, block);
     let install = match variants.get(&from) {
-        Some(v) => v.uid.clone(),
+        Some(v) => {
+            trees.push(v.uid.clone());
+            v.uid.clone()
+        }
         None => {
             external.push(from);
             String::new()
         }
     };
-    trees.push(install.clone());
-    trees.retain(|t| !t.is_empty());
     trees.sort();
     trees.dedup();
     let target = target(ctx.config, block).unwrap_or_default().to_owned();
@@ -480,13 +498,6 @@ fn reuse_key(
         &install,
         &external,
     )
-}
-
-fn metadata_json(m: &reuse::Metadata) -> Result<Vec<u8>, PhaseError> {
-    let mut json =
-        serde_json::to_vec_pretty(m).map_err(|e| PhaseError::with("image_build metadata", e))?;
-    json.push(b'\n');
-    Ok(json)
 }
 
 #[cfg(test)]
