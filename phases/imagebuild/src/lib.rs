@@ -104,6 +104,9 @@ impl Phase for ImageBuildPhase {
     }
     /// Every block's task at once (they mostly wait on Koji), collected in config order.
     fn run(&self, ctx: &PhaseContext) -> Result<(), PhaseError> {
+        // What every block's reuse key reads: tens of megabytes at Fedora's scale, parsed once.
+        let rpms = reuse::load_rpms(ctx.compose.paths.topdir());
+        let rpms = &rpms;
         let mut jobs: Vec<kiln_koji::Job<Option<Vec<ImageRecord>>>> = Vec::new();
         for variant in &ctx.compose.variants.all {
             for (re, block) in blocks(ctx.config) {
@@ -127,7 +130,7 @@ impl Phase for ImageBuildPhase {
                         "*",
                         Some(subvariant),
                         failable,
-                        || build(ctx, variant, block, &arches),
+                        || build(ctx, variant, block, &arches, rpms),
                     )
                 }));
             }
@@ -207,6 +210,7 @@ fn build(
     variant: &Variant,
     block: &ImageBuildBlock,
     arches: &[String],
+    rpms: &Result<Value, String>,
 ) -> Result<Vec<ImageRecord>, PhaseError> {
     let uid = &variant.uid;
     let cfg = ctx.config;
@@ -286,7 +290,10 @@ fn build(
         &format!("imagebuild-{uid}-{subvariant}-{}", formats.join("-")),
     );
     let _ = std::fs::remove_file(&log);
-    let key = reuse_key(ctx, variant, block, arches);
+    let key = rpms
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|rpms| reuse_key(ctx, variant, block, arches, rpms));
     if cfg.image_build_allow_reuse
         && let Some(records) = reused(ctx, variant, &subvariant, &conf, &log, &key)?
     {
@@ -463,6 +470,7 @@ fn reuse_key(
     variant: &Variant,
     block: &ImageBuildBlock,
     arches: &[String],
+    rpms: &Value,
 ) -> Result<reuse::Key, String> {
     let variants = &ctx.compose.variants;
     let (mut trees, mut external): (Vec<String>, Vec<String>) = block
@@ -491,12 +499,15 @@ fn reuse_key(
     let block = serde_json::to_value(block).map_err(|e| e.to_string())?;
     reuse::key(
         ctx.compose.paths.topdir(),
+        rpms,
         block,
         &target,
-        arches,
-        &trees,
-        &install,
-        &external,
+        &reuse::Reads {
+            arches,
+            trees: &trees,
+            install: &install,
+            external: &external,
+        },
     )
 }
 

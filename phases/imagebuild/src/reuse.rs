@@ -53,23 +53,41 @@ pub fn metadata_path(conf: &Path) -> PathBuf {
     conf.with_file_name(format!("{}.reuse.json", name.unwrap_or_default()))
 }
 
-/// What the compose at `top` holds that decides the images: the variants `trees` (UIDs) the
-/// image installs from, `install` the variant of its install tree, `external` the repositories
-/// outside the compose. Err says why it cannot be known.
-pub fn key(
-    top: &Path,
-    block: Value,
-    target: &str,
-    arches: &[String],
-    trees: &[String],
-    install: &str,
-    external: &[String],
-) -> Result<Key, String> {
-    let rpms_path = top.join("compose/metadata/rpms.json");
-    let rpms: Value = std::fs::read(&rpms_path)
+/// The compose's `compose/metadata/rpms.json` under `top`, or why it cannot be read.
+pub fn load_rpms(top: &Path) -> Result<Value, String> {
+    let path = top.join("compose/metadata/rpms.json");
+    std::fs::read(&path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| format!("cannot read {}", rpms_path.display()))?;
+        .ok_or_else(|| format!("cannot read {}", path.display()))
+}
+
+/// What an image-build task reads.
+pub struct Reads<'a> {
+    pub arches: &'a [String],
+    /// The variants (UIDs) whose trees it installs from.
+    pub trees: &'a [String],
+    /// The variant of its install tree; empty when that is outside the compose.
+    pub install: &'a str,
+    /// Its repositories (and install tree) outside the compose.
+    pub external: &'a [String],
+}
+
+/// What the compose at `top` (its rpms.json `rpms`) holds that decides the images of `block`
+/// for `target`, which reads `reads`. Err says why it cannot be known.
+pub fn key(
+    top: &Path,
+    rpms: &Value,
+    block: Value,
+    target: &str,
+    reads: &Reads,
+) -> Result<Key, String> {
+    let Reads {
+        arches,
+        trees,
+        install,
+        external,
+    } = *reads;
     let mut packages = BTreeMap::new();
     let mut install_tree = BTreeMap::new();
     for arch in arches {
